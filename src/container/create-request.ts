@@ -1,0 +1,143 @@
+// POST /containers/create: validate the request body (clients send anything)
+// and merge it with the image's config the way Docker does.
+import { InvalidParameterError } from '../lib/errors.js';
+import type { ContainerConfig, HostConfig } from './record.js';
+import type { ImageRuntimeConfig } from './service.js';
+
+export interface CreateRequest {
+  Image?: string;
+  Hostname?: string;
+  Domainname?: string;
+  User?: string;
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
+  Tty?: boolean;
+  OpenStdin?: boolean;
+  StdinOnce?: boolean;
+  Env?: string[] | null;
+  Cmd?: string[] | string | null;
+  Entrypoint?: string[] | string | null;
+  WorkingDir?: string;
+  Labels?: Record<string, string> | null;
+  StopSignal?: string;
+  StopTimeout?: number | null;
+  ExposedPorts?: Record<string, object> | null;
+  Volumes?: Record<string, object> | null;
+  HostConfig?: Partial<HostConfig> | null;
+  [key: string]: unknown;
+}
+
+function expect(cond: boolean, what: string): void {
+  if (!cond) throw new InvalidParameterError(`json: cannot unmarshal ${what}`);
+}
+
+function strArray(v: unknown, field: string): string[] | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'string') return [v];
+  expect(Array.isArray(v) && v.every((s) => typeof s === 'string'), `${typeof v} into Go struct field ContainerConfig.${field} of type []string`);
+  return v as string[];
+}
+
+function optString(v: unknown, field: string): string {
+  if (v === undefined || v === null) return '';
+  expect(typeof v === 'string', `${typeof v} into Go struct field ContainerConfig.${field} of type string`);
+  return v as string;
+}
+
+/** Checks the body's types; throws 400 with a message naming the field. */
+export function validateCreateRequest(body: unknown): CreateRequest {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new InvalidParameterError('json: cannot unmarshal request body into container config');
+  }
+  const b = body as Record<string, unknown>;
+  for (const f of ['Image', 'Hostname', 'Domainname', 'User', 'WorkingDir', 'StopSignal']) optString(b[f], f);
+  strArray(b.Env, 'Env');
+  if (b.Labels !== undefined && b.Labels !== null) {
+    expect(typeof b.Labels === 'object' && !Array.isArray(b.Labels) &&
+      Object.values(b.Labels as object).every((v) => typeof v === 'string'), 'Labels into map[string]string');
+  }
+  if (b.StopTimeout !== undefined && b.StopTimeout !== null) {
+    expect(Number.isInteger(b.StopTimeout), `${typeof b.StopTimeout} into Go struct field ContainerConfig.StopTimeout of type int`);
+  }
+  if (b.HostConfig !== undefined && b.HostConfig !== null) {
+    expect(typeof b.HostConfig === 'object' && !Array.isArray(b.HostConfig), 'HostConfig into container.HostConfig');
+  }
+  return b as CreateRequest;
+}
+
+function mergeEnv(imageEnv: string[], userEnv: string[]): string[] {
+  const out = [...imageEnv];
+  for (const kv of userEnv) {
+    const key = kv.split('=')[0]!;
+    const i = out.findIndex((e) => e.split('=')[0] === key);
+    if (i >= 0) out[i] = kv;
+    else out.push(kv);
+  }
+  return out;
+}
+
+export function createRequestBody(body: CreateRequest, image: ImageRuntimeConfig): { config: ContainerConfig; hostConfig: HostConfig } {
+  const userEntrypoint = body.Entrypoint === undefined ? null : strArray(body.Entrypoint, 'Entrypoint');
+  const userCmd = strArray(body.Cmd, 'Cmd');
+  // An explicit entrypoint (even an empty one) replaces the image's and drops its Cmd.
+  const entrypoint = body.Entrypoint !== undefined && body.Entrypoint !== null
+    ? (userEntrypoint && userEntrypoint.length && !(userEntrypoint.length === 1 && userEntrypoint[0] === '') ? userEntrypoint : null)
+    : image.Entrypoint ?? null;
+  const cmd = userCmd && userCmd.length
+    ? userCmd
+    : body.Entrypoint !== undefined && body.Entrypoint !== null ? null : image.Cmd ?? null;
+  const hc = body.HostConfig ?? {};
+  const restart = (hc.RestartPolicy ?? { Name: 'no', MaximumRetryCount: 0 });
+  const restartName = restart.Name || 'no';
+  if (!['no', 'always', 'unless-stopped', 'on-failure'].includes(restartName)) {
+    throw new InvalidParameterError(`invalid restart policy: unknown policy '${restartName}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
+  }
+  if (hc.AutoRemove && restartName !== 'no') {
+    throw new InvalidParameterError(`can't create 'AutoRemove' container with restart policy`);
+  }
+  const config: ContainerConfig = {
+    Hostname: body.Hostname ?? '',
+    Domainname: body.Domainname ?? '',
+    User: body.User || image.User || '',
+    AttachStdin: body.AttachStdin ?? false,
+    AttachStdout: body.AttachStdout ?? false,
+    AttachStderr: body.AttachStderr ?? false,
+    ExposedPorts: body.ExposedPorts ?? image.ExposedPorts ?? undefined,
+    Tty: body.Tty ?? false,
+    OpenStdin: body.OpenStdin ?? false,
+    StdinOnce: body.StdinOnce ?? false,
+    Env: mergeEnv(image.Env ?? [], body.Env ?? []),
+    Cmd: cmd,
+    Image: body.Image!,
+    Volumes: body.Volumes ?? image.Volumes ?? null,
+    WorkingDir: body.WorkingDir || image.WorkingDir || '',
+    Entrypoint: entrypoint,
+    OnBuild: null,
+    Labels: { ...(image.Labels ?? {}), ...(body.Labels ?? {}) },
+  };
+  const stopSignal = body.StopSignal || image.StopSignal;
+  if (stopSignal) config.StopSignal = stopSignal;
+  if (typeof body.StopTimeout === 'number') config.StopTimeout = body.StopTimeout;
+  const logConfig = hc.LogConfig && hc.LogConfig.Type ? hc.LogConfig : { Type: 'json-file', Config: hc.LogConfig?.Config ?? {} };
+  if (!['json-file', 'local', 'k8s-file', 'none'].includes(logConfig.Type)) {
+    throw new InvalidParameterError(`failed to create logger: logger: no log driver named '${logConfig.Type}' is registered`);
+  }
+  const hostConfig: HostConfig = {
+    ...hc,
+    Binds: hc.Binds ?? null,
+    LogConfig: { Type: logConfig.Type, Config: logConfig.Config ?? {} },
+    NetworkMode: hc.NetworkMode || 'bridge',
+    PortBindings: hc.PortBindings ?? {},
+    RestartPolicy: { Name: restartName, MaximumRetryCount: restart.MaximumRetryCount ?? 0 },
+    AutoRemove: hc.AutoRemove ?? false,
+    Init: hc.Init ?? null,
+    Privileged: hc.Privileged ?? false,
+    ReadonlyRootfs: hc.ReadonlyRootfs ?? false,
+    CapAdd: hc.CapAdd ?? null,
+    CapDrop: hc.CapDrop ?? null,
+    SecurityOpt: hc.SecurityOpt ?? null,
+    ShmSize: hc.ShmSize || 67108864,
+  };
+  return { config, hostConfig };
+}

@@ -1,0 +1,58 @@
+// The container's root filesystem: an overlay of the image's layers (lowest
+// last in lowerdir, as overlayfs wants the topmost first) under a writable
+// upper directory that belongs to the container.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { promises as fs } from 'node:fs';
+import { SystemError } from '../lib/errors.js';
+
+const execFileP = promisify(execFile);
+
+export async function mountOverlay(lowerDirsBottomFirst: string[], upper: string, work: string, target: string): Promise<void> {
+  await fs.mkdir(upper, { recursive: true });
+  await fs.mkdir(work, { recursive: true });
+  await fs.mkdir(target, { recursive: true });
+  if (await isMountPoint(target)) return;
+  const lower = [...lowerDirsBottomFirst].reverse().join(':');
+  try {
+    await execFileP('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${upper},workdir=${work}`, target]);
+  } catch (err) {
+    throw new SystemError(`error mounting container rootfs: ${(err as { stderr?: string }).stderr?.trim() ?? String(err)}`);
+  }
+}
+
+export async function unmount(target: string): Promise<void> {
+  if (!(await isMountPoint(target))) return;
+  try {
+    await execFileP('umount', [target]);
+  } catch {
+    // Busy (a process still holds it): detach so it goes away when released.
+    await execFileP('umount', ['-l', target]).catch(() => undefined);
+  }
+}
+
+export async function isMountPoint(path: string): Promise<boolean> {
+  const mounts = await fs.readFile('/proc/self/mountinfo', 'utf8');
+  for (const line of mounts.split('\n')) {
+    const mp = line.split(' ')[4];
+    if (mp !== undefined && unescapeMountPath(mp) === path) return true;
+  }
+  return false;
+}
+
+/** Every mount point under `prefix` (used by startup reconciliation). */
+export async function mountsUnder(prefix: string): Promise<string[]> {
+  const mounts = await fs.readFile('/proc/self/mountinfo', 'utf8');
+  const out: string[] = [];
+  for (const line of mounts.split('\n')) {
+    const mp = line.split(' ')[4];
+    if (mp === undefined) continue;
+    const p = unescapeMountPath(mp);
+    if (p.startsWith(prefix + '/')) out.push(p);
+  }
+  return out;
+}
+
+function unescapeMountPath(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+}

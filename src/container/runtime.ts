@@ -1,0 +1,168 @@
+// The OCI runtime driver: conmon as the per-container monitor, runc (or crun)
+// as the runtime. conmon runs `runc create`, holds the container's stdio,
+// writes the k8s-file log and, when the process ends, the exit code to
+// EXIT_DIR/ID. It is a daemon of its own, so containers outlive berthd.
+
+import { spawn, execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { Readable } from 'node:stream';
+import { SystemError } from '../lib/errors.js';
+
+const execFileP = promisify(execFile);
+
+export interface RuntimePaths {
+  /** runc or crun binary */
+  runtime: string;
+  conmon: string;
+  /** --root for the runtime's own state, per daemon so instances don't collide */
+  runtimeRoot: string;
+  exitDir: string;
+  socketDir: string;
+}
+
+export interface MonitorOptions {
+  id: string;
+  name: string;
+  bundle: string;
+  logPath: string;
+  pidFile: string;
+  conmonPidFile: string;
+  /** bytes; conmon truncates the log past this size (0 = unlimited) */
+  logSizeMax?: number;
+}
+
+/** A runtime failure whose message is the runtime's own, as Docker passes it on. */
+export class RuntimeCreateError extends SystemError {
+  constructor(message: string) {
+    super(message);
+  }
+}
+
+export class OciRuntime {
+  constructor(readonly paths: RuntimePaths) {}
+
+  private runtimeArgs(): string[] {
+    return ['--root', this.paths.runtimeRoot];
+  }
+
+  /**
+   * Start conmon, which runs `runtime create`. Resolves with the container's
+   * pid once it is created (not yet started), or rejects with the runtime's
+   * error text (e.g. `exec: "foo": executable file not found in $PATH`).
+   */
+  async createWithMonitor(o: MonitorOptions): Promise<number> {
+    const args = [
+      '--api-version', '1',
+      '-c', o.id, '-u', o.id, '-n', o.name,
+      '-r', this.paths.runtime,
+      '--runtime-arg', '--root', '--runtime-arg', this.paths.runtimeRoot,
+      '-b', o.bundle,
+      '-p', o.pidFile,
+      '-P', o.conmonPidFile,
+      '-l', `k8s-file:${o.logPath}`,
+      '--exit-dir', this.paths.exitDir,
+      '--socket-dir-path', this.paths.socketDir,
+      '--log-level', 'error',
+    ];
+    if (o.logSizeMax && o.logSizeMax > 0) args.push('--log-size-max', String(o.logSizeMax));
+    const child = spawn(this.paths.conmon, args, {
+      // fd 3 is conmon's sync pipe: it reports the pid (or the create error) as JSON.
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+      env: { ...process.env, _OCI_SYNCPIPE: '3' },
+      detached: true,
+    });
+    const sync = child.stdio[3] as Readable;
+    const stderr = child.stderr as Readable;
+    let errText = '';
+    stderr.on('data', (d: Buffer) => { errText += d.toString(); });
+    const line = await readFirstLine(sync);
+    sync.destroy();
+    stderr.destroy();
+    child.unref();
+    if (!line) {
+      throw new RuntimeCreateError(`conmon failed: ${errText.trim() || 'no status from monitor'}`);
+    }
+    let msg: { data?: number; message?: string };
+    try {
+      msg = JSON.parse(line) as { data?: number; message?: string };
+    } catch {
+      throw new RuntimeCreateError(`conmon: unexpected status ${line}`);
+    }
+    if (typeof msg.data !== 'number' || msg.data < 0) {
+      throw new RuntimeCreateError(cleanRuntimeMessage(msg.message ?? 'container create failed'));
+    }
+    return msg.data;
+  }
+
+  async start(id: string): Promise<void> {
+    await this.run(['start', id]);
+  }
+
+  async kill(id: string, signal: string, all = false): Promise<void> {
+    await this.run(['kill', ...(all ? ['--all'] : []), id, signal]);
+  }
+
+  async delete(id: string, force = true): Promise<void> {
+    try {
+      await this.run(['delete', ...(force ? ['--force'] : []), id]);
+    } catch (err) {
+      if (!/does not exist/.test((err as Error).message)) throw err;
+    }
+  }
+
+  /** The runtime's view: created, running, paused, stopped; undefined if unknown. */
+  async state(id: string): Promise<{ status: string; pid: number } | undefined> {
+    try {
+      const { stdout } = await execFileP(this.paths.runtime, [...this.runtimeArgs(), 'state', id]);
+      const s = JSON.parse(stdout) as { status: string; pid: number };
+      return { status: s.status, pid: s.pid };
+    } catch {
+      return undefined;
+    }
+  }
+
+  async list(): Promise<string[]> {
+    try {
+      const { stdout } = await execFileP(this.paths.runtime, [...this.runtimeArgs(), 'list', '--format', 'json']);
+      const arr = JSON.parse(stdout || 'null') as { id: string }[] | null;
+      return (arr ?? []).map((c) => c.id);
+    } catch {
+      return [];
+    }
+  }
+
+  private async run(args: string[]): Promise<void> {
+    try {
+      await execFileP(this.paths.runtime, [...this.runtimeArgs(), ...args]);
+    } catch (err) {
+      const e = err as { stderr?: string; message: string };
+      throw new SystemError(cleanRuntimeMessage(e.stderr?.trim() || e.message));
+    }
+  }
+}
+
+function readFirstLine(stream: Readable): Promise<string> {
+  return new Promise((resolve) => {
+    let buf = '';
+    const done = (): void => {
+      stream.removeAllListeners('data');
+      resolve(buf.split('\n')[0] ?? '');
+    };
+    stream.on('data', (d: Buffer) => {
+      buf += d.toString();
+      if (buf.includes('\n')) done();
+    });
+    stream.on('end', done);
+    stream.on('error', done);
+  });
+}
+
+/** runc prints logrus lines (`time=... level=error msg="..."`); keep just the message. */
+export function cleanRuntimeMessage(text: string): string {
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const msgs = lines.map((l) => {
+    const m = /msg="((?:[^"\\]|\\.)*)"/.exec(l);
+    return m ? m[1]!.replace(/\\(.)/g, '$1') : l;
+  });
+  return msgs.join('; ');
+}

@@ -1,0 +1,644 @@
+// ContainerService: the container state machine. It owns the records on disk,
+// drives the runtime (conmon + runc) and turns what they report into Docker's
+// states, events and wait results.
+
+import { promises as fs, watch, type FSWatcher } from 'node:fs';
+import { join } from 'node:path';
+import {
+  ConflictError, EngineError, InvalidParameterError, NotModifiedError, SystemError, noSuchContainer,
+} from '../lib/errors.js';
+import { writeFileAtomic, writeJsonAtomic, readJson } from '../lib/atomic.js';
+import { newId, shortId } from '../lib/ids.js';
+import type { EventBus } from '../lib/event-bus.js';
+import {
+  type ContainerRecord, type ContainerConfig, type HostConfig, type ContainerStatus,
+  initialState, nowRfc3339,
+} from './record.js';
+import { validateName, generateName } from './names.js';
+import { OciRuntime, RuntimeCreateError } from './runtime.js';
+import { mountOverlay, unmount, mountsUnder } from './rootfs.js';
+import { generateSpec } from './spec.js';
+import { resolveUser } from './user.js';
+import { KeyedMutex } from '../lib/mutex.js';
+import { createRequestBody, type CreateRequest } from './create-request.js';
+
+/** What the container layer needs from the image layer. */
+export interface ImageProvider {
+  /** throws NotFoundError `No such image: …` */
+  resolveImage(ref: string): Promise<{ id: string; config: ImageRuntimeConfig }>;
+  rootfsLayers(imageId: string): Promise<string[]>;
+}
+
+export interface ImageRuntimeConfig {
+  Env?: string[] | null;
+  Cmd?: string[] | null;
+  Entrypoint?: string[] | null;
+  WorkingDir?: string;
+  User?: string;
+  Labels?: Record<string, string> | null;
+  StopSignal?: string;
+  ExposedPorts?: Record<string, object> | null;
+  Volumes?: Record<string, object> | null;
+}
+
+export interface ContainerPaths {
+  /** dataRoot/containers */
+  containers: string;
+  /** execRoot/containers: bundles and rootfs mount points */
+  run: string;
+}
+
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+export interface WaitResult { StatusCode: number; Error: { Message: string } | null }
+
+interface Waiter { condition: WaitCondition; resolve: (r: WaitResult) => void }
+
+const SIGNALS: Record<string, number> = {
+  HUP: 1, INT: 2, QUIT: 3, ILL: 4, TRAP: 5, ABRT: 6, BUS: 7, FPE: 8, KILL: 9, USR1: 10, SEGV: 11,
+  USR2: 12, PIPE: 13, ALRM: 14, TERM: 15, STKFLT: 16, CHLD: 17, CONT: 18, STOP: 19, TSTP: 20,
+  TTIN: 21, TTOU: 22, URG: 23, XCPU: 24, XFSZ: 25, VTALRM: 26, PROF: 27, WINCH: 28, IO: 29, PWR: 30, SYS: 31,
+};
+
+/** Normalise `SIGTERM`, `term`, `15` to runc's accepted form (a number as text). */
+export function parseSignal(sig: string): number {
+  const s = sig.trim().toUpperCase().replace(/^SIG/, '');
+  if (/^\d+$/.test(s)) {
+    const n = Number(s);
+    if (n >= 1 && n <= 64) return n;
+  } else if (SIGNALS[s] !== undefined) {
+    return SIGNALS[s]!;
+  } else {
+    const rt = /^RTMIN(?:\+(\d+))?$/.exec(s);
+    if (rt) return 34 + Number(rt[1] ?? 0);
+  }
+  throw new InvalidParameterError(`Invalid signal: ${sig}`);
+}
+
+export class ContainerService {
+  private readonly records = new Map<string, ContainerRecord>();
+  /** name (with slash) → id; reserved synchronously so concurrent creates cannot both win */
+  private readonly names = new Map<string, string>();
+  private readonly waiters = new Map<string, Waiter[]>();
+  private readonly lock = new KeyedMutex();
+  private watcher: FSWatcher | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly paths: ContainerPaths,
+    private readonly runtime: OciRuntime,
+    private readonly images: ImageProvider,
+    private readonly events: EventBus,
+    private readonly log: (level: string, msg: string, fields?: Record<string, unknown>) => void = () => undefined,
+  ) {}
+
+  // ---- startup and shutdown -------------------------------------------------
+
+  /** Load records and reconcile them with what conmon and runc report. */
+  async load(): Promise<void> {
+    await fs.mkdir(this.paths.containers, { recursive: true });
+    await fs.mkdir(this.paths.run, { recursive: true });
+    await fs.mkdir(this.runtime.paths.exitDir, { recursive: true });
+    await fs.mkdir(this.runtime.paths.socketDir, { recursive: true });
+    for (const id of await fs.readdir(this.paths.containers)) {
+      const file = join(this.paths.containers, id, 'container.json');
+      let rec: ContainerRecord;
+      try {
+        rec = await readJson<ContainerRecord>(file);
+      } catch {
+        // A create interrupted before its record was written: nothing was acknowledged.
+        await fs.rm(join(this.paths.containers, id), { recursive: true, force: true });
+        await fs.rm(join(this.paths.run, id), { recursive: true, force: true });
+        continue;
+      }
+      this.records.set(rec.Id, rec);
+      this.names.set(rec.Name, rec.Id);
+    }
+    this.watchExits();
+    for (const rec of this.records.values()) {
+      if (rec.State.Status === 'removing') {
+        await this.destroy(rec).catch(() => undefined);
+        continue;
+      }
+      if (rec.State.Running) await this.reconcileRunning(rec);
+    }
+    // Rootfs mounts of containers that are not running (crash between exit and unmount).
+    for (const mp of await mountsUnder(this.paths.run)) {
+      const id = mp.slice(this.paths.run.length + 1).split('/')[0]!;
+      const rec = this.records.get(id);
+      if (!rec || !rec.State.Running) await unmount(mp);
+    }
+    // Runtime state of containers we have no record of.
+    for (const id of await this.runtime.list()) {
+      if (!this.records.has(id)) await this.runtime.delete(id).catch(() => undefined);
+    }
+  }
+
+  private async reconcileRunning(rec: ContainerRecord): Promise<void> {
+    if (await this.exitFileCode(rec.Id) !== undefined) {
+      await this.handleExit(rec.Id);
+      return;
+    }
+    const st = await this.runtime.state(rec.Id);
+    if (st && (st.status === 'running' || st.status === 'paused')) return;
+    // The monitor is gone and left no exit code: the container died with it.
+    this.log('warn', 'container lost its monitor', { id: rec.Id });
+    await this.finishRun(rec, 255, 'container monitor exited unexpectedly');
+  }
+
+  private watchExits(): void {
+    try {
+      this.watcher = watch(this.runtime.paths.exitDir, (_ev, file) => {
+        if (file && this.records.has(String(file))) void this.handleExit(String(file));
+      });
+      this.watcher.on('error', () => undefined);
+    } catch (err) {
+      this.log('warn', 'cannot watch exit directory; falling back to polling', { err: String(err) });
+    }
+    // inotify can drop events under pressure; a slow sweep makes that harmless.
+    this.pollTimer = setInterval(() => {
+      for (const rec of this.records.values()) if (rec.State.Running) void this.handleExit(rec.Id);
+    }, 2000);
+    this.pollTimer.unref();
+  }
+
+  close(): void {
+    this.watcher?.close();
+    if (this.pollTimer) clearInterval(this.pollTimer);
+  }
+
+  // ---- lookup ---------------------------------------------------------------
+
+  /** Docker's lookup order: full id, exact name, then a unique id prefix. */
+  get(ref: string): ContainerRecord {
+    const byId = this.records.get(ref);
+    if (byId) return byId;
+    const nameKey = ref.startsWith('/') ? ref : '/' + ref;
+    const byName = this.names.get(nameKey);
+    if (byName) return this.records.get(byName)!;
+    if (/^[0-9a-f]+$/.test(ref)) {
+      const matches = [...this.records.keys()].filter((id) => id.startsWith(ref));
+      if (matches.length === 1) return this.records.get(matches[0]!)!;
+      if (matches.length > 1) throw new EngineError(404, `Multiple IDs found with provided prefix: ${ref}`);
+    }
+    throw noSuchContainer(ref);
+  }
+
+  tryGet(ref: string): ContainerRecord | undefined {
+    try {
+      return this.get(ref);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Newest first, as `ps` lists them. */
+  list(): ContainerRecord[] {
+    return [...this.records.values()].sort((a, b) => Date.parse(b.Created) - Date.parse(a.Created));
+  }
+
+  logPath(id: string): string {
+    return join(this.paths.containers, id, 'container.log');
+  }
+
+  isRunning(id: string): boolean {
+    return this.records.get(id)?.State.Running ?? false;
+  }
+
+  /** A container using the image, preferring a running one. */
+  imageInUse(imageId: string): { id: string; running: boolean } | undefined {
+    let found: { id: string; running: boolean } | undefined;
+    for (const r of this.records.values()) {
+      if (r.Image !== imageId) continue;
+      if (r.State.Running) return { id: r.Id, running: true };
+      found ??= { id: r.Id, running: false };
+    }
+    return found;
+  }
+
+  // ---- create ---------------------------------------------------------------
+
+  async create(body: CreateRequest, requestedName?: string): Promise<{ Id: string; Warnings: string[] }> {
+    const name = requestedName ? validateName(requestedName) : this.uniqueGeneratedName();
+    const imageRef = body.Image;
+    if (!imageRef) throw new InvalidParameterError('No image was specified');
+    // Reserve the name before any await: two concurrent creates of one name
+    // must not both succeed (Docker has races here).
+    const id = newId();
+    this.reserveName(name, id);
+    try {
+      const image = await this.images.resolveImage(imageRef);
+      const { config, hostConfig } = createRequestBody(body, image.config);
+      const entry = [...(config.Entrypoint ?? []), ...(config.Cmd ?? [])];
+      if (entry.length === 0) throw new InvalidParameterError('No command specified');
+      if (!config.Hostname) config.Hostname = id.slice(0, 12);
+      const rec: ContainerRecord = {
+        Id: id,
+        Name: name,
+        Created: nowRfc3339(),
+        Path: entry[0]!,
+        Args: entry.slice(1),
+        State: initialState(),
+        Image: image.id,
+        RestartCount: 0,
+        Config: config,
+        HostConfig: hostConfig,
+      };
+      const dir = join(this.paths.containers, id);
+      await fs.mkdir(dir, { recursive: true });
+      await this.writeEtcFiles(rec);
+      await this.save(rec);
+      this.records.set(id, rec);
+      this.events.publish('container', 'create', id, this.attrs(rec));
+      return { Id: id, Warnings: [] };
+    } catch (err) {
+      this.names.delete(name);
+      await fs.rm(join(this.paths.containers, id), { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  private reserveName(name: string, id: string): void {
+    const holder = this.names.get(name);
+    if (holder) {
+      throw new ConflictError(
+        `Conflict. The container name "${name}" is already in use by container "${holder}". You have to remove (or rename) that container to be able to reuse that name.`,
+      );
+    }
+    this.names.set(name, id);
+  }
+
+  private uniqueGeneratedName(): string {
+    for (let i = 0; i < 20; i++) {
+      const n = '/' + generateName();
+      if (!this.names.has(n)) return n;
+    }
+    return '/' + generateName() + '_' + Math.floor(Math.random() * 1000);
+  }
+
+  private async writeEtcFiles(rec: ContainerRecord): Promise<void> {
+    const dir = join(this.paths.containers, rec.Id);
+    const host = rec.Config.Hostname;
+    const fqdn = rec.Config.Domainname ? `${host}.${rec.Config.Domainname} ${host}` : host;
+    await fs.writeFile(join(dir, 'hostname'), host + '\n');
+    await fs.writeFile(join(dir, 'hosts'),
+      '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n' +
+      'ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n' + `127.0.1.1\t${fqdn}\n`);
+    let resolv = '';
+    try {
+      resolv = await fs.readFile('/etc/resolv.conf', 'utf8');
+    } catch { /* no resolver configured on the host */ }
+    // A loopback resolver on the host is unreachable from the container's own network namespace.
+    resolv = resolv.split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1)/.test(l)).join('\n');
+    await fs.writeFile(join(dir, 'resolv.conf'), resolv.trim() + '\n');
+  }
+
+  // ---- start ----------------------------------------------------------------
+
+  async start(ref: string): Promise<void> {
+    const rec = this.get(ref);
+    await this.lock.run(rec.Id, () => this.startLocked(rec));
+  }
+
+  private async startLocked(rec: ContainerRecord): Promise<void> {
+    if (rec.State.Status === 'removing') throw new ConflictError(`container is marked for removal and cannot be started`);
+    if (rec.State.Running) throw new NotModifiedError();
+    const id = rec.Id;
+    const runDir = join(this.paths.run, id);
+    const rootfs = join(runDir, 'rootfs');
+    const dataDir = join(this.paths.containers, id);
+    try {
+      await fs.mkdir(runDir, { recursive: true });
+      await fs.rm(join(this.runtime.paths.exitDir, id), { force: true });
+      await this.runtime.delete(id).catch(() => undefined);
+      const lowers = await this.images.rootfsLayers(rec.Image);
+      await mountOverlay(lowers, join(dataDir, 'upper'), join(dataDir, 'work'), rootfs);
+      const user = await resolveUser(rootfs, rec.Config.User || undefined).catch((err: Error) => {
+        throw new SystemError(`unable to find user ${rec.Config.User}: ${err.message.replace(/^unable to find user [^:]+: /, '')}`);
+      });
+      const env = [...rec.Config.Env];
+      if (!env.some((e) => e.startsWith('HOSTNAME='))) env.unshift(`HOSTNAME=${rec.Config.Hostname}`);
+      if (!env.some((e) => e.startsWith('HOME=')) && 'home' in user && typeof user.home === 'string') {
+        env.push(`HOME=${user.home}`);
+      } else if (!env.some((e) => e.startsWith('HOME='))) {
+        env.push(user.uid === 0 ? 'HOME=/root' : 'HOME=/');
+      }
+      const spec = generateSpec({
+        rootfs,
+        args: [rec.Path, ...rec.Args],
+        env,
+        cwd: rec.Config.WorkingDir || '/',
+        user,
+        hostname: rec.Config.Hostname,
+        domainname: rec.Config.Domainname || undefined,
+        tty: false,
+        readonlyRootfs: rec.HostConfig.ReadonlyRootfs,
+        capAdd: rec.HostConfig.CapAdd ?? undefined,
+        capDrop: rec.HostConfig.CapDrop ?? undefined,
+        privileged: rec.HostConfig.Privileged,
+        cgroupsPath: `/berth/${id}`,
+        shmSize: rec.HostConfig.ShmSize || undefined,
+        extraMounts: ['hostname', 'hosts', 'resolv.conf'].map((f) => ({
+          destination: `/etc/${f}`,
+          type: 'bind',
+          source: join(dataDir, f),
+          options: ['rbind', 'rprivate', ...(rec.HostConfig.ReadonlyRootfs ? ['ro'] : [])],
+        })),
+      });
+      await writeFileAtomic(join(runDir, 'config.json'), JSON.stringify(spec));
+      const pid = await this.runtime.createWithMonitor({
+        id,
+        name: rec.Name.slice(1),
+        bundle: runDir,
+        logPath: this.logPath(id),
+        pidFile: join(runDir, 'pid'),
+        conmonPidFile: join(runDir, 'conmon.pid'),
+      });
+      await this.runtime.start(id);
+      rec.State = {
+        ...rec.State, Status: 'running', Running: true, Paused: false, Restarting: false,
+        OOMKilled: false, Dead: false, Pid: pid, ExitCode: 0, Error: '', StartedAt: nowRfc3339(),
+        FinishedAt: rec.State.FinishedAt,
+      };
+      rec.ManuallyStopped = false;
+      rec.MonitorPid = Number(await fs.readFile(join(runDir, 'conmon.pid'), 'utf8').catch(() => '0')) || undefined;
+      await this.save(rec);
+      this.events.publish('container', 'start', id, this.attrs(rec));
+      // The process may have exited before we marked it running.
+      void this.handleExit(id);
+    } catch (err) {
+      await this.runtime.delete(id).catch(() => undefined);
+      await unmount(rootfs);
+      const message = err instanceof RuntimeCreateError ? startErrorMessage(err.message) : (err as Error).message;
+      rec.State.Error = message;
+      rec.State.ExitCode = exitCodeForStartError(message);
+      await this.save(rec).catch(() => undefined);
+      if (rec.HostConfig.AutoRemove) {
+        await this.destroy(rec).catch(() => undefined);
+      }
+      if (err instanceof EngineError && !(err instanceof RuntimeCreateError)) throw err;
+      throw new SystemError(message);
+    }
+  }
+
+  // ---- exit -----------------------------------------------------------------
+
+  private async exitFileCode(id: string): Promise<number | undefined> {
+    try {
+      const text = await fs.readFile(join(this.runtime.paths.exitDir, id), 'utf8');
+      const n = Number.parseInt(text.trim(), 10);
+      return Number.isNaN(n) ? undefined : n;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private handlingExit = new Set<string>();
+
+  /** Called when an exit file may have appeared. Idempotent. */
+  private async handleExit(id: string): Promise<void> {
+    const rec = this.records.get(id);
+    if (!rec || !rec.State.Running || this.handlingExit.has(id)) return;
+    const code = await this.exitFileCode(id);
+    if (code === undefined) return;
+    this.handlingExit.add(id);
+    try {
+      await this.finishRun(rec, code, '');
+    } finally {
+      this.handlingExit.delete(id);
+    }
+  }
+
+  private async finishRun(rec: ContainerRecord, code: number, error: string): Promise<void> {
+    const id = rec.Id;
+    await this.runtime.delete(id).catch(() => undefined);
+    await unmount(join(this.paths.run, id, 'rootfs'));
+    await fs.rm(join(this.runtime.paths.exitDir, id), { force: true });
+    rec.State = {
+      ...rec.State, Status: 'exited', Running: false, Paused: false, Restarting: false,
+      Pid: 0, ExitCode: code, Error: error, FinishedAt: nowRfc3339(),
+    };
+    rec.MonitorPid = undefined;
+    await this.save(rec);
+    this.events.publish('container', 'die', id, { ...this.attrs(rec), exitCode: String(code) });
+    this.notify(id, (c) => c !== 'removed', { StatusCode: code, Error: error ? { Message: error } : null });
+    if (rec.HostConfig.AutoRemove) {
+      await this.lock.run(id, () => this.destroy(rec)).catch((err: unknown) => {
+        this.log('error', 'auto-remove failed', { id, err: String(err) });
+      });
+    }
+  }
+
+  private notify(id: string, match: (c: WaitCondition) => boolean, result: WaitResult): void {
+    const list = this.waiters.get(id);
+    if (!list) return;
+    const keep: Waiter[] = [];
+    for (const w of list) {
+      if (match(w.condition)) w.resolve(result);
+      else keep.push(w);
+    }
+    if (keep.length) this.waiters.set(id, keep);
+    else this.waiters.delete(id);
+  }
+
+  // ---- wait -----------------------------------------------------------------
+
+  /**
+   * Register a waiter synchronously (so `wait` sent before `start` sees the
+   * exit) and return its promise.
+   */
+  wait(ref: string, condition: WaitCondition = 'not-running'): Promise<WaitResult> {
+    const rec = this.get(ref);
+    if (condition === 'not-running' && !rec.State.Running) {
+      return Promise.resolve({ StatusCode: rec.State.ExitCode, Error: null });
+    }
+    return new Promise((resolve) => {
+      const list = this.waiters.get(rec.Id) ?? [];
+      list.push({ condition, resolve });
+      this.waiters.set(rec.Id, list);
+    });
+  }
+
+  // ---- stop / kill / restart -------------------------------------------------
+
+  async stop(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
+    const rec = this.get(ref);
+    await this.lock.run(rec.Id, () => this.stopLocked(rec, opts));
+  }
+
+  private async stopLocked(rec: ContainerRecord, opts: { timeout?: number; signal?: string }): Promise<void> {
+    if (!rec.State.Running) throw new NotModifiedError();
+    rec.ManuallyStopped = true;
+    const signal = parseSignal(opts.signal ?? rec.Config.StopSignal ?? 'SIGTERM');
+    const timeout = opts.timeout ?? rec.Config.StopTimeout ?? 10;
+    const exited = this.wait(rec.Id, 'next-exit');
+    if (timeout !== 0) {
+      await this.signal(rec, signal);
+    }
+    const ok = timeout < 0 ? await exited.then(() => true) : await withTimeout(exited, timeout * 1000);
+    if (!ok) {
+      await this.signal(rec, 9);
+      await withTimeout(exited, 30_000);
+    }
+    this.events.publish('container', 'stop', rec.Id, this.attrs(rec));
+  }
+
+  private async signal(rec: ContainerRecord, signal: number): Promise<void> {
+    this.events.publish('container', 'kill', rec.Id, { ...this.attrs(rec), signal: String(signal) });
+    try {
+      await this.runtime.kill(rec.Id, String(signal));
+    } catch (err) {
+      // It may have exited between our check and the signal.
+      await this.handleExit(rec.Id);
+      if (rec.State.Running) throw err;
+    }
+  }
+
+  async kill(ref: string, sig = 'SIGKILL'): Promise<void> {
+    const rec = this.get(ref);
+    const signal = parseSignal(sig);
+    if (!rec.State.Running) {
+      throw new ConflictError(`Cannot kill container: ${ref}: Container ${rec.Id} is not running`);
+    }
+    if (signal === 9) rec.ManuallyStopped = true;
+    await this.signal(rec, signal);
+  }
+
+  async restart(ref: string, timeout?: number): Promise<void> {
+    const rec = this.get(ref);
+    await this.lock.run(rec.Id, async () => {
+      if (rec.State.Running) await this.stopLocked(rec, { timeout });
+      await this.startLocked(rec);
+    });
+    this.events.publish('container', 'restart', rec.Id, this.attrs(rec));
+  }
+
+  // ---- remove / rename / prune -------------------------------------------------
+
+  async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
+    const rec = this.get(ref);
+    await this.lock.run(rec.Id, async () => {
+      if (rec.State.Running) {
+        if (!opts.force) {
+          throw new ConflictError(
+            `cannot remove container "${rec.Name}": container is running: stop the container before removing or force remove`,
+          );
+        }
+        rec.ManuallyStopped = true;
+        const exited = this.wait(rec.Id, 'next-exit');
+        await this.signal(rec, 9);
+        if (!(await withTimeout(exited, 30_000))) throw new SystemError(`could not kill running container ${rec.Id}, cannot remove`);
+      }
+      if (!this.records.has(rec.Id)) return; // auto-removed meanwhile
+      await this.destroy(rec);
+    });
+  }
+
+  /** Remove a stopped container's files and record; emits destroy. */
+  private async destroy(rec: ContainerRecord): Promise<void> {
+    if (!this.records.has(rec.Id)) return;
+    rec.State.Status = 'removing';
+    await this.save(rec).catch(() => undefined);
+    await this.runtime.delete(rec.Id).catch(() => undefined);
+    await unmount(join(this.paths.run, rec.Id, 'rootfs'));
+    await fs.rm(join(this.paths.run, rec.Id), { recursive: true, force: true });
+    await fs.rm(join(this.paths.containers, rec.Id), { recursive: true, force: true });
+    this.records.delete(rec.Id);
+    if (this.names.get(rec.Name) === rec.Id) this.names.delete(rec.Name);
+    this.events.publish('container', 'destroy', rec.Id, this.attrs(rec));
+    this.notify(rec.Id, () => true, { StatusCode: rec.State.ExitCode, Error: null });
+  }
+
+  async rename(ref: string, newName: string): Promise<void> {
+    const rec = this.get(ref);
+    if (!newName) throw new InvalidParameterError('Neither old nor new names may be empty');
+    const name = validateName(newName);
+    if (name === rec.Name) throw new InvalidParameterError(`Renaming a container with the same name as its current name`);
+    this.reserveName(name, rec.Id);
+    const oldName = rec.Name;
+    rec.Name = name;
+    try {
+      await this.save(rec);
+    } catch (err) {
+      rec.Name = oldName;
+      this.names.delete(name);
+      throw err;
+    }
+    this.names.delete(oldName);
+    this.events.publish('container', 'rename', rec.Id, { ...this.attrs(rec), oldName });
+  }
+
+  async prune(filter: (rec: ContainerRecord) => boolean = () => true): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
+    const deleted: string[] = [];
+    let space = 0;
+    for (const rec of [...this.records.values()]) {
+      if (rec.State.Running || !filter(rec)) continue;
+      space += await dirSize(join(this.paths.containers, rec.Id, 'upper'));
+      await this.lock.run(rec.Id, () => this.destroy(rec));
+      deleted.push(rec.Id);
+    }
+    this.events.publish('container', 'prune', '', { reclaimed: String(space) });
+    return { ContainersDeleted: deleted, SpaceReclaimed: space };
+  }
+
+  async sizeRw(id: string): Promise<number> {
+    return dirSize(join(this.paths.containers, id, 'upper'));
+  }
+
+  // ---- helpers ----------------------------------------------------------------
+
+  private attrs(rec: ContainerRecord): Record<string, string> {
+    return { ...(rec.Config.Labels ?? {}), image: rec.Config.Image, name: rec.Name.slice(1) };
+  }
+
+  private async save(rec: ContainerRecord): Promise<void> {
+    await writeJsonAtomic(join(this.paths.containers, rec.Id, 'container.json'), rec);
+  }
+
+  statusOf(rec: ContainerRecord): ContainerStatus {
+    return rec.State.Status;
+  }
+
+  shortId(id: string): string {
+    return shortId(id);
+  }
+}
+
+export type { ContainerConfig, HostConfig };
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve(false), ms);
+    void p.then(() => {
+      clearTimeout(t);
+      resolve(true);
+    });
+  });
+}
+
+async function dirSize(dir: string): Promise<number> {
+  let total = 0;
+  let entries;
+  try {
+    entries = await fs.readdir(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) total += await dirSize(p);
+    else if (e.isFile()) total += (await fs.lstat(p)).size;
+  }
+  return total;
+}
+
+/** Docker wraps runtime create errors this way; users grep for the inner text. */
+function startErrorMessage(runtimeMessage: string): string {
+  return `failed to create task for container: OCI runtime create failed: ${runtimeMessage}: unknown`;
+}
+
+/** The exit code Docker records (and the CLI returns) for a failed start. */
+export function exitCodeForStartError(message: string): number {
+  if (/executable file not found|no such file or directory/.test(message)) return 127;
+  if (/permission denied|exec format error/.test(message)) return 126;
+  return 128;
+}

@@ -1,0 +1,102 @@
+// berthd configuration: flags override the config file, which overrides defaults.
+// The file takes the flag names (`host`, `data-root`, `exec-root`, `runtime`,
+// `log-level`) and dockerd's spellings of them (`hosts`, `default-runtime`).
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+export interface DaemonConfig {
+  /** unix socket path */
+  socket: string;
+  dataRoot: string;
+  execRoot: string;
+  runtime: 'runc' | 'crun';
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** group that may use the socket (mode 0660); root only when absent */
+  group?: string;
+}
+
+export const DEFAULT_CONFIG_FILE = '/etc/berth/daemon.json';
+
+export class ConfigError extends Error {}
+
+const USAGE = `Usage: berthd [OPTIONS]
+
+A Docker-compatible container engine daemon
+
+Options:
+      --config-file string   Daemon configuration file (default "${DEFAULT_CONFIG_FILE}")
+      --data-root string     Root directory of persistent state (default "/var/lib/berth")
+      --exec-root string     Root directory for execution state files (default "/run/berth")
+  -H, --host string          Daemon socket to listen on (default "unix:///run/berth/berth.sock")
+  -G, --group string         Group for the unix socket (default: root only)
+      --runtime string       OCI runtime: runc or crun (default "runc")
+  -l, --log-level string     debug, info, warn or error (default "info")
+  -v, --version              Print version information and quit
+`;
+
+export function socketPathFromHost(host: string): string {
+  if (host.startsWith('unix://')) return host.slice('unix://'.length);
+  if (host.startsWith('/')) return host;
+  throw new ConfigError(`unsupported host ${host}: only unix:// sockets are supported`);
+}
+
+export function loadConfig(argv: string[]): DaemonConfig | 'help' | 'version' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        'config-file': { type: 'string' },
+        'data-root': { type: 'string' },
+        'exec-root': { type: 'string' },
+        host: { type: 'string', short: 'H' },
+        group: { type: 'string', short: 'G' },
+        runtime: { type: 'string' },
+        'log-level': { type: 'string', short: 'l' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message}\n\n${USAGE}`);
+  }
+  const f = parsed.values;
+  if (f.help) return 'help';
+  if (f.version) return 'version';
+  const fileName = f['config-file'] ?? DEFAULT_CONFIG_FILE;
+  let file: Record<string, unknown> = {};
+  try {
+    file = JSON.parse(readFileSync(fileName, 'utf8')) as Record<string, unknown>;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' || f['config-file']) {
+      throw new ConfigError(`unable to configure the berth daemon with file ${fileName}: ${(err as Error).message}`);
+    }
+  }
+  const str = (k: string): string | undefined => {
+    const v = file[k];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string') throw new ConfigError(`${fileName}: "${k}" must be a string`);
+    return v;
+  };
+  const fileHosts = file.hosts;
+  const fileHost = str('host') ?? (Array.isArray(fileHosts) && typeof fileHosts[0] === 'string' ? fileHosts[0] : undefined);
+  const execRoot = f['exec-root'] ?? str('exec-root') ?? '/run/berth';
+  const runtime = f.runtime ?? str('runtime') ?? str('default-runtime') ?? 'runc';
+  if (runtime !== 'runc' && runtime !== 'crun') throw new ConfigError(`unknown runtime ${runtime}: use runc or crun`);
+  const logLevel = f['log-level'] ?? str('log-level') ?? 'info';
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError(`invalid log level ${logLevel}`);
+  const host = f.host ?? fileHost;
+  return {
+    socket: host ? socketPathFromHost(host) : `${execRoot}/berth.sock`,
+    dataRoot: f['data-root'] ?? str('data-root') ?? '/var/lib/berth',
+    execRoot,
+    runtime,
+    logLevel: logLevel as DaemonConfig['logLevel'],
+    group: f.group ?? str('group'),
+  };
+}
+
+export { USAGE };

@@ -1,0 +1,84 @@
+// Engine: builds the services from the configuration and wires them together.
+// Routes get an Engine; services never see HTTP.
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import type { DaemonConfig } from './config.js';
+import type { Logger } from './log.js';
+import { EventBus, type EngineEvent } from '../lib/event-bus.js';
+import { ContentStore } from '../image/content-store.js';
+import { LayerStore } from '../image/layer-store.js';
+import { ImageStore } from '../image/image-store.js';
+import { ContainerService, type ContainerPaths, type ImageProvider } from '../container/service.js';
+import { OciRuntime } from '../container/runtime.js';
+import { newId } from '../lib/ids.js';
+import { writeFileAtomic } from '../lib/atomic.js';
+import { which } from '../lib/which.js';
+
+export class Engine {
+  readonly events = new EventBus();
+  readonly content: ContentStore;
+  readonly layers: LayerStore;
+  readonly images: ImageStore;
+  readonly containers: ContainerService;
+  readonly paths: ContainerPaths;
+  daemonId = '';
+
+  constructor(readonly config: DaemonConfig, readonly log: Logger) {
+    const { dataRoot, execRoot } = config;
+    this.content = new ContentStore(join(dataRoot, 'content'));
+    this.layers = new LayerStore(join(dataRoot, 'layers'));
+    this.images = new ImageStore(join(dataRoot, 'image'), this.content, this.layers, (action, id, attributes) => {
+      this.events.publish('image', action, id, attributes);
+    });
+    this.paths = { containers: join(dataRoot, 'containers'), run: join(execRoot, 'containers') };
+    const runtime = new OciRuntime({
+      runtime: which(config.runtime) ?? config.runtime,
+      conmon: which('conmon') ?? 'conmon',
+      runtimeRoot: join(execRoot, 'runtime'),
+      exitDir: join(execRoot, 'exits'),
+      socketDir: join(execRoot, 'sockets'),
+    });
+    const provider: ImageProvider = {
+      resolveImage: async (ref) => {
+        const img = this.images.resolve(ref);
+        return { id: img.id, config: img.config.config ?? {} };
+      },
+      rootfsLayers: async (imageId) => this.images.rootfsLayers(imageId),
+    };
+    this.containers = new ContainerService(this.paths, runtime, provider, this.events, (l, m, f) => log.log(l, m, f));
+  }
+
+  async init(): Promise<void> {
+    await fs.mkdir(this.config.dataRoot, { recursive: true, mode: 0o711 });
+    await fs.mkdir(this.config.execRoot, { recursive: true, mode: 0o711 });
+    const idFile = join(this.config.dataRoot, 'engine-id');
+    try {
+      this.daemonId = (await fs.readFile(idFile, 'utf8')).trim();
+    } catch {
+      this.daemonId = newId();
+      await writeFileAtomic(idFile, this.daemonId + '\n');
+    }
+    await this.images.load();
+    await this.containers.load();
+  }
+
+  close(): void {
+    this.containers.close();
+  }
+
+  imageSize(imageId: string): number {
+    try {
+      return this.images.resolve(imageId).size;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** Does image reference `ref` name the image of this event/container? */
+  imageMatches(ref: string, e: EngineEvent | { imageId: string }): boolean {
+    const img = this.images.tryResolve(ref);
+    if (!img) return false;
+    if ('imageId' in e) return img.id === e.imageId;
+    return e.Type === 'image' && e.Actor.ID === img.id;
+  }
+}

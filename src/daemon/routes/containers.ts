@@ -1,0 +1,347 @@
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import type { ServerResponse } from 'node:http';
+import type { Router, RequestContext } from '../router.js';
+import {
+  sendJson, sendNoContent, readJsonBody, boolParam, intParam, parseFilters, checkFilterKeys, res,
+  beginRawStream, frame,
+} from '../http-util.js';
+import type { Engine } from '../engine.js';
+import { InvalidParameterError, NotModifiedError } from '../../lib/errors.js';
+import { validateCreateRequest } from '../../container/create-request.js';
+import type { ContainerRecord } from '../../container/record.js';
+import type { WaitCondition } from '../../container/service.js';
+import { containerStatusString } from '../../lib/units.js';
+import { readLogs, formatDockerTimestamp } from '../../container/logs.js';
+import { parseTimestamp } from '../../lib/timestamps.js';
+
+function unixSeconds(rfc3339: string): number {
+  return Math.floor(new Date(rfc3339).getTime() / 1000);
+}
+
+function commandLine(rec: ContainerRecord): string {
+  return [rec.Path, ...rec.Args].join(' ');
+}
+
+export function containerSummary(rec: ContainerRecord, status: string, sizes?: { rw: number; rootFs: number }): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    Id: rec.Id,
+    Names: [rec.Name],
+    Image: rec.Config.Image,
+    ImageID: rec.Image,
+    Command: commandLine(rec),
+    Created: unixSeconds(rec.Created),
+    Ports: [],
+    Labels: rec.Config.Labels ?? {},
+    State: rec.State.Status,
+    Status: status,
+    HostConfig: { NetworkMode: rec.HostConfig.NetworkMode },
+    NetworkSettings: { Networks: {} },
+    Mounts: [],
+  };
+  if (sizes) {
+    out.SizeRw = sizes.rw;
+    out.SizeRootFs = sizes.rootFs;
+  }
+  return out;
+}
+
+export function containerInspect(rec: ContainerRecord, engine: Engine): Record<string, unknown> {
+  const dir = join(engine.paths.containers, rec.Id);
+  return {
+    Id: rec.Id,
+    Created: rec.Created,
+    Path: rec.Path,
+    Args: rec.Args,
+    State: rec.State,
+    Image: rec.Image,
+    ResolvConfPath: join(dir, 'resolv.conf'),
+    HostnamePath: join(dir, 'hostname'),
+    HostsPath: join(dir, 'hosts'),
+    LogPath: engine.containers.logPath(rec.Id),
+    Name: rec.Name,
+    RestartCount: rec.RestartCount,
+    Driver: 'overlay2',
+    Platform: 'linux',
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    ExecIDs: null,
+    HostConfig: rec.HostConfig,
+    GraphDriver: {
+      Name: 'overlay2',
+      Data: {
+        MergedDir: join(engine.paths.run, rec.Id, 'rootfs'),
+        UpperDir: join(dir, 'upper'),
+        WorkDir: join(dir, 'work'),
+      },
+    },
+    Mounts: [],
+    Config: rec.Config,
+    NetworkSettings: {
+      Bridge: '', SandboxID: '', SandboxKey: '', HairpinMode: false, LinkLocalIPv6Address: '',
+      LinkLocalIPv6PrefixLen: 0, Ports: {}, SecondaryIPAddresses: null, SecondaryIPv6Addresses: null,
+      EndpointID: '', Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, IPAddress: '',
+      IPPrefixLen: 0, IPv6Gateway: '', MacAddress: '', Networks: {},
+    },
+  };
+}
+
+function statusOf(rec: ContainerRecord): string {
+  return containerStatusString({
+    status: rec.State.Status,
+    startedAt: rec.State.StartedAt,
+    finishedAt: rec.State.FinishedAt,
+    exitCode: rec.State.ExitCode,
+  });
+}
+
+const PS_FILTERS = ['id', 'name', 'label', 'status', 'exited', 'ancestor', 'before', 'since'];
+
+export function containerRoutes(r: Router, engine: Engine): void {
+  const svc = engine.containers;
+
+  r.add('POST', '/containers/create', async (ctx) => {
+    const body = validateCreateRequest(await readJsonBody(ctx.req));
+    const name = ctx.query.get('name') ?? undefined;
+    const result = await svc.create(body, name || undefined);
+    sendJson(res(ctx), 201, result);
+  });
+
+  r.add('GET', '/containers/json', async (ctx) => {
+    const q = ctx.query;
+    const all = boolParam(q, 'all');
+    const limit = intParam(q, 'limit') ?? -1;
+    const size = boolParam(q, 'size');
+    const filters = parseFilters(q);
+    checkFilterKeys(filters, PS_FILTERS);
+    let list = svc.list();
+    const wantsStatus = filters.get('status') ?? [];
+    for (const s of wantsStatus) {
+      if (!['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'].includes(s)) {
+        throw new InvalidParameterError(`invalid filter 'status=${s}'`);
+      }
+    }
+    const showAll = all || limit > 0 || wantsStatus.length > 0 || filters.has('exited');
+    if (!showAll) list = list.filter((c) => c.State.Running);
+    list = list.filter((c) => psFilter(c, filters, engine));
+    if (limit > 0) list = list.slice(0, limit);
+    const out = [];
+    for (const c of list) {
+      const sizes = size ? { rw: await svc.sizeRw(c.Id), rootFs: engine.imageSize(c.Image) } : undefined;
+      out.push(containerSummary(c, statusOf(c), sizes));
+    }
+    sendJson(res(ctx), 200, out);
+  });
+
+  r.add('GET', '/containers/{id}/json', async (ctx) => {
+    const rec = svc.get(ctx.params.id!);
+    const out = containerInspect(rec, engine);
+    if (boolParam(ctx.query, 'size')) {
+      out.SizeRw = await svc.sizeRw(rec.Id);
+      out.SizeRootFs = engine.imageSize(rec.Image);
+    }
+    sendJson(res(ctx), 200, out);
+  });
+
+  r.add('POST', '/containers/{id}/start', async (ctx) => {
+    await svc.start(ctx.params.id!);
+    sendNoContent(res(ctx));
+  });
+
+  r.add('POST', '/containers/{id}/stop', async (ctx) => {
+    const t = intParam(ctx.query, 't');
+    const signal = ctx.query.get('signal') || undefined;
+    await svc.stop(ctx.params.id!, { timeout: t, signal });
+    sendNoContent(res(ctx));
+  });
+
+  r.add('POST', '/containers/{id}/restart', async (ctx) => {
+    await svc.restart(ctx.params.id!, intParam(ctx.query, 't'));
+    sendNoContent(res(ctx));
+  });
+
+  r.add('POST', '/containers/{id}/kill', async (ctx) => {
+    await svc.kill(ctx.params.id!, ctx.query.get('signal') || 'SIGKILL');
+    sendNoContent(res(ctx));
+  });
+
+  r.add('POST', '/containers/{id}/wait', async (ctx) => {
+    const condition = (ctx.query.get('condition') || 'not-running') as WaitCondition;
+    if (!['not-running', 'next-exit', 'removed'].includes(condition)) {
+      throw new InvalidParameterError(`invalid condition: "${condition}"`);
+    }
+    const p = svc.wait(ctx.params.id!, condition);
+    const out = res(ctx);
+    // Docker sends the headers at once so the client knows the wait is registered.
+    out.writeHead(200, { 'Content-Type': 'application/json' });
+    out.flushHeaders();
+    const result = await p;
+    out.end(JSON.stringify(result) + '\n');
+  });
+
+  r.add('POST', '/containers/{id}/rename', async (ctx) => {
+    await svc.rename(ctx.params.id!, ctx.query.get('name') ?? '');
+    sendNoContent(res(ctx));
+  });
+
+  r.add('DELETE', '/containers/{id}', async (ctx) => {
+    await svc.remove(ctx.params.id!, { force: boolParam(ctx.query, 'force'), volumes: boolParam(ctx.query, 'v') });
+    sendNoContent(res(ctx));
+  });
+
+  r.add('POST', '/containers/prune', async (ctx) => {
+    const filters = parseFilters(ctx.query);
+    checkFilterKeys(filters, ['label', 'label!', 'until']);
+    const result = await svc.prune((c) => labelFilter(c, filters.get('label'), filters.get('label!')));
+    sendJson(res(ctx), 200, result);
+  });
+
+  r.add('GET', '/containers/{id}/logs', async (ctx) => {
+    const rec = svc.get(ctx.params.id!);
+    const q = ctx.query;
+    const stdout = boolParam(q, 'stdout');
+    const stderr = boolParam(q, 'stderr');
+    if (!stdout && !stderr) throw new InvalidParameterError('Bad parameters: you must choose at least one stream');
+    if (rec.HostConfig.LogConfig.Type === 'none') {
+      throw new InvalidParameterError(`configured logging driver does not support reading`);
+    }
+    const follow = boolParam(q, 'follow');
+    const timestamps = boolParam(q, 'timestamps');
+    const details = boolParam(q, 'details');
+    const tailRaw = q.get('tail');
+    const tail = !tailRaw || tailRaw === 'all' ? undefined : Number(tailRaw);
+    if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new InvalidParameterError(`invalid value for "tail": ${tailRaw}`);
+    const ts = (name: string): bigint | undefined => {
+      const v = q.get(name);
+      if (!v || v === '0') return undefined;
+      try {
+        return parseTimestamp(v);
+      } catch (err) {
+        throw new InvalidParameterError(`invalid value for "${name}": ${(err as Error).message}`);
+      }
+    };
+    const sinceNs = ts('since');
+    const untilNs = ts('until');
+    const out = res(ctx);
+    out.writeHead(200, { 'Content-Type': 'application/vnd.docker.raw-stream' });
+    out.flushHeaders();
+    const abort = new AbortController();
+    out.on('close', () => abort.abort());
+    const detailText = details ? detailsPrefix(rec) : '';
+    for await (const rec2 of readLogs(svc.logPath(rec.Id), {
+      tail, sinceNs, untilNs, follow, signal: abort.signal, isDone: () => !svc.isRunning(rec.Id),
+      wake: wakeOn(engine, rec.Id),
+    })) {
+      if ((rec2.stream === 'stdout' && !stdout) || (rec2.stream === 'stderr' && !stderr)) continue;
+      let data = rec2.data;
+      if (timestamps || detailText) {
+        const prefix = (timestamps ? formatDockerTimestamp(rec2.timeNs) + ' ' : '') + detailText;
+        data = Buffer.concat([Buffer.from(prefix), data]);
+      }
+      if (!out.write(frame(rec2.stream === 'stdout' ? 1 : 2, data))) {
+        await new Promise((resolve) => out.once('drain', resolve));
+      }
+      if (abort.signal.aborted) break;
+    }
+    out.end();
+  });
+
+  r.add('POST', '/containers/{id}/attach', async (ctx) => attach(ctx, engine));
+}
+
+function detailsPrefix(rec: ContainerRecord): string {
+  const labels = Object.entries(rec.Config.Labels ?? {});
+  // Docker prints the log-opt `labels`/`env` attributes; without them it prints an empty detail and a space.
+  const wanted = (rec.HostConfig.LogConfig.Config.labels ?? '').split(',').filter(Boolean);
+  const parts = labels.filter(([k]) => wanted.includes(k)).map(([k, v]) => `${k}=${v}`);
+  return parts.join(',') + ' ';
+}
+
+/**
+ * Attach: output comes from following the container's log from this moment
+ * (conmon writes every byte there), so an attach never loses output that a
+ * slow client did not read and costs conmon nothing. Stdin and TTY attach go
+ * through conmon's attach socket (a later issue).
+ */
+async function attach(ctx: RequestContext, engine: Engine): Promise<void> {
+  const svc = engine.containers;
+  const rec = svc.get(ctx.params.id!);
+  const q = ctx.query;
+  const stream = boolParam(q, 'stream');
+  const wantStdout = boolParam(q, 'stdout');
+  const wantStderr = boolParam(q, 'stderr');
+  const logs = boolParam(q, 'logs');
+  const out = beginRawStream(ctx, 'application/vnd.docker.raw-stream');
+  const abort = new AbortController();
+  const closeEv = (out as Duplex).on ? out : undefined;
+  closeEv?.on('close', () => abort.abort());
+  const write = async (buf: Buffer): Promise<void> => {
+    if (!(out as ServerResponse | Duplex).write(buf)) await new Promise((r) => (out as Duplex).once('drain', r));
+  };
+  // A container that has not started yet (docker run attaches first) must not end the stream.
+  const startedAt = rec.State.Running ? undefined : rec.State.StartedAt;
+  const sinceNs = logs ? undefined : BigInt(Date.now()) * 1_000_000n - 1_000_000n;
+  const isDone = (): boolean => {
+    const cur = engine.containers.tryGet(rec.Id);
+    if (!cur) return true;
+    if (cur.State.Running) return false;
+    // Not running: done once it has run since we attached (or if we only wanted logs).
+    return !stream || cur.State.StartedAt !== startedAt || cur.State.Error !== '';
+  };
+  if (stream || logs) {
+    for await (const r of readLogs(svc.logPath(rec.Id), {
+      sinceNs, follow: stream, signal: abort.signal, isDone, wake: wakeOn(engine, rec.Id),
+    })) {
+      if ((r.stream === 'stdout' && !wantStdout) || (r.stream === 'stderr' && !wantStderr)) continue;
+      await write(frame(r.stream === 'stdout' ? 1 : 2, r.data));
+      if (abort.signal.aborted) break;
+    }
+  }
+  (out as Duplex).end();
+}
+
+/** Wake a log follower when the container starts, dies or goes away. */
+function wakeOn(engine: Engine, id: string): (fn: () => void) => () => void {
+  return (fn) => engine.events.subscribe((e) => {
+    if (e.Type === 'container' && e.Actor.ID === id && ['start', 'die', 'destroy'].includes(e.Action)) fn();
+  });
+}
+
+function labelFilter(c: ContainerRecord, labels?: string[], notLabels?: string[]): boolean {
+  const has = (spec: string): boolean => {
+    const i = spec.indexOf('=');
+    const k = i < 0 ? spec : spec.slice(0, i);
+    const v = c.Config.Labels?.[k];
+    return v !== undefined && (i < 0 || v === spec.slice(i + 1));
+  };
+  if (labels && !labels.every(has)) return false;
+  if (notLabels && notLabels.some(has)) return false;
+  return true;
+}
+
+function psFilter(c: ContainerRecord, f: Map<string, string[]>, engine: Engine): boolean {
+  const any = (k: string, pred: (v: string) => boolean): boolean => {
+    const vs = f.get(k);
+    return !vs || vs.length === 0 || vs.some(pred);
+  };
+  if (!any('id', (v) => c.Id.startsWith(v))) return false;
+  if (!any('name', (v) => new RegExp(v).test(c.Name.slice(1)) || c.Name === v)) return false;
+  if (!any('status', (v) => c.State.Status === v)) return false;
+  if (!any('exited', (v) => !c.State.Running && c.State.Status === 'exited' && String(c.State.ExitCode) === v)) return false;
+  if (!any('ancestor', (v) => c.Config.Image === v || engine.imageMatches(v, { imageId: c.Image }))) return false;
+  if (!labelFilter(c, f.get('label'))) return false;
+  const before = f.get('before');
+  if (before && before.length) {
+    const ref = engine.containers.get(before[0]!);
+    if (!(Date.parse(c.Created) < Date.parse(ref.Created))) return false;
+  }
+  const since = f.get('since');
+  if (since && since.length) {
+    const ref = engine.containers.get(since[0]!);
+    if (!(Date.parse(c.Created) > Date.parse(ref.Created))) return false;
+  }
+  return true;
+}
+
+export { NotModifiedError };

@@ -1,0 +1,124 @@
+// The container lifecycle through the berth CLI and the docker CLI against a real berthd.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { Daemon, hasDockerCli, eventually, sleep } from './harness.js';
+
+const d = new Daemon();
+before(async () => {
+  await d.start();
+  await d.importBusybox();
+});
+after(async () => {
+  await d.cleanup();
+});
+
+for (const cli of ['berth', 'docker'] as const) {
+  describe(`${cli} CLI`, { skip: cli === 'docker' && !hasDockerCli() }, () => {
+    const c = (args: string[], opts?: Parameters<Daemon['berth']>[1]): ReturnType<Daemon['berth']> =>
+      cli === 'berth' ? d.berth(args, opts) : d.docker(args, opts);
+
+    test('run --rm prints output and leaves nothing behind', () => {
+      const r = c(['run', '--rm', 'busybox', 'echo', 'hello']);
+      assert.equal(r.stderr, '');
+      assert.equal(r.stdout, 'hello\n');
+      assert.equal(r.code, 0);
+      const ps = c(['ps', '-a', '-q']);
+      assert.equal(ps.stdout, '');
+    });
+
+    test('run returns the exit code and keeps stdout and stderr apart', () => {
+      const r = c(['run', '--rm', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+      assert.equal(r.code, 3);
+      assert.equal(r.stdout, 'out\n');
+      assert.equal(r.stderr, 'err\n');
+    });
+
+    test('env, workdir, user, hostname, entrypoint and labels reach the container', () => {
+      const r = c(['run', '--rm', '-e', 'FOO=bar', '-w', '/tmp', '-u', 'nobody', '--hostname', 'box1',
+        'busybox', 'sh', '-c', 'echo $FOO $(pwd) $(id -u) $(hostname)']);
+      assert.equal(r.stdout, 'bar /tmp 65534 box1\n', r.stderr);
+      const e = c(['run', '--rm', '--entrypoint', 'echo', 'busybox', 'from', 'entrypoint']);
+      assert.equal(e.stdout, 'from entrypoint\n', e.stderr);
+    });
+
+    test('detached container: ps, logs, stop, rm', async () => {
+      const name = `web-${cli}`;
+      const r = c(['run', '-d', '--name', name, '-l', 'app=web', 'busybox', 'sh', '-c', 'echo started; exec sleep 1000']);
+      assert.equal(r.code, 0, r.stderr);
+      const id = r.stdout.trim();
+      assert.match(id, /^[0-9a-f]{64}$/);
+      const ps = c(['ps']);
+      assert.match(ps.stdout, /^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES\n/);
+      const line = ps.stdout.split('\n').find((l) => l.startsWith(id.slice(0, 12)));
+      assert.ok(line, ps.stdout);
+      assert.match(line!, /busybox\s+"sh -c 'echo starte…"\s+.*ago\s+Up (Less than a second|\d+ seconds?)\s+web-/);
+      const logs = await eventually(() => {
+        const l = c(['logs', name]);
+        return l.stdout === 'started\n' ? l : undefined;
+      });
+      assert.ok(logs, 'logs show the output');
+      const stop = c(['stop', '-t', '1', name]);
+      assert.equal(stop.stdout, `${name}\n`);
+      const after = c(['ps', '-a', '--filter', `name=${name}`]);
+      assert.match(after.stdout, /Exited \(137\) (Less than a second|\d+ seconds?) ago/);
+      const rm = c(['rm', name]);
+      assert.equal(rm.stdout, `${name}\n`);
+      assert.equal(c(['ps', '-a', '-q']).stdout, '');
+    });
+
+    test('stop sends SIGTERM first: a process that exits on TERM stops at once', () => {
+      const name = `term-${cli}`;
+      c(['run', '-d', '--name', name, 'busybox', 'sh', '-c', "trap 'exit 0' TERM; while true; do sleep 0.1; done"]);
+      const t0 = Date.now();
+      assert.equal(c(['stop', name]).code, 0);
+      assert.ok(Date.now() - t0 < 8000);
+      const code = c(['inspect', '-f', '{{.State.ExitCode}}', name]);
+      if (code.code === 0) assert.equal(code.stdout.trim(), '0');
+      c(['rm', name]);
+    });
+
+    test('unknown image, unknown container, name conflict', () => {
+      const r = c(['run', '--rm', 'nosuchimage']);
+      assert.equal(r.code, 125);
+      assert.match(r.stderr, /Unable to find image 'nosuchimage:latest' locally/);
+      const rm = c(['rm', 'nosuchcontainer']);
+      assert.equal(rm.code, 1);
+      assert.match(rm.stderr, /Error response from daemon: No such container: nosuchcontainer/);
+      const name = `dup-${cli}`;
+      assert.equal(c(['create', '--name', name, 'busybox', 'true']).code, 0);
+      const dup = c(['create', '--name', name, 'busybox', 'true']);
+      assert.equal(dup.code, 125);
+      assert.match(dup.stderr, new RegExp(`Conflict. The container name "/${name}" is already in use by container`));
+      c(['rm', name]);
+    });
+
+    test('command not found exits 127, not executable 126', () => {
+      const r = c(['run', '--rm', 'busybox', 'nosuchcmd']);
+      assert.equal(r.code, 127);
+      assert.match(r.stderr, /executable file not found in \$PATH/);
+      const r2 = c(['run', '--rm', 'busybox', '/etc/passwd']);
+      assert.equal(r2.code, 126, r2.stderr);
+    });
+
+    test('kill, restart, rename, wait', async () => {
+      const name = `k-${cli}`;
+      c(['run', '-d', '--name', name, 'busybox', 'sleep', '1000']);
+      assert.equal(c(['kill', '-s', 'KILL', name]).stdout, `${name}\n`);
+      const w = c(['wait', name]);
+      assert.equal(w.stdout, '137\n');
+      assert.equal(c(['restart', '-t', '0', name]).code, 0);
+      assert.match(c(['ps', '--filter', `name=${name}`]).stdout, /Up/);
+      assert.equal(c(['rename', name, `${name}-new`]).code, 0);
+      const rmRunning = c(['rm', `${name}-new`]);
+      assert.equal(rmRunning.code, 1);
+      assert.match(rmRunning.stderr, /container is running: stop the container before removing or force remove/);
+      assert.equal(c(['rm', '-f', `${name}-new`]).code, 0);
+      await sleep(10);
+    });
+  });
+}
+
+test('no mounts are left after containers are removed', () => {
+  const rootfsMounts = d.mounts().filter((l) => l.includes('/rootfs'));
+  assert.deepEqual(rootfsMounts, []);
+});
