@@ -1,1 +1,3 @@
-process.stdout.write('berth CLI not built yet\n');
+import { main } from './program.js';
+
+void main(process.argv.slice(2));

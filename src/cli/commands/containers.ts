@@ -1,0 +1,402 @@
+// Container commands: run, create, start, ps, logs, stop, restart, kill, rm,
+// wait, rename, inspect, prune — with the docker CLI's output and exit codes.
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
+import type { Command } from 'commander';
+import { client, CliError, out, err } from '../context.js';
+import { EngineApiError, type ContainerSummary, type JsonObject } from '../../client/client.js';
+import { demuxTo } from '../../client/stdcopy.js';
+import { tabwrite } from '../tabwriter.js';
+import { humanDuration, humanSize } from '../../lib/units.js';
+import { renderTemplate, TemplateError } from '../../lib/template.js';
+
+type Opts = Record<string, unknown>;
+const list = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : []);
+
+/** `--env-file`: KEY=VALUE lines; `KEY` alone takes the value from our environment. */
+export function parseEnvFile(text: string): string[] {
+  const outEnv: string[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.replace(/^\s+/, '');
+    if (!line || line.startsWith('#')) continue;
+    const i = line.indexOf('=');
+    const key = i < 0 ? line.trimEnd() : line.slice(0, i);
+    if (/\s/.test(key)) throw new CliError(`variable '${key}' contains whitespaces`, 125);
+    if (i < 0) {
+      if (process.env[key] !== undefined) outEnv.push(`${key}=${process.env[key]}`);
+    } else {
+      outEnv.push(line);
+    }
+  }
+  return outEnv;
+}
+
+function envList(opts: Opts): string[] {
+  const env: string[] = [];
+  for (const f of list(opts.envFile)) {
+    let text: string;
+    try {
+      text = readFileSync(f, 'utf8');
+    } catch (e) {
+      throw new CliError(`open ${f}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`, 125);
+    }
+    env.push(...parseEnvFile(text));
+  }
+  for (const e of list(opts.env)) {
+    if (e.includes('=')) env.push(e);
+    else if (process.env[e] !== undefined) env.push(`${e}=${process.env[e]}`);
+  }
+  return env;
+}
+
+function labels(opts: Opts): Record<string, string> {
+  const outL: Record<string, string> = {};
+  const add = (l: string): void => {
+    const i = l.indexOf('=');
+    if (i < 0) outL[l] = '';
+    else outL[l.slice(0, i)] = l.slice(i + 1);
+  };
+  for (const f of list(opts.labelFile)) {
+    for (const line of readFileSync(f, 'utf8').split('\n')) if (line.trim() && !line.startsWith('#')) add(line.trim());
+  }
+  list(opts.label).forEach(add);
+  return outL;
+}
+
+function restartPolicy(s: string): { Name: string; MaximumRetryCount: number } {
+  const [name = 'no', count] = s.split(':');
+  if (count !== undefined && name !== 'on-failure') throw new CliError(`invalid restart policy format: maximum retry count can only be used with 'on-failure'`, 125);
+  return { Name: name, MaximumRetryCount: count ? Number(count) : 0 };
+}
+
+/** The POST /containers/create body the docker CLI would send for these flags. */
+export function createBody(image: string, command: string[], opts: Opts): JsonObject {
+  const logOpts: Record<string, string> = {};
+  for (const o of list(opts.logOpt)) {
+    const i = o.indexOf('=');
+    if (i < 0) throw new CliError(`invalid key value pair format in log-opt: ${o}`, 125);
+    logOpts[o.slice(0, i)] = o.slice(i + 1);
+  }
+  const body: JsonObject = {
+    Hostname: (opts.hostname as string) ?? '',
+    Domainname: (opts.domainname as string) ?? '',
+    User: (opts.user as string) ?? '',
+    AttachStdin: Boolean(opts.interactive) && !opts.detach,
+    AttachStdout: !opts.detach,
+    AttachStderr: !opts.detach,
+    Tty: Boolean(opts.tty),
+    OpenStdin: Boolean(opts.interactive),
+    StdinOnce: Boolean(opts.interactive) && !opts.detach,
+    Env: envList(opts),
+    Cmd: command.length ? command : null,
+    Image: image,
+    WorkingDir: (opts.workdir as string) ?? '',
+    Labels: labels(opts),
+    HostConfig: {
+      AutoRemove: Boolean(opts.rm),
+      RestartPolicy: restartPolicy((opts.restart as string) ?? 'no'),
+      LogConfig: { Type: (opts.logDriver as string) ?? '', Config: logOpts },
+      NetworkMode: (opts.network as string) ?? 'default',
+      Init: opts.init ? true : null,
+      Privileged: Boolean(opts.privileged),
+      ReadonlyRootfs: Boolean(opts.readOnly),
+      CapAdd: opts.capAdd ?? null,
+      CapDrop: opts.capDrop ?? null,
+      SecurityOpt: opts.securityOpt ?? null,
+    },
+  };
+  if (opts.entrypoint !== undefined) body.Entrypoint = opts.entrypoint === '' ? [''] : [opts.entrypoint as string];
+  if (opts.stopSignal) body.StopSignal = opts.stopSignal;
+  if (opts.stopTimeout !== undefined) body.StopTimeout = opts.stopTimeout;
+  return body;
+}
+
+function familiar(image: string): string {
+  if (image.includes('@') || /:[^/]+$/.test(image)) return image;
+  return `${image}:latest`;
+}
+
+/** Create, pulling first when the image is missing (docker's flow). */
+async function createContainer(image: string, command: string[], opts: Opts, cmdName: string): Promise<string> {
+  const body = createBody(image, command, opts);
+  const c = client();
+  try {
+    const r = await c.createContainer(body, opts.name as string | undefined);
+    for (const w of r.Warnings ?? []) err(`WARNING: ${w}\n`);
+    return r.Id;
+  } catch (e) {
+    if (!(e instanceof EngineApiError) || e.status !== 404 || !/No such image/.test(e.message) || opts.pull === 'never') throw daemonError(e, cmdName);
+  }
+  err(`Unable to find image '${familiar(image)}' locally\n`);
+  try {
+    const res = await c.pullImage(image);
+    res.resume();
+    await new Promise((resolve) => res.on('end', resolve));
+  } catch (e) {
+    throw daemonError(e, cmdName);
+  }
+  try {
+    return (await c.createContainer(body, opts.name as string | undefined)).Id;
+  } catch (e) {
+    throw daemonError(e, cmdName);
+  }
+}
+
+/** run/create report daemon errors Docker's way: `berth: Error response…` and exit 125. */
+function daemonError(e: unknown, cmdName: string): Error {
+  if (e instanceof EngineApiError) {
+    let code = 125;
+    if (/executable file not found|no such file or directory/.test(e.message)) code = 127;
+    else if (/permission denied/.test(e.message)) code = 126;
+    return new CliError(`berth: Error response from daemon: ${e.message}\n\nRun 'berth ${cmdName} --help' for more information`, code);
+  }
+  if (e instanceof CliError) return e;
+  return new CliError(`berth: ${(e as Error).message}`, 125);
+}
+
+export async function create(args: string[], opts: Opts): Promise<number> {
+  const [image, ...command] = args as [string, ...string[]];
+  const id = await createContainer(image, command, opts, 'create');
+  out(id + '\n');
+  return 0;
+}
+
+export async function run(args: string[], opts: Opts): Promise<number> {
+  const [image, ...command] = args as [string, ...string[]];
+  const c = client();
+  if (opts.detach && opts.rm === undefined) { /* --rm with -d is AutoRemove, handled by the daemon */ }
+  const id = await createContainer(image, command, opts, 'run');
+  if (opts.detach) {
+    try {
+      await c.startContainer(id);
+    } catch (e) {
+      throw daemonError(e, 'run');
+    }
+    out(id + '\n');
+    return 0;
+  }
+  const attachTo = list(opts.attach).map((s) => s.toLowerCase());
+  const wantOut = attachTo.length === 0 || attachTo.includes('stdout');
+  const wantErr = attachTo.length === 0 || attachTo.includes('stderr');
+  let socket;
+  let wait;
+  try {
+    socket = await c.attach(id, { stdout: wantOut, stderr: wantErr });
+    wait = await c.waitContainer(id, opts.rm ? 'removed' : 'next-exit');
+  } catch (e) {
+    throw daemonError(e, 'run');
+  }
+  const streamDone = new Promise<void>((resolve) => {
+    socket.on('end', resolve);
+    socket.on('close', resolve);
+    socket.on('error', () => resolve());
+  });
+  socket.pipe(demuxTo(process.stdout, process.stderr));
+  try {
+    await c.startContainer(id);
+  } catch (e) {
+    socket.destroy();
+    throw daemonError(e, 'run');
+  }
+  const result = await wait.result;
+  await streamDone;
+  if (result.Error?.Message) err(`berth: ${result.Error.Message}\n`);
+  return result.StatusCode;
+}
+
+export async function start(args: string[], opts: Opts): Promise<number> {
+  const c = client();
+  if (opts.attach) {
+    if (args.length > 1) throw new CliError('you cannot start and attach multiple containers at once', 1);
+    const id = args[0]!;
+    const socket = await c.attach(id, { stdout: true, stderr: true });
+    const wait = await c.waitContainer(id, 'next-exit');
+    const done = new Promise<void>((resolve) => socket.on('close', resolve));
+    socket.pipe(demuxTo(process.stdout, process.stderr));
+    await c.startContainer(id);
+    const r = await wait.result;
+    await done;
+    return r.StatusCode;
+  }
+  return forEach(args, (id) => c.startContainer(id), 'start');
+}
+
+/** Apply to each container; print its name as docker does; report failures and exit 1. */
+async function forEach(ids: string[], fn: (id: string) => Promise<unknown>, verb: string, printResult = false): Promise<number> {
+  const errors: string[] = [];
+  for (const id of ids) {
+    try {
+      const r = await fn(id);
+      out(`${printResult ? String(r) : id}\n`);
+    } catch (e) {
+      if (e instanceof EngineApiError) errors.push(`Error response from daemon: ${e.message}`);
+      else throw e;
+    }
+  }
+  if (errors.length) {
+    if (verb === 'start' && errors.length) errors.push(`Error: failed to start containers: ${ids.join(', ')}`);
+    err(errors.join('\n') + '\n');
+    return 1;
+  }
+  return 0;
+}
+
+export async function stop(args: string[], opts: Opts): Promise<number> {
+  return forEach(args, (id) => client().stopContainer(id, { t: opts.time as number | undefined, signal: opts.signal as string | undefined }), 'stop');
+}
+
+export async function restart(args: string[], opts: Opts): Promise<number> {
+  return forEach(args, (id) => client().restartContainer(id, { t: opts.time as number | undefined, signal: opts.signal as string | undefined }), 'restart');
+}
+
+export async function kill(args: string[], opts: Opts): Promise<number> {
+  return forEach(args, (id) => client().killContainer(id, opts.signal as string | undefined), 'kill');
+}
+
+export async function rm(args: string[], opts: Opts): Promise<number> {
+  return forEach(args, (id) => client().removeContainer(id, { force: Boolean(opts.force), v: Boolean(opts.volumes) }), 'rm');
+}
+
+export async function wait(args: string[]): Promise<number> {
+  return forEach(args, async (id) => {
+    const w = await client().waitContainer(id);
+    return (await w.result).StatusCode;
+  }, 'wait', true);
+}
+
+export async function rename(args: string[]): Promise<number> {
+  await client().renameContainer(args[0]!, args[1]!);
+  return 0;
+}
+
+function ellipsis(s: string, max: number): string {
+  const chars = [...s];
+  return chars.length > max ? chars.slice(0, max - 1).join('') + '…' : s;
+}
+
+export function psRows(list: ContainerSummary[], o: { noTrunc?: boolean; size?: boolean }, now = Date.now()): string[][] {
+  const header = ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'];
+  if (o.size) header.push('SIZE');
+  const rows = [header];
+  for (const c of list) {
+    const names = c.Names.map((n) => n.replace(/^\//, '')).filter((n) => !n.includes('/'));
+    const cmd = o.noTrunc ? c.Command : ellipsis(c.Command, 20);
+    const row = [
+      o.noTrunc ? c.Id : c.Id.slice(0, 12),
+      o.noTrunc || !/^sha256:/.test(c.Image) ? c.Image : c.Image.slice(7, 19),
+      `"${cmd}"`,
+      `${humanDuration(now - c.Created * 1000)} ago`,
+      c.Status,
+      formatPorts(c.Ports),
+      names.join(','),
+    ];
+    if (o.size) row.push(`${humanSize(c.SizeRw ?? 0)} (virtual ${humanSize(c.SizeRootFs ?? 0)})`);
+    rows.push(row);
+  }
+  return rows;
+}
+
+function formatPorts(ports: ContainerSummary['Ports']): string {
+  return (ports ?? []).map((p) => (p.PublicPort ? `${p.IP ?? '0.0.0.0'}:${p.PublicPort}->${p.PrivatePort}/${p.Type}` : `${p.PrivatePort}/${p.Type}`)).join(', ');
+}
+
+function filtersFrom(values: string[]): Record<string, string[]> | undefined {
+  if (!values.length) return undefined;
+  const f: Record<string, string[]> = {};
+  for (const v of values) {
+    const i = v.indexOf('=');
+    if (i < 0) throw new CliError(`invalid argument "${v}" for "-f, --filter" flag: bad format of filter (expected name=value)`, 125);
+    (f[v.slice(0, i).toLowerCase()] ??= []).push(v.slice(i + 1));
+  }
+  return f;
+}
+
+export async function ps(_args: string[], opts: Opts): Promise<number> {
+  const limit = opts.latest ? 1 : (opts.last as number | undefined);
+  const list = await client().listContainers({
+    all: Boolean(opts.all), limit: limit !== undefined && limit > 0 ? limit : undefined, size: Boolean(opts.size),
+    filters: filtersFrom(list_(opts.filter)),
+  });
+  if (opts.quiet) {
+    out(list.map((c) => (opts.trunc === false ? c.Id : c.Id.slice(0, 12)) + '\n').join(''));
+    return 0;
+  }
+  if (typeof opts.format === 'string' && opts.format !== 'table') {
+    const f = opts.format;
+    out(list.map((c) => render(f, { ...c, ID: c.Id.slice(0, 12), Names: c.Names.map((n) => n.slice(1)).join(','), Command: `"${c.Command}"` }) + '\n').join(''));
+    return 0;
+  }
+  out(tabwrite(psRows(list, { noTrunc: opts.trunc === false, size: Boolean(opts.size) })));
+  return 0;
+}
+
+const list_ = list;
+
+function render(format: string, value: unknown): string {
+  try {
+    return renderTemplate(format, value);
+  } catch (e) {
+    if (e instanceof TemplateError) throw new CliError(e.message, 1);
+    throw e;
+  }
+}
+
+export async function logs(args: string[], opts: Opts): Promise<number> {
+  const res = await client().logs(args[0]!, {
+    stdout: true, stderr: true, follow: Boolean(opts.follow) || undefined, timestamps: Boolean(opts.timestamps) || undefined,
+    tail: opts.tail as string, since: opts.since as string | undefined, until: opts.until as string | undefined,
+    details: Boolean(opts.details) || undefined,
+  });
+  await new Promise<void>((resolve, reject) => {
+    const d = demuxTo(process.stdout, process.stderr);
+    res.pipe(d);
+    d.on('finish', resolve);
+    res.on('error', reject);
+  });
+  return 0;
+}
+
+export async function inspectContainers(args: string[], opts: Opts): Promise<number> {
+  const results: JsonObject[] = [];
+  const errors: string[] = [];
+  for (const id of args) {
+    try {
+      results.push(await client().json('GET', `/containers/${encodeURIComponent(id)}/json`, { query: { size: opts.size ? '1' : undefined } }));
+    } catch (e) {
+      if (e instanceof EngineApiError) errors.push(`Error: No such container: ${id}`);
+      else throw e;
+    }
+  }
+  printInspect(results, opts.format as string | undefined);
+  if (errors.length) {
+    err(errors.join('\n') + '\n');
+    return 1;
+  }
+  return 0;
+}
+
+export function printInspect(results: unknown[], format?: string): void {
+  if (format) {
+    out(results.map((r) => render(format, r) + '\n').join(''));
+    return;
+  }
+  out(JSON.stringify(results, null, 4) + '\n');
+}
+
+export async function prune(_args: string[], opts: Opts, _cmd: Command): Promise<number> {
+  if (!opts.force) {
+    out('WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ');
+    const rl = createInterface({ input: process.stdin });
+    const answer = await new Promise<string>((resolve) => {
+      rl.once('line', resolve);
+      rl.once('close', () => resolve(''));
+    });
+    rl.close();
+    if (!/^y(es)?$/i.test(answer.trim())) return 0;
+  }
+  const r = await client().pruneContainers(filtersFrom(list(opts.filter)));
+  const deleted = r.ContainersDeleted ?? [];
+  if (deleted.length) out(`Deleted Containers:\n${deleted.join('\n')}\n\n`);
+  out(`Total reclaimed space: ${humanSize(r.SpaceReclaimed)}\n`);
+  return 0;
+}

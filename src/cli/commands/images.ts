@@ -1,0 +1,117 @@
+// Image commands: images, rmi, tag, import, image inspect.
+import { createReadStream } from 'node:fs';
+import { client, CliError, out, err } from '../context.js';
+import { EngineApiError, jsonLines, type ImageSummary, type JsonObject } from '../../client/client.js';
+import { tabwrite } from '../tabwriter.js';
+import { humanDuration, humanSize } from '../../lib/units.js';
+import { printInspect } from './containers.js';
+
+type Opts = Record<string, unknown>;
+const list = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : []);
+
+function splitRepoTag(t: string): [string, string] {
+  const at = t.indexOf('@');
+  const base = at < 0 ? t : t.slice(0, at);
+  const i = base.lastIndexOf(':');
+  if (i > base.lastIndexOf('/')) return [base.slice(0, i), base.slice(i + 1)];
+  return [base, '<none>'];
+}
+
+export function imageRows(images: ImageSummary[], o: { noTrunc?: boolean; digests?: boolean }, now = Date.now()): string[][] {
+  const header = o.digests ? ['REPOSITORY', 'TAG', 'DIGEST', 'IMAGE ID', 'CREATED', 'SIZE'] : ['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'];
+  const rows = [header];
+  for (const img of images) {
+    const id = o.noTrunc ? img.Id : img.Id.replace(/^sha256:/, '').slice(0, 12);
+    const created = `${humanDuration(now - img.Created * 1000)} ago`;
+    const tags = img.RepoTags && img.RepoTags.length ? img.RepoTags : ['<none>:<none>'];
+    for (const t of tags) {
+      const [repo, tag] = t === '<none>:<none>' ? ['<none>', '<none>'] : splitRepoTag(t);
+      const digest = (img.RepoDigests ?? []).find((d) => d.startsWith(repo + '@'))?.split('@')[1] ?? '<none>';
+      rows.push(o.digests ? [repo, tag, digest, id, created, humanSize(img.Size)] : [repo, tag, id, created, humanSize(img.Size)]);
+    }
+  }
+  return rows;
+}
+
+export async function images(args: string[], opts: Opts): Promise<number> {
+  const filters: Record<string, string[]> = {};
+  for (const f of list(opts.filter)) {
+    const i = f.indexOf('=');
+    if (i < 0) throw new CliError(`invalid argument "${f}" for "-f, --filter" flag: bad format of filter (expected name=value)`, 125);
+    (filters[f.slice(0, i)] ??= []).push(f.slice(i + 1));
+  }
+  if (args[0]) (filters.reference ??= []).push(args[0]);
+  const imgs = await client().listImages({ all: Boolean(opts.all), filters: Object.keys(filters).length ? filters : undefined });
+  if (opts.quiet) {
+    const ids = [...new Set(imgs.map((i) => (opts.trunc === false ? i.Id : i.Id.slice(7, 19))))];
+    out(ids.map((i) => i + '\n').join(''));
+    return 0;
+  }
+  out(tabwrite(imageRows(imgs, { noTrunc: opts.trunc === false, digests: Boolean(opts.digests) })));
+  return 0;
+}
+
+export async function rmi(args: string[], opts: Opts): Promise<number> {
+  const errors: string[] = [];
+  for (const name of args) {
+    try {
+      const r = await client().removeImage(name, { force: Boolean(opts.force), noprune: opts.prune === false });
+      for (const item of r) {
+        if (item.Untagged) out(`Untagged: ${item.Untagged}\n`);
+        if (item.Deleted) out(`Deleted: ${item.Deleted}\n`);
+      }
+    } catch (e) {
+      if (e instanceof EngineApiError) errors.push(`Error response from daemon: ${e.message}`);
+      else throw e;
+    }
+  }
+  if (errors.length) {
+    err(errors.join('\n') + '\n');
+    return 1;
+  }
+  return 0;
+}
+
+export async function tag(args: string[]): Promise<number> {
+  const [source, target] = args as [string, string];
+  const [repo, t] = splitRepoTag(target);
+  await client().tagImage(source, repo, t === '<none>' ? undefined : t);
+  return 0;
+}
+
+export async function importImage(args: string[], opts: Opts): Promise<number> {
+  const [source, repository] = args as [string, string | undefined];
+  if (/^https?:\/\//.test(source)) throw new CliError('importing from a URL is not supported yet', 1);
+  const input = source === '-' ? process.stdin : createReadStream(source);
+  const opened = new Promise<void>((resolve, reject) => {
+    if (source === '-') return resolve();
+    input.once('open', () => resolve());
+    input.once('error', (e: NodeJS.ErrnoException) => reject(new CliError(`open ${source}: ${e.code === 'ENOENT' ? 'no such file or directory' : e.message}`, 1)));
+  });
+  await opened;
+  const res = await client().importImage(input, { repo: repository, changes: list(opts.change), message: opts.message as string | undefined });
+  for await (const msg of jsonLines<{ status?: string; error?: string; errorDetail?: { message: string } }>(res)) {
+    if (msg.error || msg.errorDetail) throw new CliError(`Error response from daemon: ${msg.errorDetail?.message ?? msg.error}`, 1);
+    if (msg.status) out(`${msg.status}\n`);
+  }
+  return 0;
+}
+
+export async function inspectImages(args: string[], opts: Opts): Promise<number> {
+  const results: JsonObject[] = [];
+  const errors: string[] = [];
+  for (const name of args) {
+    try {
+      results.push(await client().inspectImage(name));
+    } catch (e) {
+      if (e instanceof EngineApiError && e.status === 404) errors.push(`Error: No such image: ${name}`);
+      else throw e;
+    }
+  }
+  printInspect(results, opts.format as string | undefined);
+  if (errors.length) {
+    err(errors.join('\n') + '\n');
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,267 @@
+// berth: Docker's command line, talking to berthd through EngineClient.
+import { Command, CommanderError, Option } from 'commander';
+import { EngineApiError, ConnectionError } from '../client/client.js';
+import { CliError, setGlobalHost } from './context.js';
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+const int = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new CliError(`invalid argument "${v}": strconv.ParseInt: parsing "${v}": invalid syntax`, 125);
+  return n;
+};
+
+type Opts = Record<string, unknown>;
+type Action = (args: string[], opts: Opts, cmd: Command) => Promise<number | void>;
+
+/** Lazily load the module that implements a command: start-up stays small. */
+const lazy = (load: () => Promise<Action>) => async (...a: unknown[]): Promise<void> => {
+  const cmd = a[a.length - 1] as Command;
+  const opts = cmd.opts();
+  const args = cmd.args;
+  const code = await (await load())(args, opts, cmd);
+  if (typeof code === 'number' && code !== 0) process.exitCode = code;
+};
+const containers = (name: string) => lazy(async () => (await import('./commands/containers.js'))[name as 'run'] as Action);
+const images = (name: string) => lazy(async () => (await import('./commands/images.js'))[name as 'images'] as Action);
+const system = (name: string) => lazy(async () => (await import('./commands/system.js'))[name as 'version'] as Action);
+
+function runCreateOptions(c: Command): Command {
+  return c
+    .option('-e, --env <list>', 'Set environment variables', collect)
+    .option('--env-file <file>', 'Read in a file of environment variables', collect)
+    .option('-w, --workdir <string>', 'Working directory inside the container')
+    .option('-u, --user <string>', 'Username or UID (format: <name|uid>[:<group|gid>])')
+    .option('--entrypoint <string>', 'Overwrite the default ENTRYPOINT of the image')
+    .option('-h, --hostname <string>', 'Container host name')
+    .option('--domainname <string>', 'Container NIS domain name')
+    .option('-l, --label <list>', 'Set meta data on a container', collect)
+    .option('--label-file <file>', 'Read in a line delimited file of labels', collect)
+    .option('--name <string>', 'Assign a name to the container')
+    .option('--stop-signal <string>', 'Signal to stop the container')
+    .option('--stop-timeout <int>', 'Timeout (in seconds) to stop a container', int)
+    .option('--log-driver <string>', 'Logging driver for the container')
+    .option('--log-opt <list>', 'Log driver options', collect)
+    .option('--restart <string>', 'Restart policy to apply when a container exits', 'no')
+    .option('--rm', 'Automatically remove the container and its associated anonymous volumes when it exits')
+    .option('--init', 'Run an init inside the container that forwards signals and reaps processes')
+    .option('--privileged', 'Give extended privileges to this container')
+    .option('--read-only', "Mount the container's root filesystem as read only")
+    .option('--cap-add <list>', 'Add Linux capabilities', collect)
+    .option('--cap-drop <list>', 'Drop Linux capabilities', collect)
+    .option('--security-opt <list>', 'Security Options', collect)
+    .option('--network <string>', 'Connect a container to a network')
+    .option('--platform <string>', 'Set platform if server is multi-platform capable')
+    .option('-i, --interactive', 'Keep STDIN open even if not attached')
+    .option('-t, --tty', 'Allocate a pseudo-TTY')
+    .addOption(new Option('--pull <string>', 'Pull image before running').choices(['always', 'missing', 'never']).default('missing'))
+    .option('-q, --quiet', 'Suppress the pull output');
+}
+
+export function buildProgram(): Command {
+  const program = new Command('berth');
+  program
+    .usage('[OPTIONS] COMMAND')
+    .description('A self-sufficient runtime for containers')
+    .option('-H, --host <string>', 'Daemon socket to connect to')
+    .option('-D, --debug', 'Enable debug mode')
+    .option('-l, --log-level <string>', 'Set the logging level')
+    .option('--config <string>', 'Location of client config files')
+    .option('-v, --version', 'Print version information and quit')
+    .enablePositionalOptions()
+    .helpOption('--help', 'Print usage')
+    .addHelpCommand(false)
+    .hook('preAction', (thisCommand) => {
+      setGlobalHost(thisCommand.opts().host as string | undefined);
+    });
+
+  const defineContainerCommands = (parent: Command, prefix: string): void => {
+    const sub = (name: string): Command => parent.command(name).helpOption('--help', 'Print usage');
+
+    runCreateOptions(sub('run').description('Create and run a new container from an image')
+      .usage('[OPTIONS] IMAGE [COMMAND] [ARG...]')
+      .option('-d, --detach', 'Run container in background and print container ID')
+      .option('-a, --attach <list>', 'Attach to STDIN, STDOUT or STDERR', collect)
+      .argument('<image>').argument('[command...]').passThroughOptions()).action(containers('run'));
+    runCreateOptions(sub('create').description('Create a new container')
+      .usage('[OPTIONS] IMAGE [COMMAND] [ARG...]')
+      .argument('<image>').argument('[command...]').passThroughOptions()).action(containers('create'));
+    sub('start').description('Start one or more stopped containers').usage('[OPTIONS] CONTAINER [CONTAINER...]')
+      .option('-a, --attach', "Attach STDOUT/STDERR and forward signals")
+      .option('-i, --interactive', "Attach container's STDIN")
+      .argument('<containers...>').action(containers('start'));
+    sub(prefix === 'container' ? 'ls' : 'ps').aliases(prefix === 'container' ? ['ps', 'list'] : [])
+      .description('List containers').usage('[OPTIONS]')
+      .option('-a, --all', 'Show all containers (default shows just running)')
+      .option('-q, --quiet', 'Only display container IDs')
+      .option('-l, --latest', 'Show the latest created container (includes all states)')
+      .option('-n, --last <int>', 'Show n last created containers (includes all states)', int)
+      .option('--no-trunc', "Don't truncate output")
+      .option('-s, --size', 'Display total file sizes')
+      .option('-f, --filter <filter>', 'Filter output based on conditions provided', collect)
+      .option('--format <string>', 'Format output using a custom template')
+      .action(containers('ps'));
+    sub('logs').description('Fetch the logs of a container').usage('[OPTIONS] CONTAINER')
+      .option('-f, --follow', 'Follow log output')
+      .option('-t, --timestamps', 'Show timestamps')
+      .option('-n, --tail <string>', 'Number of lines to show from the end of the logs', 'all')
+      .option('--since <string>', 'Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)')
+      .option('--until <string>', 'Show logs before a timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)')
+      .option('--details', 'Show extra details provided to logs')
+      .argument('<container>').action(containers('logs'));
+    sub('stop').description('Stop one or more running containers').usage('[OPTIONS] CONTAINER [CONTAINER...]')
+      .option('-t, --time <int>', 'Seconds to wait before killing the container', int)
+      .option('-s, --signal <string>', 'Signal to send to the container')
+      .argument('<containers...>').action(containers('stop'));
+    sub('restart').description('Restart one or more containers').usage('[OPTIONS] CONTAINER [CONTAINER...]')
+      .option('-t, --time <int>', 'Seconds to wait before killing the container', int)
+      .option('-s, --signal <string>', 'Signal to send to the container')
+      .argument('<containers...>').action(containers('restart'));
+    sub('kill').description('Kill one or more running containers').usage('[OPTIONS] CONTAINER [CONTAINER...]')
+      .option('-s, --signal <string>', 'Signal to send to the container')
+      .argument('<containers...>').action(containers('kill'));
+    sub(prefix === 'container' ? 'rm' : 'rm').aliases(prefix === 'container' ? ['remove'] : [])
+      .description('Remove one or more containers').usage('[OPTIONS] CONTAINER [CONTAINER...]')
+      .option('-f, --force', 'Force the removal of a running container (uses SIGKILL)')
+      .option('-v, --volumes', 'Remove anonymous volumes associated with the container')
+      .option('-l, --link', 'Remove the specified link')
+      .argument('<containers...>').action(containers('rm'));
+    sub('wait').description('Block until one or more containers stop, then print their exit codes')
+      .usage('CONTAINER [CONTAINER...]').argument('<containers...>').action(containers('wait'));
+    sub('rename').description('Rename a container').usage('CONTAINER NEW_NAME')
+      .argument('<container>').argument('<newName>').action(containers('rename'));
+    if (prefix === 'container') {
+      sub('inspect').description('Display detailed information on one or more containers')
+        .option('-f, --format <string>', 'Format output using a custom template')
+        .option('-s, --size', 'Display total file sizes')
+        .argument('<containers...>').action(containers('inspectContainers'));
+      sub('prune').description('Remove all stopped containers')
+        .option('-f, --force', 'Do not prompt for confirmation')
+        .option('--filter <filter>', 'Provide filter values (e.g. "until=<timestamp>")', collect)
+        .action(containers('prune'));
+    }
+  };
+
+  const defineImageCommands = (parent: Command, prefix: string): void => {
+    const sub = (name: string): Command => parent.command(name).helpOption('--help', 'Print usage');
+    sub(prefix === 'image' ? 'ls' : 'images').aliases(prefix === 'image' ? ['list'] : [])
+      .description('List images').usage('[OPTIONS] [REPOSITORY[:TAG]]')
+      .option('-a, --all', 'Show all images (default hides intermediate images)')
+      .option('-q, --quiet', 'Only show image IDs')
+      .option('--digests', 'Show digests')
+      .option('--no-trunc', "Don't truncate output")
+      .option('-f, --filter <filter>', 'Filter output based on conditions provided', collect)
+      .option('--format <string>', 'Format output using a custom template')
+      .argument('[repository]').action(images('images'));
+    sub(prefix === 'image' ? 'rm' : 'rmi').aliases(prefix === 'image' ? ['remove'] : [])
+      .description('Remove one or more images').usage('[OPTIONS] IMAGE [IMAGE...]')
+      .option('-f, --force', 'Force removal of the image')
+      .option('--no-prune', 'Do not delete untagged parents')
+      .argument('<images...>').action(images('rmi'));
+    sub('tag').description('Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE')
+      .usage('SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]').argument('<source>').argument('<target>').action(images('tag'));
+    sub('import').description('Import the contents from a tarball to create a filesystem image')
+      .usage('[OPTIONS] file|URL|- [REPOSITORY[:TAG]]')
+      .option('-c, --change <list>', 'Apply Dockerfile instruction to the created image', collect)
+      .option('-m, --message <string>', 'Set commit message for imported image')
+      .option('--platform <string>', 'Set platform if server is multi-platform capable')
+      .argument('<source>').argument('[repository]').action(images('importImage'));
+    if (prefix === 'image') {
+      sub('inspect').description('Display detailed information on one or more images')
+        .option('-f, --format <string>', 'Format output using a custom template')
+        .argument('<images...>').action(images('inspectImages'));
+    }
+  };
+
+  defineContainerCommands(program, '');
+  defineImageCommands(program, '');
+  const container = program.command('container').description('Manage containers').helpOption('--help', 'Print usage');
+  defineContainerCommands(container, 'container');
+  const image = program.command('image').description('Manage images').helpOption('--help', 'Print usage');
+  defineImageCommands(image, 'image');
+
+  program.command('inspect').description('Return low-level information on Docker objects')
+    .usage('[OPTIONS] NAME|ID [NAME|ID...]').helpOption('--help', 'Print usage')
+    .option('-f, --format <string>', 'Format output using a custom template')
+    .option('-s, --size', 'Display total file sizes if the type is container')
+    .option('--type <string>', 'Return JSON for specified type')
+    .argument('<names...>').action(system('inspect'));
+  program.command('events').description('Get real time events from the server').helpOption('--help', 'Print usage')
+    .option('--since <string>', 'Show all events created since timestamp')
+    .option('--until <string>', 'Stream events until this timestamp')
+    .option('-f, --filter <filter>', 'Filter output based on conditions provided', collect)
+    .option('--format <string>', 'Format output using a custom template')
+    .action(system('events'));
+  const sys = program.command('system').description('Manage Berth').helpOption('--help', 'Print usage');
+  sys.command('events').option('--since <string>').option('--until <string>').option('-f, --filter <filter>', '', collect)
+    .option('--format <string>').action(system('events'));
+  sys.command('info').option('-f, --format <string>').action(system('info'));
+  program.command('version').description('Show the Berth version information').helpOption('--help', 'Print usage')
+    .option('-f, --format <string>', 'Format output using a custom template').action(system('version'));
+  program.command('info').description('Display system-wide information').helpOption('--help', 'Print usage')
+    .option('-f, --format <string>', 'Format output using a custom template').action(system('info'));
+  return program;
+}
+
+function commandPath(cmd: Command | null): string {
+  const names: string[] = [];
+  for (let c = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+function configureErrors(cmd: Command): void {
+  cmd.exitOverride();
+  cmd.configureOutput({ writeErr: () => undefined });
+  cmd.commands.forEach(configureErrors);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  configureErrors(program);
+  let current: Command = program;
+  program.hook('preSubcommand', (_t, sub) => { current = sub; });
+  if (argv.length === 0) argv = ['--help'];
+  if (argv[0] === '-v' || argv[0] === '--version') {
+    process.stdout.write('Berth version 0.1.0\n');
+    return;
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    process.exitCode = handleError(err, current);
+  }
+}
+
+function handleError(err: unknown, current: Command): number {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version') return 0;
+    const path = commandPath(current);
+    let msg = err.message.replace(/^error: /, '');
+    const unknownOpt = /unknown option '([^']+)'/.exec(msg);
+    if (unknownOpt) {
+      const o = unknownOpt[1]!;
+      msg = o.startsWith('--') ? `unknown flag: ${o}` : `unknown shorthand flag: '${o.slice(1, 2)}' in ${o}`;
+    }
+    const missing = /missing required argument '([^']+)'/.exec(msg);
+    if (missing) msg = `"${path}" requires at least 1 argument.`;
+    const unknownCmd = /unknown command '([^']+)'/.exec(msg);
+    if (unknownCmd) msg = `unknown command: ${path} ${unknownCmd[1]}`;
+    process.stderr.write(`${msg}\nSee '${path} --help'.\n`);
+    return 125;
+  }
+  if (err instanceof CliError) {
+    if (err.message) process.stderr.write(err.message.endsWith('\n') ? err.message : err.message + '\n');
+    return err.exitCode;
+  }
+  if (err instanceof EngineApiError) {
+    process.stderr.write(`Error response from daemon: ${err.message}\n`);
+    return 1;
+  }
+  if (err instanceof ConnectionError) {
+    process.stderr.write(`${err.message}\n`);
+    return 1;
+  }
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  return 1;
+}
+
+
