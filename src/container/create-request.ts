@@ -52,7 +52,11 @@ export function validateCreateRequest(body: unknown): CreateRequest {
   }
   const b = body as Record<string, unknown>;
   for (const f of ['Image', 'Hostname', 'Domainname', 'User', 'WorkingDir', 'StopSignal']) optString(b[f], f);
-  strArray(b.Env, 'Env');
+  if (b.Env !== undefined && b.Env !== null) {
+    expect(Array.isArray(b.Env) && b.Env.every((e) => typeof e === 'string'), `${typeof b.Env} into Go struct field ContainerConfig.Env of type []string`);
+  }
+  strArray(b.Cmd, 'Cmd');
+  strArray(b.Entrypoint, 'Entrypoint');
   if (b.Labels !== undefined && b.Labels !== null) {
     expect(typeof b.Labels === 'object' && !Array.isArray(b.Labels) &&
       Object.values(b.Labels as object).every((v) => typeof v === 'string'), 'Labels into map[string]string');

@@ -159,7 +159,7 @@ export class LayerStore {
   }
 
   async cleanupTemp(): Promise<void> {
-    let entries: string[] = [];
+    let entries: string[];
     try {
       entries = await fs.readdir(this.root);
     } catch {

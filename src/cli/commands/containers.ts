@@ -144,6 +144,10 @@ async function createContainer(image: string, command: string[], opts: Opts, cmd
 
 /** run/create report daemon errors Docker's way: `berth: Error response…` and exit 125. */
 function daemonError(e: unknown, cmdName: string): Error {
+  if (e instanceof EngineApiError && cmdName === 'create') {
+    // docker create reports like any other command: no program prefix, exit 1.
+    return new CliError(`Error response from daemon: ${e.message}`, 1);
+  }
   if (e instanceof EngineApiError) {
     let code = 125;
     if (/executable file not found|no such file or directory/.test(e.message)) code = 127;

@@ -1,0 +1,165 @@
+// The Engine API surface that every client depends on: ping, versions, errors,
+// bad input, concurrent creates, import safety, events.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import tarStream from 'tar-stream';
+import { Daemon, eventually } from './harness.js';
+
+const d = new Daemon();
+before(async () => {
+  await d.start();
+  await d.importBusybox();
+});
+after(async () => {
+  await d.cleanup();
+});
+
+test('_ping answers GET and HEAD with Docker headers', async () => {
+  for (const method of ['GET', 'HEAD']) {
+    const r = await d.api(method, '/_ping');
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['api-version'], '1.41');
+    assert.equal(r.headers['ostype'], 'linux');
+    assert.ok(r.headers['builder-version'] !== undefined);
+    assert.match(String(r.headers['server']), /^Berth\//);
+    if (method === 'GET') assert.equal(r.body, 'OK');
+  }
+});
+
+test('versioned and unversioned paths; versions out of range are refused', async () => {
+  const a = await d.api('GET', '/version');
+  const b = await d.api('GET', '/v1.41/version');
+  assert.equal(a.status, 200);
+  assert.equal((a.body as { ApiVersion: string }).ApiVersion, '1.41');
+  assert.deepEqual(Object.keys(a.body as object), Object.keys(b.body as object));
+  const old = await d.api('GET', '/v1.30/containers/json');
+  assert.equal(old.status, 200);
+  const tooNew = await d.api('GET', '/v1.99/version');
+  assert.equal(tooNew.status, 400);
+  assert.match((tooNew.body as { message: string }).message, /client version 1.99 is too new/);
+  const info = await d.api('GET', '/info');
+  assert.equal((info.body as { Images: number }).Images, 1);
+});
+
+test('errors are JSON with Docker status codes and wording', async () => {
+  const nf = await d.api('GET', '/containers/nosuch/json');
+  assert.equal(nf.status, 404);
+  assert.deepEqual(nf.body, { message: 'No such container: nosuch' });
+  const page = await d.api('GET', '/nothing/here');
+  assert.equal(page.status, 404);
+  const img = await d.api('POST', '/containers/create', { Image: 'nosuch' });
+  assert.equal(img.status, 404);
+  assert.equal((img.body as { message: string }).message, 'No such image: nosuch:latest');
+});
+
+test('malformed JSON and wrong types get 400 and the daemon carries on', async () => {
+  const bad = await d.api('POST', '/containers/create', '{"Image": "busybox",');
+  assert.equal(bad.status, 400);
+  const wrong = await d.api('POST', '/containers/create', { Image: 'busybox', Cmd: 'x', Env: 'A=B' });
+  assert.equal(wrong.status, 400);
+  const labels = await d.api('POST', '/containers/create', { Image: 'busybox', Labels: { a: 1 } });
+  assert.equal(labels.status, 400);
+  const badName = await d.api('POST', '/containers/create?name=bad%20name', { Image: 'busybox', Cmd: ['true'] });
+  assert.equal(badName.status, 400);
+  assert.match((badName.body as { message: string }).message, /Invalid container name/);
+  assert.equal((await d.api('GET', '/_ping')).status, 200);
+  const list = await d.api('GET', '/containers/json?all=1');
+  assert.deepEqual(list.body, []);
+});
+
+test('concurrent creates of one name: exactly one wins', async () => {
+  const results = await Promise.all(Array.from({ length: 8 }, () =>
+    d.api('POST', '/containers/create?name=racer', { Image: 'busybox', Cmd: ['true'] })));
+  const ok = results.filter((r) => r.status === 201);
+  const conflict = results.filter((r) => r.status === 409);
+  assert.equal(ok.length, 1);
+  assert.equal(conflict.length, 7);
+  assert.match((conflict[0]!.body as { message: string }).message, /Conflict. The container name "\/racer" is already in use/);
+  const dirs = readdirSync(join(d.dataRoot, 'containers'));
+  assert.equal(dirs.length, 1, 'losers leave no directory behind');
+  assert.equal((await d.api('DELETE', '/containers/racer')).status, 204);
+});
+
+async function tarOf(entries: { name: string; type?: 'file' | 'symlink' | 'link' | 'directory'; linkname?: string; body?: string }[]): Promise<Buffer> {
+  const pack = tarStream.pack();
+  for (const e of entries) {
+    const header = { name: e.name, type: e.type ?? 'file', linkname: e.linkname };
+    if (e.body !== undefined) pack.entry(header, e.body);
+    else pack.entry(header);
+  }
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function postTar(path: string, body: Buffer): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath: d.socket, path, method: 'POST', headers: { 'Content-Type': 'application/x-tar' } }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => { text += c.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+test('import refuses ../, absolute paths and writes through symlinks; nothing is written outside', async () => {
+  const marker = `/tmp/berth-escape-${process.pid}`;
+  const cases = [
+    await tarOf([{ name: '../../../../../../..' + marker, body: 'x' }]),
+    await tarOf([{ name: marker, body: 'x' }]),
+    await tarOf([{ name: 'esc', type: 'symlink', linkname: '/tmp' }, { name: `esc/berth-escape-${process.pid}`, body: 'x' }]),
+    await tarOf([{ name: 'h', type: 'link', linkname: '../../../../../../etc/passwd' }]),
+  ];
+  const imagesBefore = ((await d.api('GET', '/images/json')).body as unknown[]).length;
+  for (const tar of cases) {
+    const r = await postTar('/images/create?fromSrc=-&repo=evil', tar);
+    assert.ok(r.status >= 400 || /error/.test(r.text), `rejected: ${r.status} ${r.text}`);
+    assert.equal(existsSync(marker), false);
+  }
+  assert.equal(((await d.api('GET', '/images/json')).body as unknown[]).length, imagesBefore);
+  assert.equal((await d.api('GET', '/images/evil/json')).status, 404);
+  const layers = readdirSync(join(d.dataRoot, 'layers')).filter((f) => !f.startsWith('.'));
+  assert.equal(layers.length, 1, 'only the busybox layer exists');
+  const broken = await postTar('/images/create?fromSrc=-&repo=broken', Buffer.from('this is not a tarball at all, just text'.repeat(40)));
+  assert.ok(broken.status >= 400 || /error/.test(broken.text));
+});
+
+test('events: lifecycle events stream with filters and replay with since', async () => {
+  const since = Math.floor(Date.now() / 1000) - 1;
+  const c = d.berth(['run', '--name', 'evented', '-l', 'team=core', 'busybox', 'true']);
+  assert.equal(c.code, 0, c.stderr);
+  d.berth(['rm', 'evented']);
+  const r = await eventually(() => {
+    const ev = d.berth(['events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', 'container=evented']);
+    return /destroy/.test(ev.stdout) ? ev : undefined;
+  });
+  assert.ok(r);
+  const actions = r.stdout.trim().split('\n').map((l) => l.split(' ')[2]);
+  assert.deepEqual(actions, ['create', 'start', 'die', 'destroy']);
+  assert.match(r.stdout, /container die [0-9a-f]{64} \(exitCode=0, image=busybox, name=evented, team=core\)/);
+  const img = d.berth(['events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', 'type=image']);
+  for (const line of img.stdout.trim().split('\n').filter(Boolean)) assert.match(line, /^\S+ image (import|tag) /);
+  const json = await d.api('GET', `/events?since=${since}&until=${Math.floor(Date.now() / 1000) + 1}&filters=${encodeURIComponent('{"event":["start"]}')}`);
+  assert.equal(json.status, 200);
+  const bad = await d.api('GET', `/events?filters=${encodeURIComponent('{"nope":["x"]}')}`);
+  assert.equal(bad.status, 400);
+});
+
+test('docker CLI: images, tag, inspect, rmi against berthd', () => {
+  const tag = d.docker(['tag', 'busybox', 'localhost:5000/team/bb:1.0']);
+  assert.equal(tag.code, 0, tag.stderr);
+  const imgs = d.docker(['images']);
+  assert.match(imgs.stdout, /^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE\n/);
+  assert.match(imgs.stdout, /localhost:5000\/team\/bb\s+1\.0\s+[0-9a-f]{12}\s/);
+  const insp = d.docker(['image', 'inspect', '-f', '{{.Os}} {{.RepoTags}}', 'localhost:5000/team/bb:1.0']);
+  assert.equal(insp.stdout, 'linux [busybox:latest localhost:5000/team/bb:1.0]\n');
+  const rmi = d.docker(['rmi', 'localhost:5000/team/bb:1.0']);
+  assert.equal(rmi.stdout, 'Untagged: localhost:5000/team/bb:1.0\n');
+  assert.equal(d.berth(['image', 'inspect', 'busybox']).code, 0);
+});

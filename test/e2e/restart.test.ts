@@ -1,0 +1,65 @@
+// berthd restarts and kill -9: containers keep running, logs keep flowing,
+// exits that happen while berthd is down are reported with their real code.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Daemon, eventually, sleep } from './harness.js';
+
+const d = new Daemon();
+after(async () => {
+  await d.cleanup();
+});
+
+test('containers survive a graceful stop and a kill -9 of berthd', async () => {
+  await d.start();
+  await d.importBusybox();
+  const ticker = d.berth(['run', '-d', '--name', 'ticker', 'busybox', 'sh', '-c', 'i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done']);
+  assert.equal(ticker.code, 0, ticker.stderr);
+  const quitter = d.berth(['run', '-d', '--name', 'quitter', 'busybox', 'sh', '-c', 'sleep 1.5; exit 42']);
+  assert.equal(quitter.code, 0, quitter.stderr);
+  const pid = Number(d.berth(['inspect', '-f', '{{.State.Pid}}', 'ticker']).stdout.trim());
+  assert.ok(pid > 0);
+
+  await d.stop();
+  process.kill(pid, 0); // still alive
+  await sleep(400);
+  await d.start();
+  assert.match(d.berth(['ps', '--filter', 'name=ticker']).stdout, /Up/);
+  assert.equal(d.berth(['inspect', '-f', '{{.State.Pid}}', 'ticker']).stdout.trim(), String(pid));
+
+  await d.kill9();
+  process.kill(pid, 0);
+  // quitter exits while berthd is down.
+  await sleep(2000);
+  await d.start();
+  const code = await eventually(() => {
+    const s = d.berth(['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', 'quitter']).stdout.trim();
+    return s === 'exited 42' ? s : undefined;
+  });
+  assert.equal(code, 'exited 42');
+  assert.match(d.berth(['ps', '-a', '--filter', 'name=quitter']).stdout, /Exited \(42\)/);
+  // No lines were lost while berthd was down: the counter is contiguous.
+  const logs = d.berth(['logs', 'ticker']).stdout.trim().split('\n');
+  assert.ok(logs.length > 20, `got ${logs.length} lines`);
+  logs.forEach((l, i) => assert.equal(l, `tick ${i}`));
+  assert.equal(d.berth(['rm', '-f', 'ticker', 'quitter']).code, 0);
+  assert.throws(() => process.kill(pid, 0));
+});
+
+test('logs -f ends when the container exits; --tail and --since', async () => {
+  const r = d.berth(['run', '-d', '--name', 'counter', 'busybox', 'sh', '-c', 'for i in 1 2 3 4 5; do echo line $i; sleep 0.2; done; echo bye >&2']);
+  assert.equal(r.code, 0, r.stderr);
+  const f = d.berth(['logs', '-f', 'counter'], { timeout: 20_000 });
+  assert.equal(f.code, 0);
+  assert.equal(f.stdout, 'line 1\nline 2\nline 3\nline 4\nline 5\n');
+  assert.equal(f.stderr, 'bye\n');
+  assert.equal(d.berth(['logs', '--tail', '2', 'counter']).stdout, 'line 5\n');
+  assert.equal(d.berth(['logs', '--tail', '0', 'counter']).stdout, '');
+  const ts = d.berth(['logs', '-t', 'counter']).stdout.split('\n')[0]!;
+  assert.match(ts, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z line 1$/);
+  const future = d.berth(['logs', '--since', String(Math.floor(Date.now() / 1000) + 60), 'counter']);
+  assert.equal(future.stdout, '');
+  assert.equal(d.berth(['logs', '--until', '2000-01-01', 'counter']).stdout, '');
+  const bad = d.berth(['logs', '--since', 'yesterday-ish', 'counter']);
+  assert.notEqual(bad.code, 0);
+  assert.equal(d.berth(['rm', 'counter']).code, 0);
+});
