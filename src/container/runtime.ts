@@ -6,6 +6,8 @@
 import { spawn, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
 import { SystemError } from '../lib/errors.js';
 
 const execFileP = promisify(execFile);
@@ -107,6 +109,16 @@ export class OciRuntime {
       await this.run(['delete', ...(force ? ['--force'] : []), id]);
     } catch (err) {
       if (!/does not exist/.test((err as Error).message)) throw err;
+    }
+  }
+
+  /** Whether the runtime holds state for `id` (cheaper than spawning it). */
+  async exists(id: string): Promise<boolean> {
+    try {
+      await access(join(this.paths.runtimeRoot, id));
+      return true;
+    } catch {
+      return false;
     }
   }
 

@@ -309,7 +309,8 @@ export class ContainerService {
     try {
       await fs.mkdir(runDir, { recursive: true });
       await fs.rm(join(this.runtime.paths.exitDir, id), { force: true });
-      await this.runtime.delete(id).catch(() => undefined);
+      // Leftover runtime state from a crash would make `runc create` fail.
+      if (await this.runtime.exists(id)) await this.runtime.delete(id).catch(() => undefined);
       const lowers = await this.images.rootfsLayers(rec.Image);
       await mountOverlay(lowers, join(dataDir, 'upper'), join(dataDir, 'work'), rootfs);
       const user = await resolveUser(rootfs, rec.Config.User || undefined).catch((err: Error) => {
