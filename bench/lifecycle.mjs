@@ -57,7 +57,7 @@ for (const [sname, fn] of Object.entries(scenarios)) {
   results[sname] = {};
   for (const ename of Object.keys(engines)) results[sname][ename] = [];
   for (let i = 0; i < runs; i++) {
-    for (const [ename, e] of Object.entries(engines)) results[sname][ename].push(fn(e, i));
+    Object.entries(engines).forEach(([ename, e], k) => results[sname][ename].push(fn(e, `${i}-${k}`)));
   }
 }
 console.log(`# ${new Date().toISOString().slice(0, 10)}, ${runs} interleaved runs, medians in seconds`);
