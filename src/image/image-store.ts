@@ -134,7 +134,7 @@ export class ImageStore {
     let shown = nameOrId;
     try {
       const ref = parseReference(nameOrId);
-      if (!/^[a-f0-9]+$/.test(nameOrId)) shown = familiarString(withDefaultTag(ref));
+      if (!/^(sha256:)?[a-f0-9]{12,64}$/.test(nameOrId)) shown = familiarString(withDefaultTag(ref));
     } catch { /* keep what the user typed */ }
     throw noSuchImage(shown);
   }
