@@ -399,10 +399,11 @@ export class ContainerService {
   private async handleExit(id: string): Promise<void> {
     const rec = this.records.get(id);
     if (!rec || !rec.State.Running || this.handlingExit.has(id)) return;
-    const code = await this.exitFileCode(id);
-    if (code === undefined) return;
+    // Claim before the first await: the watcher, the sweep and start() may all call this at once.
     this.handlingExit.add(id);
     try {
+      const code = await this.exitFileCode(id);
+      if (code === undefined || !rec.State.Running) return;
       await this.finishRun(rec, code, '');
     } finally {
       this.handlingExit.delete(id);
