@@ -2,6 +2,7 @@
 // bundles the two entry points to dist/ so `berth` starts by loading one file.
 import { execFileSync } from 'node:child_process';
 import { build } from 'esbuild';
+import { chmodSync } from 'node:fs';
 
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
 const common = {
@@ -15,3 +16,5 @@ const common = {
 };
 await build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/berth.js' });
 await build({ ...common, entryPoints: ['src/daemon/main.ts'], outfile: 'dist/berthd.js' });
+chmodSync('dist/berth.js', 0o755);
+chmodSync('dist/berthd.js', 0o755);
