@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import tarStream from 'tar-stream';
+import { makeTar as tarOf } from '../helpers/tar.js';
 import { Daemon, eventually } from './harness.js';
 
 const d = new Daemon();
@@ -82,19 +82,6 @@ test('concurrent creates of one name: exactly one wins', async () => {
   assert.equal(dirs.length, 1, 'losers leave no directory behind');
   assert.equal((await d.api('DELETE', '/containers/racer')).status, 204);
 });
-
-async function tarOf(entries: { name: string; type?: 'file' | 'symlink' | 'link' | 'directory'; linkname?: string; body?: string }[]): Promise<Buffer> {
-  const pack = tarStream.pack();
-  for (const e of entries) {
-    const header = { name: e.name, type: e.type ?? 'file', linkname: e.linkname };
-    if (e.body !== undefined) pack.entry(header, e.body);
-    else pack.entry(header);
-  }
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of pack) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
 
 function postTar(path: string, body: Buffer): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {

@@ -7,6 +7,7 @@ import { client, CliError, out, err } from '../context.js';
 import { EngineApiError, type ContainerSummary, type JsonObject } from '../../client/client.js';
 import { demuxTo } from '../../client/stdcopy.js';
 import { tabwrite } from '../tabwriter.js';
+import { inspectEach, orMissing } from '../inspect.js';
 import { humanDuration, humanSize } from '../../lib/units.js';
 import { renderTemplate, TemplateError } from '../../lib/template.js';
 
@@ -361,30 +362,8 @@ export async function logs(args: string[], opts: Opts): Promise<number> {
 }
 
 export async function inspectContainers(args: string[], opts: Opts): Promise<number> {
-  const results: JsonObject[] = [];
-  const errors: string[] = [];
-  for (const id of args) {
-    try {
-      results.push(await client().json('GET', `/containers/${encodeURIComponent(id)}/json`, { query: { size: opts.size ? '1' : undefined } }));
-    } catch (e) {
-      if (e instanceof EngineApiError) errors.push(`Error: No such container: ${id}`);
-      else throw e;
-    }
-  }
-  printInspect(results, opts.format as string | undefined);
-  if (errors.length) {
-    err(errors.join('\n') + '\n');
-    return 1;
-  }
-  return 0;
-}
-
-export function printInspect(results: unknown[], format?: string): void {
-  if (format) {
-    out(results.map((r) => render(format, r) + '\n').join(''));
-    return;
-  }
-  out(JSON.stringify(results, null, 4) + '\n');
+  return inspectEach(args, (id) => orMissing(() => client().json('GET', `/containers/${encodeURIComponent(id)}/json`, { query: { size: opts.size ? '1' : undefined } })),
+    (id) => `Error: No such container: ${id}`, opts.format as string | undefined);
 }
 
 export async function prune(_args: string[], opts: Opts, _cmd: Command): Promise<number> {

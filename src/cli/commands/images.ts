@@ -1,10 +1,10 @@
 // Image commands: images, rmi, tag, import, image inspect.
 import { createReadStream } from 'node:fs';
 import { client, CliError, out, err } from '../context.js';
-import { EngineApiError, jsonLines, type ImageSummary, type JsonObject } from '../../client/client.js';
+import { EngineApiError, jsonLines, type ImageSummary } from '../../client/client.js';
 import { tabwrite } from '../tabwriter.js';
 import { humanDuration, humanSize } from '../../lib/units.js';
-import { printInspect } from './containers.js';
+import { inspectEach, orMissing } from '../inspect.js';
 
 type Opts = Record<string, unknown>;
 const list = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : []);
@@ -98,20 +98,5 @@ export async function importImage(args: string[], opts: Opts): Promise<number> {
 }
 
 export async function inspectImages(args: string[], opts: Opts): Promise<number> {
-  const results: JsonObject[] = [];
-  const errors: string[] = [];
-  for (const name of args) {
-    try {
-      results.push(await client().inspectImage(name));
-    } catch (e) {
-      if (e instanceof EngineApiError && e.status === 404) errors.push(`Error: No such image: ${name}`);
-      else throw e;
-    }
-  }
-  printInspect(results, opts.format as string | undefined);
-  if (errors.length) {
-    err(errors.join('\n') + '\n');
-    return 1;
-  }
-  return 0;
+  return inspectEach(args, (name) => orMissing(() => client().inspectImage(name)), (name) => `Error: No such image: ${name}`, opts.format as string | undefined);
 }

@@ -1,7 +1,7 @@
 // version, info, events, and the type-agnostic inspect.
 import { client, CliError, out, err } from '../context.js';
-import { EngineApiError, jsonLines, type JsonObject } from '../../client/client.js';
-import { printInspect } from './containers.js';
+import { jsonLines, type JsonObject } from '../../client/client.js';
+import { inspectEach, orMissing } from '../inspect.js';
 import { renderTemplate } from '../../lib/template.js';
 import { humanSize } from '../../lib/units.js';
 
@@ -78,33 +78,15 @@ export async function events(_a: string[], opts: Opts): Promise<number> {
 }
 
 export async function inspect(args: string[], opts: Opts): Promise<number> {
-  const results: JsonObject[] = [];
-  const errors: string[] = [];
   const type = opts.type as string | undefined;
   if (type && !['container', 'image'].includes(type)) throw new CliError(`"${type}" is not a valid value for --type`, 1);
-  for (const name of args) {
+  const lookup = async (name: string): Promise<JsonObject | undefined> => {
     let found: JsonObject | undefined;
     if (!type || type === 'container') {
-      try {
-        found = await client().json('GET', `/containers/${encodeURIComponent(name)}/json`, { query: { size: opts.size ? '1' : undefined } });
-      } catch (e) {
-        if (!(e instanceof EngineApiError) || e.status !== 404) throw e;
-      }
+      found = await orMissing(() => client().json('GET', `/containers/${encodeURIComponent(name)}/json`, { query: { size: opts.size ? '1' : undefined } }));
     }
-    if (!found && (!type || type === 'image')) {
-      try {
-        found = await client().inspectImage(name);
-      } catch (e) {
-        if (!(e instanceof EngineApiError) || e.status !== 404) throw e;
-      }
-    }
-    if (found) results.push(found);
-    else errors.push(`Error: No such object: ${name}`);
-  }
-  printInspect(results, opts.format as string | undefined);
-  if (errors.length) {
-    err(errors.join('\n') + '\n');
-    return 1;
-  }
-  return 0;
+    if (!found && (!type || type === 'image')) found = await orMissing(() => client().inspectImage(name));
+    return found;
+  };
+  return inspectEach(args, lookup, (name) => `Error: No such object: ${name}`, opts.format as string | undefined);
 }

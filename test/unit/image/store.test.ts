@@ -5,26 +5,14 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
-import tarStream from 'tar-stream';
+import { makeTar, type TarEntry } from '../../helpers/tar.js';
 import { ContentStore } from '../../../src/image/content-store.js';
 import { LayerStore } from '../../../src/image/layer-store.js';
 import { ImageStore } from '../../../src/image/image-store.js';
 import { ConflictError } from '../../../src/lib/errors.js';
 
-type Entry = { name: string; type?: 'file' | 'directory' | 'symlink' | 'link'; linkname?: string; body?: string; mode?: number };
-
-async function tar(entries: Entry[]): Promise<Buffer> {
-  const pack = tarStream.pack();
-  for (const e of entries) {
-    const h = { name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: e.mode };
-    if (e.body !== undefined) pack.entry(h, e.body);
-    else pack.entry(h);
-  }
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of pack) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
+type Entry = TarEntry;
+const tar = makeTar;
 
 function stores(root = mkdtempSync(join(tmpdir(), 'berth-img-'))): { root: string; content: ContentStore; layers: LayerStore; images: ImageStore } {
   const content = new ContentStore(join(root, 'content'));
