@@ -1,21 +1,14 @@
 // The Engine API surface that every client depends on: ping, versions, errors,
 // bad input, concurrent creates, import safety, events.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeTar as tarOf } from '../helpers/tar.js';
-import { Daemon, eventually } from './harness.js';
+import { daemonWithBusybox, eventually } from './harness.js';
 
-const d = new Daemon();
-before(async () => {
-  await d.start();
-  await d.importBusybox();
-});
-after(async () => {
-  await d.cleanup();
-});
+const d = daemonWithBusybox();
 
 test('_ping answers GET and HEAD with Docker headers', async () => {
   for (const method of ['GET', 'HEAD']) {

@@ -4,6 +4,7 @@ import { spawn, spawnSync, execFileSync, type ChildProcess, type SpawnSyncReturn
 import { mkdtempSync, existsSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import http from 'node:http';
+import { before, after } from 'node:test';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
 const BERTHD = join(ROOT, 'dist/berthd.js');
@@ -153,4 +154,17 @@ export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 10_000
     await sleep(50);
   } while (Date.now() < deadline);
   return last;
+}
+
+/** A daemon for one test file: started with a busybox image before its tests, removed after. */
+export function daemonWithBusybox(): Daemon {
+  const d = new Daemon();
+  before(async () => {
+    await d.start();
+    await d.importBusybox();
+  });
+  after(async () => {
+    await d.cleanup();
+  });
+  return d;
 }

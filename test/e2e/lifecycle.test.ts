@@ -1,16 +1,9 @@
 // The container lifecycle through the berth CLI and the docker CLI against a real berthd.
-import { test, before, after, describe } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { Daemon, hasDockerCli, eventually, sleep } from './harness.js';
+import { Daemon, daemonWithBusybox, hasDockerCli, eventually, sleep } from './harness.js';
 
-const d = new Daemon();
-before(async () => {
-  await d.start();
-  await d.importBusybox();
-});
-after(async () => {
-  await d.cleanup();
-});
+const d = daemonWithBusybox();
 
 for (const cli of ['berth', 'docker'] as const) {
   describe(`${cli} CLI`, { skip: cli === 'docker' && !hasDockerCli() }, () => {
