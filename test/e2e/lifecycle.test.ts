@@ -1,9 +1,14 @@
 // The container lifecycle through the berth CLI and the docker CLI against a real berthd.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Daemon, daemonWithBusybox, hasDockerCli, eventually, sleep } from './harness.js';
 
 const d = daemonWithBusybox();
+/** ids of detached containers, to look for their cgroups at the end */
+const createdIds = new Set<string>();
 
 for (const cli of ['berth', 'docker'] as const) {
   describe(`${cli} CLI`, { skip: cli === 'docker' && !hasDockerCli() }, () => {
@@ -40,6 +45,7 @@ for (const cli of ['berth', 'docker'] as const) {
       assert.equal(r.code, 0, r.stderr);
       const id = r.stdout.trim();
       assert.match(id, /^[0-9a-f]{64}$/);
+      createdIds.add(id);
       const ps = c(['ps']);
       assert.match(ps.stdout, /^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES\n/);
       const line = ps.stdout.split('\n').find((l) => l.startsWith(id.slice(0, 12)));
@@ -111,7 +117,20 @@ for (const cli of ['berth', 'docker'] as const) {
   });
 }
 
-test('no mounts are left after containers are removed', () => {
+test('nothing leaks after containers are removed: mounts, monitors, runtime state, cgroups', () => {
+  assert.equal(d.berth(['ps', '-a', '-q']).stdout, '');
   const rootfsMounts = d.mounts().filter((l) => l.includes('/rootfs'));
   assert.deepEqual(rootfsMounts, []);
+  const monitors = spawnSync('pgrep', ['-f', `conmon.*${d.dir}`], { encoding: 'utf8' }).stdout.trim();
+  assert.equal(monitors, '');
+  const runtimeState = spawnSync('runc', ['--root', join(d.execRoot, 'runtime'), 'list', '-q'], { encoding: 'utf8' }).stdout.trim();
+  assert.equal(runtimeState, '');
+  assert.deepEqual(readdirSync(join(d.execRoot, 'containers')), []);
+  assert.deepEqual(readdirSync(join(d.dataRoot, 'containers')), []);
+  for (const ctl of ['memory', 'pids', 'cpu']) {
+    const dir = `/sys/fs/cgroup/${ctl}/berth`;
+    if (!existsSync(dir)) continue;
+    const left = readdirSync(dir).filter((f) => /^[0-9a-f]{64}$/.test(f) && createdIds.has(f));
+    assert.deepEqual(left, [], `${ctl} cgroups left`);
+  }
 });

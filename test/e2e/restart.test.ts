@@ -2,7 +2,10 @@
 // exits that happen while berthd is down are reported with their real code.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Daemon, eventually, sleep } from './harness.js';
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Daemon, ROOT, eventually, sleep } from './harness.js';
 
 const d = new Daemon();
 after(async () => {
@@ -62,4 +65,22 @@ test('logs -f ends when the container exits; --tail and --since', async () => {
   const bad = d.berth(['logs', '--since', 'yesterday-ish', 'counter']);
   assert.notEqual(bad.code, 0);
   assert.equal(d.berth(['rm', 'counter']).code, 0);
+});
+
+test('kill -9 of berthd in the middle of an import leaves a usable store', async () => {
+  // A large import that is still streaming when the daemon dies.
+  const big = spawn('sh', ['-c', `tar -C / -cf - usr/lib/x86_64-linux-gnu 2>/dev/null | head -c 300000000`]);
+  const imp = spawn(process.execPath, [join(ROOT, 'dist/berth.js'), '-H', `unix://${d.socket}`, 'import', '-', 'halfway:1'], { stdio: ['pipe', 'ignore', 'ignore'] });
+  big.stdout.pipe(imp.stdin);
+  imp.stdin.on('error', () => undefined);
+  await sleep(700);
+  await d.kill9();
+  big.kill();
+  imp.kill();
+  await d.start();
+  assert.equal(d.berth(['image', 'inspect', 'halfway:1']).code, 1, 'no half image is visible');
+  assert.deepEqual(readdirSync(join(d.dataRoot, 'content', 'ingest')), [], 'interrupted ingests are cleaned up');
+  assert.deepEqual(readdirSync(join(d.dataRoot, 'layers')).filter((f) => f.startsWith('.tmp')), []);
+  const r = d.berth(['run', '--rm', 'busybox', 'echo', 'still works']);
+  assert.equal(r.stdout, 'still works\n', r.stderr);
 });
