@@ -3,6 +3,7 @@
 import { InvalidParameterError } from '../lib/errors.js';
 import type { ContainerConfig, HostConfig } from './record.js';
 import type { ImageRuntimeConfig } from './service.js';
+import { resolveLogConfig, DEFAULT_LOG_CONFIG, type LogConfig } from './log-config.js';
 
 export interface CreateRequest {
   Image?: string;
@@ -81,7 +82,7 @@ function mergeEnv(imageEnv: string[], userEnv: string[]): string[] {
   return out;
 }
 
-export function createRequestBody(body: CreateRequest, image: ImageRuntimeConfig): { config: ContainerConfig; hostConfig: HostConfig } {
+export function createRequestBody(body: CreateRequest, image: ImageRuntimeConfig, logDefaults: LogConfig = DEFAULT_LOG_CONFIG): { config: ContainerConfig; hostConfig: HostConfig } {
   const userEntrypoint = body.Entrypoint === undefined ? null : strArray(body.Entrypoint, 'Entrypoint');
   const userCmd = strArray(body.Cmd, 'Cmd');
   // An explicit entrypoint (even an empty one) replaces the image's and drops its Cmd.
@@ -123,14 +124,11 @@ export function createRequestBody(body: CreateRequest, image: ImageRuntimeConfig
   const stopSignal = body.StopSignal || image.StopSignal;
   if (stopSignal) config.StopSignal = stopSignal;
   if (typeof body.StopTimeout === 'number') config.StopTimeout = body.StopTimeout;
-  const logConfig = hc.LogConfig && hc.LogConfig.Type ? hc.LogConfig : { Type: 'json-file', Config: hc.LogConfig?.Config ?? {} };
-  if (!['json-file', 'local', 'k8s-file', 'none'].includes(logConfig.Type)) {
-    throw new InvalidParameterError(`failed to create logger: logger: no log driver named '${logConfig.Type}' is registered`);
-  }
+  const logConfig = resolveLogConfig(hc.LogConfig ?? undefined, logDefaults);
   const hostConfig: HostConfig = {
     ...hc,
     Binds: hc.Binds ?? null,
-    LogConfig: { Type: logConfig.Type, Config: logConfig.Config ?? {} },
+    LogConfig: logConfig,
     NetworkMode: hc.NetworkMode || 'bridge',
     PortBindings: hc.PortBindings ?? {},
     RestartPolicy: { Name: restartName, MaximumRetryCount: restart.MaximumRetryCount ?? 0 },

@@ -1,7 +1,9 @@
 // Reader for conmon's k8s-file logs: `TIMESTAMP STREAM F|P CONTENT` per line.
 // `tail` reads backwards from the end, `since` binary-searches by timestamp,
-// and `follow` sleeps on inotify: none of them scans a large file.
+// and `follow` sleeps on inotify: none of them scans a large file. Rotated
+// files are read as one stream with the current one.
 import { promises as fs, watch, type FSWatcher } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 export interface LogRecord {
   stream: 'stdout' | 'stderr';
@@ -21,6 +23,8 @@ export interface ReadLogsOptions {
   signal?: AbortSignal;
   /** wake a follower at once (e.g. the container exited) instead of at the next poll */
   wake?: (fn: () => void) => () => void;
+  /** runs the opening of the file chain so that a rotation cannot shift files under it */
+  lock?: <T>(fn: () => Promise<T>) => Promise<T>;
   /** incremented with every byte read, so tests can prove no full scan happened */
   stats?: { bytesRead: number };
 }
@@ -74,9 +78,13 @@ async function readAt(fh: Handle, pos: number, len: number, stats?: { bytesRead:
   return buf.subarray(0, bytesRead);
 }
 
-/** Offset of the start of the last `n` complete lines ending at `end`. */
-async function tailOffset(fh: Handle, end: number, n: number, stats?: { bytesRead: number }): Promise<number> {
-  if (n <= 0) return end;
+/**
+ * Offset of the start of the last `n` lines ending at `end`, and how many
+ * lines were found (fewer than `n` when the file is short: the caller goes on
+ * into the previous, rotated file).
+ */
+async function tailOffset(fh: Handle, end: number, n: number, stats?: { bytesRead: number }): Promise<{ offset: number; found: number }> {
+  if (n <= 0 || end === 0) return { offset: end, found: 0 };
   let pos = end;
   let newlines = 0;
   while (pos > 0) {
@@ -87,11 +95,11 @@ async function tailOffset(fh: Handle, end: number, n: number, stats?: { bytesRea
       // The newline that ends the last line does not start a line.
       if (start + i === end - 1) continue;
       newlines++;
-      if (newlines === n) return start + i + 1;
+      if (newlines === n) return { offset: start + i + 1, found: n };
     }
     pos = start;
   }
-  return 0;
+  return { offset: 0, found: newlines + 1 };
 }
 
 /** Timestamp of the first complete line starting at or after `pos`, with its offset. */
@@ -149,9 +157,62 @@ async function sinceOffset(fh: Handle, end: number, sinceNs: bigint, stats?: { b
   return Math.min(end, lo + buf.length);
 }
 
-async function sizeOf(path: string): Promise<number | undefined> {
+// ---- the chain of files ------------------------------------------------------
+//
+// Rotation (log-rotator.ts) renames `container.log` to `container.log.1`,
+// shifts older files up by one and asks conmon to reopen. The chain, oldest
+// first, is `container.log.N … container.log.1 container.log`.
+
+interface ChainFile {
+  fh: Handle;
+  ino: number;
+  end: number;
+}
+
+/** Rotated files of `path`, oldest first. */
+export async function rotatedLogFiles(path: string): Promise<string[]> {
+  const dir = dirname(path);
+  const prefix = basename(path) + '.';
+  let names: string[];
   try {
-    return (await fs.stat(path)).size;
+    names = await fs.readdir(dir);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => n.startsWith(prefix) && /^\d+$/.test(n.slice(prefix.length)))
+    .map((n) => ({ n, k: Number(n.slice(prefix.length)) }))
+    .sort((a, b) => b.k - a.k)
+    .map(({ n }) => join(dir, n));
+}
+
+async function openFile(path: string): Promise<ChainFile | undefined> {
+  let fh: Handle;
+  try {
+    fh = await fs.open(path, 'r');
+  } catch {
+    return undefined;
+  }
+  const st = await fh.stat();
+  return { fh, ino: st.ino, end: st.size };
+}
+
+/** Open every file of the chain; the current file may be missing (never started, or mid-rotation). */
+async function openChain(path: string): Promise<{ files: ChainFile[]; current: boolean }> {
+  const files: ChainFile[] = [];
+  for (const p of await rotatedLogFiles(path)) {
+    const f = await openFile(p);
+    if (f) files.push(f);
+  }
+  const cur = await openFile(path);
+  if (cur) files.push(cur);
+  return { files, current: cur !== undefined };
+}
+
+async function statOf(path: string): Promise<{ ino: number; size: number } | undefined> {
+  try {
+    const st = await fs.stat(path);
+    return { ino: st.ino, size: st.size };
   } catch {
     return undefined;
   }
@@ -159,7 +220,7 @@ async function sizeOf(path: string): Promise<number | undefined> {
 
 export async function* readLogs(path: string, opts: ReadLogsOptions = {}): AsyncGenerator<LogRecord> {
   const { stats, signal } = opts;
-  let fh: Handle | undefined;
+  let files: ChainFile[] = [];
   let watcher: FSWatcher | undefined;
   let wakeUp: (() => void) | undefined;
   let pending = false;
@@ -184,32 +245,58 @@ export async function* readLogs(path: string, opts: ReadLogsOptions = {}): Async
     }
     wakeUp = done;
   });
+  const lock = opts.lock ?? ((fn) => fn());
   try {
-    // Wait for the file in follow mode; otherwise a missing file means no logs.
-    for (;;) {
-      try {
-        fh = await fs.open(path, 'r');
-        break;
-      } catch {
-        if (!opts.follow || signal?.aborted || (await opts.isDone?.())) return;
-        await sleep(100);
-      }
-    }
-    let end = (await fh.stat()).size;
-    let pos = 0;
-    if (opts.tail !== undefined && opts.tail >= 0) pos = await tailOffset(fh, end, opts.tail, stats);
-    if (opts.sinceNs !== undefined) pos = Math.max(pos, await sinceOffset(fh, end, opts.sinceNs, stats));
     if (opts.follow) {
+      // The directory, not the file: a watch on the file would follow it into rotation.
       try {
-        watcher = watch(path, notify);
+        const base = basename(path);
+        watcher = watch(dirname(path), (_ev, name) => {
+          if (name === null || String(name).startsWith(base)) notify();
+        });
         watcher.on('error', () => undefined);
       } catch { /* fall back to polling */ }
     }
+    // Wait for the file in follow mode; otherwise a missing file means no logs.
+    for (;;) {
+      files = (await lock(() => openChain(path))).files;
+      if (files.length) break;
+      if (!opts.follow || signal?.aborted || (await opts.isDone?.())) return;
+      await sleep(100);
+    }
+
+    // Where to start: `tail` walks back through the chain, `since` searches forward.
+    let index = 0;
+    let pos = 0;
+    if (opts.tail !== undefined && opts.tail >= 0) {
+      let remaining = opts.tail;
+      index = files.length - 1;
+      pos = files[index]!.end;
+      for (let i = files.length - 1; i >= 0 && remaining > 0; i--) {
+        const f = files[i]!;
+        const r = await tailOffset(f.fh, f.end, remaining, stats);
+        remaining -= r.found;
+        index = i;
+        pos = r.offset;
+      }
+    }
+    if (opts.sinceNs !== undefined) {
+      for (let i = index; i < files.length; i++) {
+        const f = files[i]!;
+        const off = Math.max(i === index ? pos : 0, await sinceOffset(f.fh, f.end, opts.sinceNs, stats));
+        index = i;
+        pos = off;
+        if (off < f.end) break;
+      }
+    }
+
     let carry = Buffer.alloc(0);
     for (;;) {
-      while (pos < end) {
+      const f = files[index]!;
+      const last = index === files.length - 1;
+      while (pos < f.end) {
         if (signal?.aborted) return;
-        const chunk = await readAt(fh, pos, Math.min(CHUNK, end - pos), stats);
+        const chunk = await readAt(f.fh, pos, Math.min(CHUNK, f.end - pos), stats);
         if (chunk.length === 0) break;
         pos += chunk.length;
         let buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
@@ -227,26 +314,47 @@ export async function* readLogs(path: string, opts: ReadLogsOptions = {}): Async
         buf = buf.subarray(off);
         carry = Buffer.from(buf);
       }
+      if (!last) {
+        index++;
+        pos = 0;
+        carry = Buffer.alloc(0);
+        continue;
+      }
       if (!opts.follow || signal?.aborted) return;
-      // Check "done" before waiting, then drain once more so nothing written
-      // between the last read and the exit is lost.
+      // Check "done" before looking at the files, then drain once more so
+      // nothing written between the last read and the exit is lost.
       const done = await opts.isDone?.();
-      const size = await sizeOf(path);
-      if (size !== undefined && size < pos) {
-        // Truncated (conmon's size limit): start over.
+      const size = (await f.fh.stat()).size;
+      if (size < pos) {
+        // Truncated in place: start over.
         pos = 0;
         carry = Buffer.alloc(0);
       }
-      end = size ?? end;
-      if (pos < end) continue;
+      f.end = size;
+      if (pos < f.end) continue;
+      const named = await statOf(path);
+      if (named && named.ino !== f.ino) {
+        // Rotated, and conmon has reopened (the new file appears only then):
+        // what we hold is complete. Drain it, then move to the new file.
+        f.end = (await f.fh.stat()).size;
+        if (pos < f.end) continue;
+        const next = await openFile(path);
+        if (next) {
+          for (const g of files) await g.fh.close().catch(() => undefined);
+          files = [next];
+          index = 0;
+          pos = 0;
+          carry = Buffer.alloc(0);
+          continue;
+        }
+      }
       if (done) return;
       await sleep(1000);
-      end = (await sizeOf(path)) ?? end;
     }
   } finally {
     unwake?.();
     signal?.removeEventListener('abort', notify);
     watcher?.close();
-    await fh?.close();
+    for (const f of files) await f.fh.close().catch(() => undefined);
   }
 }

@@ -21,6 +21,8 @@ import { generateSpec } from './spec.js';
 import { resolveUser } from './user.js';
 import { KeyedMutex } from '../lib/mutex.js';
 import { createRequestBody, type CreateRequest } from './create-request.js';
+import { DEFAULT_LOG_CONFIG, rotationLimits, type LogConfig } from './log-config.js';
+import { LogRotator } from './log-rotator.js';
 
 /** What the container layer needs from the image layer. */
 export interface ImageProvider {
@@ -82,6 +84,7 @@ export class ContainerService {
   private readonly lock = new KeyedMutex();
   private watcher: FSWatcher | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
+  private readonly rotator: LogRotator;
 
   constructor(
     private readonly paths: ContainerPaths,
@@ -89,7 +92,11 @@ export class ContainerService {
     private readonly images: ImageProvider,
     private readonly events: EventBus,
     private readonly log: (level: string, msg: string, fields?: Record<string, unknown>) => void = () => undefined,
-  ) {}
+    /** the daemon's `log-driver` and `log-opts`, merged into each new container's */
+    private readonly logDefaults: LogConfig = DEFAULT_LOG_CONFIG,
+  ) {
+    this.rotator = new LogRotator(log);
+  }
 
   // ---- startup and shutdown -------------------------------------------------
 
@@ -139,7 +146,10 @@ export class ContainerService {
       return;
     }
     const st = await this.runtime.state(rec.Id);
-    if (st && (st.status === 'running' || st.status === 'paused')) return;
+    if (st && (st.status === 'running' || st.status === 'paused')) {
+      this.watchLog(rec);
+      return;
+    }
     // The monitor is gone and left no exit code: the container died with it.
     this.log('warn', 'container lost its monitor', { id: rec.Id });
     await this.finishRun(rec, 255, 'container monitor exited unexpectedly');
@@ -157,11 +167,13 @@ export class ContainerService {
     // inotify can drop events under pressure; a slow sweep makes that harmless.
     this.pollTimer = setInterval(() => {
       for (const rec of this.records.values()) if (rec.State.Running) void this.handleExit(rec.Id);
+      this.rotator.checkAll();
     }, 2000);
     this.pollTimer.unref();
   }
 
   close(): void {
+    this.rotator.close();
     this.watcher?.close();
     if (this.pollTimer) clearInterval(this.pollTimer);
   }
@@ -200,6 +212,22 @@ export class ContainerService {
     return join(this.paths.containers, id, 'container.log');
   }
 
+  /** Readers open a log's file chain through this, so a rotation cannot shift files under them. */
+  withLogLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    return this.rotator.withLock(id, fn);
+  }
+
+  private watchLog(rec: ContainerRecord): void {
+    let limits;
+    try {
+      limits = rotationLimits(rec.HostConfig.LogConfig);
+    } catch (err) {
+      this.log('warn', 'log options invalid; not rotating', { id: rec.Id, err: String(err) });
+      return;
+    }
+    if (limits) this.rotator.watch(rec.Id, this.logPath(rec.Id), join(this.paths.run, rec.Id, 'ctl'), limits);
+  }
+
   isRunning(id: string): boolean {
     return this.records.get(id)?.State.Running ?? false;
   }
@@ -227,7 +255,7 @@ export class ContainerService {
     this.reserveName(name, id);
     try {
       const image = await this.images.resolveImage(imageRef);
-      const { config, hostConfig } = createRequestBody(body, image.config);
+      const { config, hostConfig } = createRequestBody(body, image.config, this.logDefaults);
       const entry = [...(config.Entrypoint ?? []), ...(config.Cmd ?? [])];
       if (entry.length === 0) throw new InvalidParameterError('No command specified');
       if (!config.Hostname) config.Hostname = id.slice(0, 12);
@@ -363,6 +391,7 @@ export class ContainerService {
       rec.ManuallyStopped = false;
       rec.MonitorPid = Number(await fs.readFile(join(runDir, 'conmon.pid'), 'utf8').catch(() => '0')) || undefined;
       await this.save(rec);
+      this.watchLog(rec);
       this.events.publish('container', 'start', id, this.attrs(rec));
       // The process may have exited before we marked it running.
       void this.handleExit(id);
@@ -412,6 +441,7 @@ export class ContainerService {
 
   private async finishRun(rec: ContainerRecord, code: number, error: string): Promise<void> {
     const id = rec.Id;
+    this.rotator.unwatch(id);
     await this.runtime.delete(id).catch(() => undefined);
     await unmount(join(this.paths.run, id, 'rootfs'));
     await fs.rm(join(this.runtime.paths.exitDir, id), { force: true });

@@ -3,6 +3,7 @@
 // `log-level`) and dockerd's spellings of them (`hosts`, `default-runtime`).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { DEFAULT_LOG_CONFIG, validateLogConfig, type LogConfig } from '../container/log-config.js';
 
 export interface DaemonConfig {
   /** unix socket path */
@@ -13,6 +14,8 @@ export interface DaemonConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** group that may use the socket (mode 0660); root only when absent */
   group?: string;
+  /** `log-driver` and `log-opts`: the defaults merged into every new container's LogConfig */
+  logConfig: LogConfig;
 }
 
 export const DEFAULT_CONFIG_FILE = '/etc/berth/daemon.json';
@@ -31,6 +34,8 @@ Options:
   -G, --group string         Group for the unix socket (default: root only)
       --runtime string       OCI runtime: runc or crun (default "runc")
   -l, --log-level string     debug, info, warn or error (default "info")
+      --log-driver string    Default driver for container logs (default "json-file")
+      --log-opt list         Default log driver options, key=value (default max-size=20m, max-file=5)
   -v, --version              Print version information and quit
 `;
 
@@ -53,6 +58,8 @@ export function loadConfig(argv: string[]): DaemonConfig | 'help' | 'version' {
         group: { type: 'string', short: 'G' },
         runtime: { type: 'string' },
         'log-level': { type: 'string', short: 'l' },
+        'log-driver': { type: 'string' },
+        'log-opt': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -89,6 +96,7 @@ export function loadConfig(argv: string[]): DaemonConfig | 'help' | 'version' {
   const logLevel = f['log-level'] ?? str('log-level') ?? 'info';
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError(`invalid log level ${logLevel}`);
   const host = f.host ?? fileHost;
+  const logConfig = daemonLogConfig(f['log-driver'] ?? str('log-driver'), f['log-opt'], file['log-opts'], fileName);
   return {
     socket: host ? socketPathFromHost(host) : `${execRoot}/berth.sock`,
     dataRoot: f['data-root'] ?? str('data-root') ?? '/var/lib/berth',
@@ -96,7 +104,35 @@ export function loadConfig(argv: string[]): DaemonConfig | 'help' | 'version' {
     runtime,
     logLevel: logLevel as DaemonConfig['logLevel'],
     group: f.group ?? str('group'),
+    logConfig,
   };
+}
+
+/**
+ * Berth's built-in rotation stays under whatever the user sets (dockerd
+ * would drop it as soon as `log-opts` holds any key); `max-size=-1` turns it off.
+ */
+function daemonLogConfig(driver: string | undefined, flagOpts: string[] | undefined, fileOpts: unknown, fileName: string): LogConfig {
+  const type = driver ?? DEFAULT_LOG_CONFIG.Type;
+  const config: Record<string, string> = type === DEFAULT_LOG_CONFIG.Type ? { ...DEFAULT_LOG_CONFIG.Config } : {};
+  if (fileOpts !== undefined) {
+    if (typeof fileOpts !== 'object' || fileOpts === null || Array.isArray(fileOpts)
+      || Object.values(fileOpts).some((v) => typeof v !== 'string')) {
+      throw new ConfigError(`${fileName}: "log-opts" must be an object of strings`);
+    }
+    Object.assign(config, fileOpts);
+  }
+  for (const kv of flagOpts ?? []) {
+    const i = kv.indexOf('=');
+    if (i <= 0) throw new ConfigError(`invalid key value pair format in log-opt: ${kv}`);
+    config[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  try {
+    validateLogConfig({ Type: type, Config: config });
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  return { Type: type, Config: config };
 }
 
 export { USAGE };

@@ -45,7 +45,7 @@ export class Engine {
       },
       rootfsLayers: async (imageId) => this.images.rootfsLayers(imageId),
     };
-    this.containers = new ContainerService(this.paths, runtime, provider, this.events, (l, m, f) => log.log(l, m, f));
+    this.containers = new ContainerService(this.paths, runtime, provider, this.events, (l, m, f) => log.log(l, m, f), config.logConfig);
   }
 
   async init(): Promise<void> {

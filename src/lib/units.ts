@@ -55,6 +55,14 @@ export function ramInBytes(s: string): number {
   return Math.floor(Number(m[1]) * mult[m[2]!.toLowerCase()]!);
 }
 
+/** go-units FromHumanSize: `10m` → 10000000 (decimal multiples), as log max-size reads it. */
+export function fromHumanSize(s: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b)?$/i.exec(s.trim());
+  if (!m) throw new Error(`invalid size: '${s}'`);
+  const mult: Record<string, number> = { '': 1, k: 1e3, m: 1e6, g: 1e9, t: 1e12, p: 1e15 };
+  return Math.floor(Number(m[1]) * mult[m[2]!.toLowerCase()]!);
+}
+
 const GO_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60000, h: 3600000 };
 
 /** Go's time.ParseDuration, in milliseconds. */

@@ -231,7 +231,7 @@ export function containerRoutes(r: Router, engine: Engine): void {
     const detailText = details ? detailsPrefix(rec) : '';
     for await (const rec2 of readLogs(svc.logPath(rec.Id), {
       tail, sinceNs, untilNs, follow, signal: abort.signal, isDone: () => !svc.isRunning(rec.Id),
-      wake: wakeOn(engine, rec.Id),
+      wake: wakeOn(engine, rec.Id), lock: (fn) => svc.withLogLock(rec.Id, fn),
     })) {
       if ((rec2.stream === 'stdout' && !stdout) || (rec2.stream === 'stderr' && !stderr)) continue;
       let data = rec2.data;
@@ -292,6 +292,7 @@ async function attach(ctx: RequestContext, engine: Engine): Promise<void> {
   if (stream || logs) {
     for await (const r of readLogs(svc.logPath(rec.Id), {
       sinceNs, follow: stream, signal: abort.signal, isDone, wake: wakeOn(engine, rec.Id),
+      lock: (fn) => svc.withLogLock(rec.Id, fn),
     })) {
       if ((r.stream === 'stdout' && !wantStdout) || (r.stream === 'stderr' && !wantStderr)) continue;
       await write(frame(r.stream === 'stdout' ? 1 : 2, r.data));
