@@ -79,6 +79,8 @@ export function rotationLimits(lc: LogConfig): RotationLimits | undefined {
   if (compress !== undefined && !['true', 'false', '1', '0', 't', 'f', 'TRUE', 'FALSE', 'True', 'False', 'T', 'F'].includes(compress)) {
     throw new InvalidParameterError(`strconv.ParseBool: parsing "${compress}": invalid syntax`);
   }
+  // Docker's `local` driver rotates at 20 MB × 5 files unless told otherwise.
+  if (sizeText === undefined && lc.Type === 'local') return { maxSize: 20_000_000, maxFile: fileText === undefined ? 5 : maxFile };
   if (sizeText === undefined || sizeText.trim() === '-1') return undefined;
   let maxSize: number;
   try {

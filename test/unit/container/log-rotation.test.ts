@@ -29,6 +29,7 @@ test('log config: Docker merge of daemon defaults, Docker messages for bad optio
   assert.deepEqual(resolveLogConfig({ Type: 'none', Config: {} }), { Type: 'none', Config: {} });
   assert.deepEqual(rotationLimits({ Type: 'json-file', Config: { 'max-size': '10k', 'max-file': '3' } }), { maxSize: 10_000, maxFile: 3 });
   assert.equal(rotationLimits({ Type: 'json-file', Config: {} }), undefined);
+  assert.deepEqual(rotationLimits({ Type: 'local', Config: {} }), { maxSize: 20_000_000, maxFile: 5 });
   assert.equal(rotationLimits({ Type: 'json-file', Config: { 'max-size': '-1' } }), undefined);
   const bad: Array<[Record<string, string>, RegExp, string?]> = [
     [{ 'max-file': '0' }, /^max-file cannot be less than 1$/],

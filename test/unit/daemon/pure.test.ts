@@ -41,6 +41,26 @@ test('daemon config: defaults, file keys, flags win, errors', () => {
   assert.throws(() => loadConfig(['--config-file', file]), ConfigError);
 });
 
+test('daemon config: log-driver and log-opts keep the default rotation unless turned off', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-cfg-'));
+  const file = join(dir, 'd.json');
+  writeFileSync(file, JSON.stringify({ 'log-opts': { 'max-size': '5m', labels: 'app' } }));
+  const c = loadConfig(['--config-file', file]);
+  assert.ok(typeof c === 'object');
+  assert.deepEqual(c.logConfig, { Type: 'json-file', Config: { 'max-size': '5m', 'max-file': '5', labels: 'app' } });
+  const off = loadConfig(['--config-file', file, '--log-opt', 'max-size=-1']);
+  assert.ok(typeof off === 'object');
+  assert.equal(off.logConfig.Config['max-size'], '-1');
+  writeFileSync(join(dir, 'empty.json'), '{}');
+  const local = loadConfig(['--config-file', join(dir, 'empty.json'), '--log-driver', 'local']);
+  assert.ok(typeof local === 'object');
+  assert.equal(local.logConfig.Type, 'local');
+  assert.throws(() => loadConfig(['--config-file', file, '--log-opt', 'max-file=0']), /max-file cannot be less than 1/);
+  assert.throws(() => loadConfig(['--config-file', file, '--log-driver', 'gelf']), /no log driver named 'gelf'/);
+  writeFileSync(file, JSON.stringify({ 'log-opts': { 'max-file': 3 } }));
+  assert.throws(() => loadConfig(['--config-file', file]), /"log-opts" must be an object of strings/);
+});
+
 test('create requests: type checks and merging with the image config', () => {
   assert.throws(() => validateCreateRequest([]), InvalidParameterError);
   assert.throws(() => validateCreateRequest({ Env: 'A=B' }), InvalidParameterError);
