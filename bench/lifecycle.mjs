@@ -23,7 +23,8 @@ const berthd = spawn(process.execPath, [join(ROOT, 'dist/berthd.js'), '--config-
 const ping = () => new Promise((r) => { const q = http.get({ socketPath: sock, path: '/_ping' }, (s) => { s.resume(); r(true); }); q.on('error', () => r(false)); });
 for (let i = 0; i < 100 && !(await ping()); i++) await new Promise((r) => setTimeout(r, 50));
 
-const berth = (args) => [process.execPath, [join(ROOT, 'dist/berth.js'), '-H', `unix://${sock}`, ...args]];
+// The CLI is executed as users run it (`berth` is a link to this file), through its shebang.
+const berth = (args) => [join(ROOT, 'dist/berth.js'), ['-H', `unix://${sock}`, ...args]];
 const dockerOnBerth = (args) => ['docker', ['-H', `unix://${sock}`, ...args]];
 const docker = (args) => ['docker', ['-H', 'unix:///var/run/docker.sock', ...args]];
 const must = ([cmd, args]) => {
@@ -40,6 +41,24 @@ function time([cmd, args]) {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   const t = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+  return t;
+}
+/** Start `total` containers with `width` CLI processes in flight at a time; seconds until all are up. */
+async function timeFleet(e, tag, total = 50, width = 10) {
+  const t0 = process.hrtime.bigint();
+  let next = 0;
+  const worker = async () => {
+    while (next < total) {
+      const [cmd, args] = e(['run', '-d', '--name', `fleet${tag}-${next++}`, 'busybox', 'sleep', '600']);
+      const code = await new Promise((r) => spawn(cmd, args, { stdio: 'ignore' }).on('exit', r));
+      if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${code}`);
+    }
+  };
+  await Promise.all(Array.from({ length: width }, worker));
+  const t = Number(process.hrtime.bigint() - t0) / 1e9;
+  const ids = must(e(['ps', '-aq', '--filter', `name=fleet${tag}-`])).split('\n').filter(Boolean);
+  if (ids.length !== total) throw new Error(`expected ${total} containers, found ${ids.length}`);
+  must(e(['rm', '-f', ...ids]));
   return t;
 }
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
@@ -59,6 +78,13 @@ for (const [sname, fn] of Object.entries(scenarios)) {
   for (let i = 0; i < runs; i++) {
     Object.entries(engines).forEach(([ename, e], k) => results[sname][ename].push(fn(e, `${i}-${k}`)));
   }
+}
+// The fleet is slow to run and to clean up: a few rounds are enough for a median.
+const fleetRuns = Math.min(runs, 5);
+results['50 × run -d, 10 at a time'] = {};
+for (const ename of Object.keys(engines)) results['50 × run -d, 10 at a time'][ename] = [];
+for (let i = 0; i < fleetRuns; i++) {
+  for (const [k, [ename, e]] of Object.entries(engines).entries()) results['50 × run -d, 10 at a time'][ename].push(await timeFleet(e, `${i}-${k}`));
 }
 console.log(`# ${new Date().toISOString().slice(0, 10)}, ${runs} interleaved runs, medians in seconds`);
 for (const [sname, byEngine] of Object.entries(results)) {

@@ -442,8 +442,11 @@ export class ContainerService {
   private async finishRun(rec: ContainerRecord, code: number, error: string): Promise<void> {
     const id = rec.Id;
     this.rotator.unwatch(id);
-    await this.runtime.delete(id).catch(() => undefined);
-    await unmount(join(this.paths.run, id, 'rootfs'));
+    // Independent, and both on the path of `run --rm`: do them at once.
+    await Promise.all([
+      this.runtime.delete(id).catch(() => undefined),
+      unmount(join(this.paths.run, id, 'rootfs')),
+    ]);
     await fs.rm(join(this.runtime.paths.exitDir, id), { force: true });
     rec.State = {
       ...rec.State, Status: 'exited', Running: false, Paused: false, Restarting: false,

@@ -86,7 +86,8 @@ export class Daemon {
   }
 
   berth(args: string[], opts: { input?: string | Buffer; env?: Record<string, string>; timeout?: number } = {}): RunResult {
-    return run(process.execPath, [BERTH, '-H', `unix://${this.socket}`, ...args], opts);
+    // Executed as users run it, through its shebang.
+    return run(BERTH, ['-H', `unix://${this.socket}`, ...args], opts);
   }
 
   docker(args: string[], opts: { input?: string | Buffer; env?: Record<string, string>; timeout?: number } = {}): RunResult {

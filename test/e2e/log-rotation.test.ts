@@ -29,7 +29,7 @@ test('rotation keeps max-file files; logs and a follower read across them', asyn
   assert.equal(r.code, 0, r.stderr);
   const id = r.stdout.trim();
   // A follower started before the first line must see every line exactly once.
-  const follower = spawn(process.execPath, [join(ROOT, 'dist/berth.js'), '-H', `unix://${d.socket}`, 'logs', '-f', 'rot']);
+  const follower = spawn(join(ROOT, 'dist/berth.js'), ['-H', `unix://${d.socket}`, 'logs', '-f', 'rot']);
   let followed = '';
   follower.stdout.on('data', (b: Buffer) => { followed += b.toString(); });
   const followerDone = new Promise((res) => follower.on('exit', res));

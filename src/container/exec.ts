@@ -1,0 +1,276 @@
+// Exec sessions: a process started in a running container with `runc exec`,
+// its process spec derived from the container's own (Docker's
+// daemon/exec_linux.go does the same: same capabilities, seccomp and
+// namespaces; the exec's user, env, cwd and args).
+//
+// berthd runs `runc exec` itself with pipes for stdio. Sessions live in
+// memory, as dockerd's do; a running exec does not survive a berthd restart
+// (its process is killed with runc when the pipes close).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { ConflictError, EngineError, InvalidParameterError, NotFoundError } from '../lib/errors.js';
+import { newId } from '../lib/ids.js';
+import type { EventBus } from '../lib/event-bus.js';
+import { writeFileAtomic } from '../lib/atomic.js';
+import { cleanRuntimeMessage, type OciRuntime } from './runtime.js';
+import { resolveUser } from './user.js';
+import { ALL_CAPS, DEFAULT_PATH } from './spec.js';
+import type { ContainerRecord } from './record.js';
+
+export interface ExecConfig {
+  AttachStdin: boolean;
+  AttachStdout: boolean;
+  AttachStderr: boolean;
+  Tty: boolean;
+  Env: string[] | null;
+  Cmd: string[];
+  User: string;
+  WorkingDir: string;
+  Privileged: boolean;
+  DetachKeys: string;
+}
+
+export interface ExecSession {
+  id: string;
+  containerId: string;
+  config: ExecConfig;
+  running: boolean;
+  /** null until the process has exited */
+  exitCode: number | null;
+  pid: number;
+  /** set once start was called: an exec runs once */
+  started: boolean;
+  canRemove: boolean;
+}
+
+/** What exec needs from the container layer. */
+export interface ExecHost {
+  get(ref: string): ContainerRecord;
+  isRunning(id: string): boolean;
+  /** execRoot/containers/ID: the bundle with config.json and the mounted rootfs */
+  bundleDir(id: string): string;
+  attrs(rec: ContainerRecord): Record<string, string>;
+}
+
+export interface ExecStreams {
+  stdin?: Readable;
+  stdout?: Writable;
+  stderr?: Writable;
+}
+
+/** An exec that could not start: Docker's wording and exit code (126 or 127). */
+export class ExecStartError extends EngineError {
+  constructor(message: string, readonly exitCode: number) {
+    super(500, message);
+  }
+}
+
+function isStringArray(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((s) => typeof s === 'string');
+}
+
+/** Validate POST /containers/{id}/exec's body. */
+export function validateExecConfig(body: unknown): ExecConfig {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new InvalidParameterError('json: cannot unmarshal request body into exec config');
+  }
+  const b = body as Record<string, unknown>;
+  const bool = (k: string): boolean => {
+    const v = b[k];
+    if (v === undefined || v === null) return false;
+    if (typeof v !== 'boolean') throw new InvalidParameterError(`json: cannot unmarshal ${typeof v} into Go struct field ExecConfig.${k} of type bool`);
+    return v;
+  };
+  const str = (k: string): string => {
+    const v = b[k];
+    if (v === undefined || v === null) return '';
+    if (typeof v !== 'string') throw new InvalidParameterError(`json: cannot unmarshal ${typeof v} into Go struct field ExecConfig.${k} of type string`);
+    return v;
+  };
+  const cmd = b.Cmd;
+  if (cmd !== undefined && cmd !== null && !isStringArray(cmd)) {
+    throw new InvalidParameterError('json: cannot unmarshal into Go struct field ExecConfig.Cmd of type []string');
+  }
+  if (!cmd || cmd.length === 0) throw new InvalidParameterError('No exec command specified');
+  const env = b.Env;
+  if (env !== undefined && env !== null && !isStringArray(env)) {
+    throw new InvalidParameterError('json: cannot unmarshal into Go struct field ExecConfig.Env of type []string');
+  }
+  return {
+    AttachStdin: bool('AttachStdin'),
+    AttachStdout: bool('AttachStdout'),
+    AttachStderr: bool('AttachStderr'),
+    Tty: bool('Tty'),
+    Env: env ?? null,
+    Cmd: cmd,
+    User: str('User'),
+    WorkingDir: str('WorkingDir'),
+    Privileged: bool('Privileged'),
+    DetachKeys: str('DetachKeys'),
+  };
+}
+
+/** Exec env over container env, by variable name (Docker's ReplaceOrAppendEnvValues). */
+export function mergeExecEnv(base: string[], extra: string[]): string[] {
+  const out = [...base];
+  for (const kv of extra) {
+    const name = kv.split('=')[0]!;
+    const i = out.findIndex((e) => e.split('=')[0] === name);
+    if (i >= 0) out[i] = kv;
+    else out.push(kv);
+  }
+  return out;
+}
+
+/** runc's start failure → Docker's message and exit code (moby's translateContainerdStartErr). */
+export function execStartError(runtimeText: string): ExecStartError {
+  const msg = cleanRuntimeMessage(runtimeText);
+  const code = /executable file not found|no such file or directory|not found/i.test(msg) ? 127 : 126;
+  return new ExecStartError(`OCI runtime exec failed: ${msg}: unknown`, code);
+}
+
+export class ExecManager {
+  private readonly sessions = new Map<string, ExecSession>();
+  private readonly procs = new Map<string, ChildProcess>();
+
+  constructor(
+    private readonly host: ExecHost,
+    private readonly runtime: OciRuntime,
+    private readonly events: EventBus,
+  ) {}
+
+  create(containerRef: string, config: ExecConfig): string {
+    const rec = this.host.get(containerRef);
+    if (!this.host.isRunning(rec.Id)) throw new ConflictError(`Container ${rec.Id} is not running`);
+    if (rec.State.Paused) throw new ConflictError(`Container ${rec.Id} is paused, unpause the container before exec`);
+    if (config.Tty) throw new EngineError(501, 'exec with a TTY (-t) is not implemented yet in Berth');
+    const id = newId();
+    this.sessions.set(id, {
+      id, containerId: rec.Id, config, running: false, exitCode: null, pid: 0, started: false, canRemove: false,
+    });
+    this.events.publish('container', `exec_create: ${config.Cmd.join(' ')}`, rec.Id, { ...this.host.attrs(rec), execID: id });
+    return id;
+  }
+
+  get(id: string): ExecSession {
+    const s = this.sessions.get(id);
+    if (!s) throw new NotFoundError(`No such exec instance: ${id}`);
+    return s;
+  }
+
+  /** Sessions of a container, for inspect's ExecIDs. */
+  idsFor(containerId: string): string[] {
+    return [...this.sessions.values()].filter((s) => s.containerId === containerId).map((s) => s.id);
+  }
+
+  /** Forget a container's sessions (it stopped or went away), killing any still running. */
+  dropContainer(containerId: string): void {
+    for (const s of [...this.sessions.values()]) {
+      if (s.containerId !== containerId) continue;
+      this.procs.get(s.id)?.kill('SIGKILL');
+      this.sessions.delete(s.id);
+    }
+  }
+
+  /**
+   * Run the session. Resolves with the exit code once the process has exited
+   * and its output is flushed into `streams`; with `detach`, as soon as it runs.
+   */
+  async start(id: string, streams: ExecStreams, detach: boolean): Promise<number | undefined> {
+    const s = this.get(id);
+    if (s.started) throw new ConflictError(`Error: Exec command ${id} has already run`);
+    const rec = this.host.get(s.containerId);
+    if (!this.host.isRunning(rec.Id)) throw new ConflictError(`Container ${rec.Id} is not running`);
+    s.started = true;
+    const bundle = this.host.bundleDir(rec.Id);
+    const processFile = join(bundle, `exec-${id}.json`);
+    await writeFileAtomic(processFile, JSON.stringify(await this.processSpec(rec, s.config, bundle)));
+
+    const child = spawn(this.runtime.paths.runtime, ['--root', this.runtime.paths.runtimeRoot, 'exec', '--process', processFile, rec.Id], {
+      stdio: [s.config.AttachStdin && !detach ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      // Its own process group: a signal to berthd's group must not reach it.
+      detached: true,
+    });
+    this.procs.set(id, child);
+    s.running = true;
+    s.pid = child.pid ?? 0;
+    this.events.publish('container', `exec_start: ${s.config.Cmd.join(' ')}`, rec.Id, { ...this.host.attrs(rec), execID: id });
+
+    // runc writes its own start failure to the same stderr as the process;
+    // keep the tail of stderr to tell one from the other at exit.
+    let stderrTail = '';
+    const out = detach ? undefined : streams.stdout;
+    const err = detach ? undefined : streams.stderr;
+    child.stdout!.on('data', (d: Buffer) => { if (out && s.config.AttachStdout) out.write(d); });
+    child.stderr!.on('data', (d: Buffer) => {
+      stderrTail = (stderrTail + d.toString()).slice(-4096);
+      if (err && s.config.AttachStderr && !/level=(error|fatal) msg=/.test(d.toString())) err.write(d);
+    });
+    if (child.stdin && streams.stdin) {
+      streams.stdin.pipe(child.stdin);
+      child.stdin.on('error', () => undefined);
+    }
+    const exited = new Promise<number>((resolve) => {
+      let code = -1;
+      let pending = 3;
+      const done = (): void => {
+        if (--pending === 0) resolve(code);
+      };
+      child.on('exit', (c, signal) => {
+        code = c ?? (signal ? 128 + (SIGNAL_NUMBERS[signal] ?? 0) : -1);
+        done();
+      });
+      child.stdout!.on('close', done);
+      child.stderr!.on('close', done);
+    });
+    const finish = exited.then(async (code) => {
+      this.procs.delete(id);
+      s.running = false;
+      await fs.rm(processFile, { force: true });
+      // runc exits 255 with a logrus line when it could not start the process.
+      if (code === 255 && /level=(error|fatal) msg=/.test(stderrTail)) {
+        const e = execStartError(stderrTail.split('\n').filter((l) => /level=(error|fatal) msg=/.test(l)).join('\n'));
+        s.exitCode = e.exitCode;
+        throw e;
+      }
+      s.exitCode = code;
+      this.events.publish('container', 'exec_die', rec.Id, { ...this.host.attrs(rec), execID: id, exitCode: String(code) });
+      return code;
+    });
+    if (detach) {
+      finish.catch(() => undefined);
+      return undefined;
+    }
+    return finish;
+  }
+
+  private async processSpec(rec: ContainerRecord, c: ExecConfig, bundle: string): Promise<Record<string, unknown>> {
+    const spec = JSON.parse(await fs.readFile(join(bundle, 'config.json'), 'utf8')) as { process: Record<string, unknown> };
+    const base = spec.process;
+    const userText = c.User || rec.Config.User || undefined;
+    let user;
+    try {
+      user = await resolveUser(join(bundle, 'rootfs'), userText);
+    } catch (err) {
+      throw new EngineError(500, `unable to find user ${userText}: ${(err as Error).message.replace(/^unable to find user [^:]+: /, '')}`);
+    }
+    let env = mergeExecEnv(base.env as string[], c.Env ?? []);
+    if (!env.some((e) => e.startsWith('PATH='))) env = [`PATH=${DEFAULT_PATH}`, ...env];
+    const proc: Record<string, unknown> = {
+      ...base,
+      terminal: false,
+      args: c.Cmd,
+      env,
+      cwd: c.WorkingDir || (base.cwd as string) || '/',
+      user: { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) },
+    };
+    if (c.Privileged) {
+      proc.capabilities = { bounding: ALL_CAPS, effective: ALL_CAPS, permitted: ALL_CAPS };
+    }
+    return proc;
+  }
+}
+
+const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15, SIGPIPE: 13 };
