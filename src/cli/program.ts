@@ -23,6 +23,7 @@ const lazy = (load: () => Promise<Action>) => async (...a: unknown[]): Promise<v
 };
 const containers = (name: string) => lazy(async () => (await import('./commands/containers.js'))[name as 'run'] as Action);
 const images = (name: string) => lazy(async () => (await import('./commands/images.js'))[name as 'images'] as Action);
+const execCmd = lazy(async () => (await import('./commands/exec.js')).exec as Action);
 const system = (name: string) => lazy(async () => (await import('./commands/system.js'))[name as 'version'] as Action);
 
 function runCreateOptions(c: Command): Command {
@@ -85,6 +86,18 @@ export function buildProgram(): Command {
     runCreateOptions(sub('create').description('Create a new container')
       .usage('[OPTIONS] IMAGE [COMMAND] [ARG...]')
       .argument('<image>').argument('[command...]').passThroughOptions()).action(containers('create'));
+    sub('exec').description('Execute a command in a running container')
+      .usage('[OPTIONS] CONTAINER COMMAND [ARG...]')
+      .option('-d, --detach', 'Detached mode: run command in the background')
+      .option('--detach-keys <string>', 'Override the key sequence for detaching a container')
+      .option('-e, --env <list>', 'Set environment variables', collect)
+      .option('--env-file <file>', 'Read in a file of environment variables', collect)
+      .option('-i, --interactive', 'Keep STDIN open even if not attached')
+      .option('--privileged', 'Give extended privileges to the command')
+      .option('-t, --tty', 'Allocate a pseudo-TTY')
+      .option('-u, --user <string>', 'Username or UID (format: "<name|uid>[:<group|gid>]")')
+      .option('-w, --workdir <string>', 'Working directory inside the container')
+      .argument('<container>').argument('<command...>').passThroughOptions().action(execCmd);
     sub('start').description('Start one or more stopped containers').usage('[OPTIONS] CONTAINER [CONTAINER...]')
       .option('-a, --attach', "Attach STDOUT/STDERR and forward signals")
       .option('-i, --interactive', "Attach container's STDIN")
@@ -242,7 +255,12 @@ function handleError(err: unknown, current: Command): number {
       msg = o.startsWith('--') ? `unknown flag: ${o}` : `unknown shorthand flag: '${o.slice(1, 2)}' in ${o}`;
     }
     const missing = /missing required argument '([^']+)'/.exec(msg);
-    if (missing) msg = `"${path}" requires at least 1 argument.`;
+    if (missing) {
+      // Docker counts the required arguments and, like any non-flag error, exits 1.
+      const n = current.registeredArguments.filter((a) => a.required).length;
+      process.stderr.write(`"${path}" requires at least ${n} argument${n === 1 ? '' : 's'}.\nSee '${path} --help'.\n`);
+      return 1;
+    }
     const unknownCmd = /unknown command '([^']+)'/.exec(msg);
     if (unknownCmd) msg = `unknown command: ${path} ${unknownCmd[1]}`;
     process.stderr.write(`${msg}\nSee '${path} --help'.\n`);

@@ -185,12 +185,35 @@ export class EngineClient {
 
   /** Hijacked attach: the socket carries the container's (multiplexed) output. */
   attach(id: string, q: { stdout?: boolean; stderr?: boolean; stdin?: boolean; logs?: boolean }): Promise<Socket> {
+    return this.hijack(`/containers/${encodeURIComponent(id)}/attach${qs({ stream: true, ...q })}`);
+  }
+
+  createExec(container: string, body: JsonObject): Promise<{ Id: string }> {
+    return this.json('POST', `/containers/${encodeURIComponent(container)}/exec`, { body });
+  }
+
+  /** Start an exec; without detach the socket carries its output and takes its stdin. */
+  startExec(execId: string, body: { Detach: boolean; Tty: boolean }): Promise<Socket> {
+    return this.hijack(`/exec/${encodeURIComponent(execId)}/start`, body);
+  }
+
+  async startExecDetached(execId: string): Promise<void> {
+    await this.json('POST', `/exec/${encodeURIComponent(execId)}/start`, { body: { Detach: true, Tty: false } });
+  }
+
+  inspectExec(execId: string): Promise<{ ExitCode: number | null; Running: boolean }> {
+    return this.json('GET', `/exec/${encodeURIComponent(execId)}/json`);
+  }
+
+  /** POST with `Upgrade: tcp`: resolves with the raw socket once the daemon answers 101. */
+  private hijack(path: string, body?: unknown): Promise<Socket> {
     return new Promise((resolve, reject) => {
+      const data = body === undefined ? undefined : JSON.stringify(body);
       const req = http.request({
         socketPath: this.socketPath,
         method: 'POST',
-        path: `${this.versionPrefix}/containers/${encodeURIComponent(id)}/attach${qs({ stream: true, ...q })}`,
-        headers: { Connection: 'Upgrade', Upgrade: 'tcp' },
+        path: this.versionPrefix + path,
+        headers: { Connection: 'Upgrade', Upgrade: 'tcp', ...(data ? { 'Content-Type': 'application/json' } : {}) },
       });
       req.on('upgrade', (_res, socket, head) => {
         if (head.length) socket.unshift(head);
@@ -206,7 +229,7 @@ export class EngineClient {
         }, reject);
       });
       req.on('error', (err) => reject(this.connErr(err as NodeJS.ErrnoException)));
-      req.end();
+      req.end(data);
     });
   }
 

@@ -186,7 +186,13 @@ export class ExecManager {
     s.started = true;
     const bundle = this.host.bundleDir(rec.Id);
     const processFile = join(bundle, `exec-${id}.json`);
-    await writeFileAtomic(processFile, JSON.stringify(await this.processSpec(rec, s.config, bundle)));
+    try {
+      await writeFileAtomic(processFile, JSON.stringify(await this.processSpec(rec, s.config, bundle)));
+    } catch (err) {
+      // Could not even build the process (e.g. an unknown user): Docker's 126.
+      s.exitCode = 126;
+      throw err;
+    }
 
     const child = spawn(this.runtime.paths.runtime, ['--root', this.runtime.paths.runtimeRoot, 'exec', '--process', processFile, rec.Id], {
       stdio: [s.config.AttachStdin && !detach ? 'pipe' : 'ignore', 'pipe', 'pipe'],

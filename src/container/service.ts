@@ -212,6 +212,11 @@ export class ContainerService {
     return join(this.paths.containers, id, 'container.log');
   }
 
+  /** The OCI bundle of a running container: config.json and the mounted rootfs. */
+  bundleDir(id: string): string {
+    return join(this.paths.run, id);
+  }
+
   /** Readers open a log's file chain through this, so a rotation cannot shift files under them. */
   withLogLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
     return this.rotator.withLock(id, fn);
@@ -621,7 +626,7 @@ export class ContainerService {
 
   // ---- helpers ----------------------------------------------------------------
 
-  private attrs(rec: ContainerRecord): Record<string, string> {
+  attrs(rec: ContainerRecord): Record<string, string> {
     return { ...(rec.Config.Labels ?? {}), image: rec.Config.Image, name: rec.Name.slice(1) };
   }
 

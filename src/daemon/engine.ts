@@ -10,6 +10,7 @@ import { LayerStore } from '../image/layer-store.js';
 import { ImageStore } from '../image/image-store.js';
 import { ContainerService, type ContainerPaths, type ImageProvider } from '../container/service.js';
 import { OciRuntime } from '../container/runtime.js';
+import { ExecManager } from '../container/exec.js';
 import { newId } from '../lib/ids.js';
 import { writeFileAtomic } from '../lib/atomic.js';
 import { which } from '../lib/which.js';
@@ -20,6 +21,7 @@ export class Engine {
   readonly layers: LayerStore;
   readonly images: ImageStore;
   readonly containers: ContainerService;
+  readonly execs: ExecManager;
   readonly paths: ContainerPaths;
   daemonId = '';
 
@@ -46,6 +48,11 @@ export class Engine {
       rootfsLayers: async (imageId) => this.images.rootfsLayers(imageId),
     };
     this.containers = new ContainerService(this.paths, runtime, provider, this.events, (l, m, f) => log.log(l, m, f), config.logConfig);
+    this.execs = new ExecManager(this.containers, runtime, this.events);
+    // Exec sessions end with their container's run, as dockerd's do.
+    this.events.subscribe((e) => {
+      if (e.Type === 'container' && (e.Action === 'die' || e.Action === 'destroy')) this.execs.dropContainer(e.Actor.ID);
+    });
   }
 
   async init(): Promise<void> {

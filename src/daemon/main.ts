@@ -10,6 +10,7 @@ import { createApiServer } from './server.js';
 import { systemRoutes } from './routes/system.js';
 import { containerRoutes } from './routes/containers.js';
 import { imageRoutes } from './routes/images.js';
+import { execRoutes } from './routes/exec.js';
 import { BERTH_VERSION } from './version.js';
 
 async function main(): Promise<void> {
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
   systemRoutes(router, engine);
   containerRoutes(router, engine);
   imageRoutes(router, engine);
+  execRoutes(router, engine);
   const server = createApiServer(router, log);
 
   await fs.mkdir(dirname(config.socket), { recursive: true });

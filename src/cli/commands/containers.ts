@@ -11,7 +11,7 @@ import { inspectEach, orMissing } from '../inspect.js';
 import { humanDuration, humanSize } from '../../lib/units.js';
 import { renderTemplate, TemplateError } from '../../lib/template.js';
 
-type Opts = Record<string, unknown>;
+export type Opts = Record<string, unknown>;
 const list = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : []);
 
 /** `--env-file`: KEY=VALUE lines; `KEY` alone takes the value from our environment. */
@@ -32,7 +32,7 @@ export function parseEnvFile(text: string): string[] {
   return outEnv;
 }
 
-function envList(opts: Opts): string[] {
+export function envList(opts: Opts): string[] {
   const env: string[] = [];
   for (const f of list(opts.envFile)) {
     let text: string;

@@ -47,6 +47,7 @@ export function containerSummary(rec: ContainerRecord, status: string, sizes?: {
 }
 
 export function containerInspect(rec: ContainerRecord, engine: Engine): Record<string, unknown> {
+  const execIds = engine.execs.idsFor(rec.Id);
   const dir = join(engine.paths.containers, rec.Id);
   return {
     Id: rec.Id,
@@ -66,7 +67,7 @@ export function containerInspect(rec: ContainerRecord, engine: Engine): Record<s
     MountLabel: '',
     ProcessLabel: '',
     AppArmorProfile: '',
-    ExecIDs: null,
+    ExecIDs: execIds.length ? execIds : null,
     HostConfig: rec.HostConfig,
     GraphDriver: {
       Name: 'overlay2',

@@ -1,0 +1,130 @@
+// Exec endpoints: create, start (hijacked stream, stdcopy framing), resize, inspect.
+import { Writable, type Duplex, type Readable } from 'node:stream';
+import type { ServerResponse } from 'node:http';
+import type { Router, RequestContext } from '../router.js';
+import { sendJson, sendNoContent, readJsonBody, beginRawStream, frame, intParam, res } from '../http-util.js';
+import type { Engine } from '../engine.js';
+import { InvalidParameterError, ConflictError } from '../../lib/errors.js';
+import { validateExecConfig, ExecStartError } from '../../container/exec.js';
+import { compareVersions } from '../version.js';
+
+/** A Writable that sends each chunk as one stdcopy frame (or raw, for a TTY). */
+function framed(out: Duplex | ServerResponse, stream: 1 | 2): Writable {
+  return new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      if (out.destroyed) {
+        cb();
+        return;
+      }
+      if (out.write(frame(stream, chunk))) cb();
+      else out.once('drain', () => cb());
+    },
+  });
+}
+
+/**
+ * The JSON body of a request that may have been upgraded: Node hands an
+ * upgraded request's body over as raw bytes (`head`, then the socket), so
+ * read Content-Length bytes and leave what follows (early stdin) in `head`.
+ */
+async function startBody(ctx: RequestContext): Promise<unknown> {
+  const sock = ctx.upgradeSocket;
+  if (!sock) return readJsonBody(ctx.req);
+  const len = Number(ctx.req.headers['content-length'] ?? 0);
+  let buf = ctx.upgradeHead ?? Buffer.alloc(0);
+  if (buf.length < len) {
+    await new Promise<void>((resolve, reject) => {
+      const onData = (d: Buffer): void => {
+        buf = Buffer.concat([buf, d]);
+        if (buf.length < len) return;
+        sock.off('data', onData);
+        sock.off('error', reject);
+        sock.pause();
+        resolve();
+      };
+      sock.on('data', onData);
+      sock.on('error', reject);
+    });
+  }
+  ctx.upgradeHead = buf.subarray(len);
+  const text = buf.subarray(0, len).toString().trim();
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new InvalidParameterError((err as Error).message);
+  }
+}
+
+export function execRoutes(r: Router, engine: Engine): void {
+  const execs = engine.execs;
+
+  r.add('POST', '/containers/{id}/exec', async (ctx) => {
+    const config = validateExecConfig(await readJsonBody(ctx.req));
+    const id = execs.create(ctx.params.id!, config);
+    sendJson(res(ctx), 201, { Id: id });
+  });
+
+  r.add('POST', '/exec/{id}/start', async (ctx) => {
+    const body = (await startBody(ctx)) ?? {};
+    if (typeof body !== 'object' || Array.isArray(body)) throw new InvalidParameterError('json: cannot unmarshal request body into exec start config');
+    const { Detach, Tty } = body as { Detach?: unknown; Tty?: unknown };
+    if ((Detach !== undefined && typeof Detach !== 'boolean') || (Tty !== undefined && typeof Tty !== 'boolean')) {
+      throw new InvalidParameterError('json: cannot unmarshal into Go struct field ExecStartCheck of type bool');
+    }
+    const session = execs.get(ctx.params.id!);
+    if (session.started) throw new ConflictError(`Error: Exec command ${session.id} is already running`);
+    if (Detach) {
+      await execs.start(session.id, {}, true);
+      sendNoContent(res(ctx), 200);
+      return;
+    }
+    // Errors up to here are plain HTTP errors; from here on they go into the stream.
+    const contentType = compareVersions(ctx.apiVersion, '1.42') >= 0
+      ? 'application/vnd.docker.multiplexed-stream' : 'application/vnd.docker.raw-stream';
+    const out = beginRawStream(ctx, contentType);
+    let stdin: Readable | undefined;
+    if (ctx.upgradeSocket && session.config.AttachStdin) {
+      const sock = ctx.upgradeSocket;
+      if (ctx.upgradeHead?.length) sock.unshift(ctx.upgradeHead);
+      stdin = sock;
+    }
+    const stdout = framed(out, 1);
+    try {
+      await execs.start(session.id, { stdin, stdout, stderr: framed(out, 2) }, false);
+    } catch (err) {
+      // Docker writes a start failure into the stream, on stdout, and ends it.
+      const msg = err instanceof ExecStartError || err instanceof Error ? err.message : String(err);
+      if (!out.destroyed) out.write(frame(1, Buffer.from(msg + '\r\n')));
+    }
+    out.end();
+  });
+
+  r.add('POST', '/exec/{id}/resize', async (ctx) => {
+    const session = execs.get(ctx.params.id!);
+    const h = intParam(ctx.query, 'h');
+    const w = intParam(ctx.query, 'w');
+    if ((h !== undefined && h < 0) || (w !== undefined && w < 0)) throw new InvalidParameterError('invalid resize dimensions');
+    // A process without a TTY has no window to resize; Docker accepts the call.
+    void session;
+    sendNoContent(res(ctx), 200);
+  });
+
+  r.add('GET', '/exec/{id}/json', async (ctx) => {
+    const s = execs.get(ctx.params.id!);
+    const c = s.config;
+    sendJson(res(ctx), 200, {
+      ID: s.id,
+      Running: s.running,
+      ExitCode: s.exitCode,
+      ProcessConfig: { tty: c.Tty, entrypoint: c.Cmd[0], arguments: c.Cmd.slice(1), privileged: c.Privileged, user: c.User || undefined },
+      OpenStdin: c.AttachStdin,
+      OpenStderr: c.AttachStderr,
+      OpenStdout: c.AttachStdout,
+      CanRemove: s.canRemove,
+      ContainerID: s.containerId,
+      DetachKeys: c.DetachKeys,
+      Pid: s.pid,
+    });
+  });
+}
