@@ -19,6 +19,8 @@ const requireShim = "import { createRequire as __berthCreateRequire } from 'node
 // ~0.19 s on machines that set it (four times Node's own start-up).
 const cliShebang = '#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node';
 await build({ ...common, banner: { js: `${cliShebang}\n${requireShim}` }, entryPoints: ['src/cli/main.ts'], outfile: 'dist/berth.js' });
-await build({ ...common, banner: { js: `#!/usr/bin/env node\n${requireShim}` }, entryPoints: ['src/daemon/main.ts'], outfile: 'dist/berthd.js' });
+// node-unix-socket loads a native addon, which cannot be bundled: berthd
+// requires it from node_modules at run time.
+await build({ ...common, banner: { js: `#!/usr/bin/env node\n${requireShim}` }, entryPoints: ['src/daemon/main.ts'], outfile: 'dist/berthd.js', external: ['node-unix-socket'] });
 chmodSync('dist/berth.js', 0o755);
 chmodSync('dist/berthd.js', 0o755);

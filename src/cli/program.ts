@@ -82,6 +82,7 @@ export function buildProgram(): Command {
       .usage('[OPTIONS] IMAGE [COMMAND] [ARG...]')
       .option('-d, --detach', 'Run container in background and print container ID')
       .option('-a, --attach <list>', 'Attach to STDIN, STDOUT or STDERR', collect)
+      .option('--detach-keys <string>', 'Override the key sequence for detaching a container')
       .argument('<image>').argument('[command...]').passThroughOptions()).action(containers('run'));
     runCreateOptions(sub('create').description('Create a new container')
       .usage('[OPTIONS] IMAGE [COMMAND] [ARG...]')
@@ -101,7 +102,14 @@ export function buildProgram(): Command {
     sub('start').description('Start one or more stopped containers').usage('[OPTIONS] CONTAINER [CONTAINER...]')
       .option('-a, --attach', "Attach STDOUT/STDERR and forward signals")
       .option('-i, --interactive', "Attach container's STDIN")
+      .option('--detach-keys <string>', 'Override the key sequence for detaching a container')
       .argument('<containers...>').action(containers('start'));
+    sub('attach').description("Attach local standard input, output, and error streams to a running container")
+      .usage('[OPTIONS] CONTAINER')
+      .option('--detach-keys <string>', 'Override the key sequence for detaching a container')
+      .option('--no-stdin', 'Do not attach STDIN')
+      .option('--sig-proxy', 'Proxy all received signals to the process (accepted; signals are not proxied yet)')
+      .argument('<container>').action(containers('attachCmd'));
     sub(prefix === 'container' ? 'ls' : 'ps').aliases(prefix === 'container' ? ['ps', 'list'] : [])
       .description('List containers').usage('[OPTIONS]')
       .option('-a, --all', 'Show all containers (default shows just running)')

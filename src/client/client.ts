@@ -170,9 +170,10 @@ export class EngineClient {
   }
 
   /** Resolves when the response headers arrive (the wait is registered); `.result` when it ends. */
-  async waitContainer(id: string, condition?: string): Promise<{ result: Promise<{ StatusCode: number; Error?: { Message: string } | null }> }> {
+  /** `cancel` drops the wait (e.g. the user detached and the container runs on). */
+  async waitContainer(id: string, condition?: string): Promise<{ result: Promise<{ StatusCode: number; Error?: { Message: string } | null }>; cancel: () => void }> {
     const res = await this.raw('POST', `/containers/${encodeURIComponent(id)}/wait`, { query: { condition } });
-    return { result: readAll(res).then((t) => JSON.parse(t) as { StatusCode: number }) };
+    return { result: readAll(res).then((t) => JSON.parse(t) as { StatusCode: number }), cancel: () => res.destroy() };
   }
 
   pruneContainers(filters?: Record<string, string[]>): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {
@@ -184,8 +185,12 @@ export class EngineClient {
   }
 
   /** Hijacked attach: the socket carries the container's (multiplexed) output. */
-  attach(id: string, q: { stdout?: boolean; stderr?: boolean; stdin?: boolean; logs?: boolean }): Promise<Socket> {
+  attach(id: string, q: { stdout?: boolean; stderr?: boolean; stdin?: boolean; logs?: boolean; detachKeys?: string }): Promise<Socket> {
     return this.hijack(`/containers/${encodeURIComponent(id)}/attach${qs({ stream: true, ...q })}`);
+  }
+
+  async resizeContainer(id: string, h: number, w: number): Promise<void> {
+    await this.json('POST', `/containers/${encodeURIComponent(id)}/resize`, { query: { h, w } });
   }
 
   createExec(container: string, body: JsonObject): Promise<{ Id: string }> {

@@ -135,7 +135,15 @@ async function renameIfExists(from: string, to: string): Promise<void> {
 }
 
 /** False when no conmon listens (the container is exiting): nothing writes any more. */
-async function requestReopen(ctlPath: string): Promise<boolean> {
+function requestReopen(ctlPath: string): Promise<boolean> {
+  return writeControl(ctlPath, REOPEN_LOGS);
+}
+
+/**
+ * Send one message to conmon's control fifo (`TYPE HEIGHT WIDTH\n`: 1 resize,
+ * 2 reopen logs). False when no conmon reads it.
+ */
+export async function writeControl(ctlPath: string, message: string): Promise<boolean> {
   let fh;
   try {
     // Non-blocking: opening a fifo with no reader would otherwise hang.
@@ -146,7 +154,7 @@ async function requestReopen(ctlPath: string): Promise<boolean> {
     throw err;
   }
   try {
-    await fh.write(REOPEN_LOGS);
+    await fh.write(message);
   } finally {
     await fh.close();
   }

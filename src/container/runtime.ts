@@ -31,6 +31,12 @@ export interface MonitorOptions {
   conmonPidFile: string;
   /** bytes; conmon truncates the log past this size (0 = unlimited) */
   logSizeMax?: number;
+  /** a pseudo-terminal for the process (conmon receives runc's console fd) */
+  terminal?: boolean;
+  /** keep a stdin pipe, fed through the attach socket */
+  stdin?: boolean;
+  /** do not close stdin when the last attach client leaves (`-i` without StdinOnce) */
+  leaveStdinOpen?: boolean;
 }
 
 /** A runtime failure whose message is the runtime's own, as Docker passes it on. */
@@ -67,6 +73,9 @@ export class OciRuntime {
       '--log-level', 'error',
     ];
     if (o.logSizeMax && o.logSizeMax > 0) args.push('--log-size-max', String(o.logSizeMax));
+    if (o.terminal) args.push('-t');
+    if (o.stdin) args.push('-i');
+    if (o.stdin && o.leaveStdinOpen) args.push('--leave-stdin-open');
     const child = spawn(this.paths.conmon, args, {
       // fd 3 is conmon's sync pipe: it reports the pid (or the create error) as JSON.
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],

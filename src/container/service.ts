@@ -22,7 +22,7 @@ import { resolveUser } from './user.js';
 import { KeyedMutex } from '../lib/mutex.js';
 import { createRequestBody, type CreateRequest } from './create-request.js';
 import { DEFAULT_LOG_CONFIG, rotationLimits, type LogConfig } from './log-config.js';
-import { LogRotator } from './log-rotator.js';
+import { LogRotator, writeControl } from './log-rotator.js';
 
 /** What the container layer needs from the image layer. */
 export interface ImageProvider {
@@ -217,6 +217,19 @@ export class ContainerService {
     return join(this.paths.run, id);
   }
 
+  /** conmon's attach socket: stdin in, output out (SOCK_SEQPACKET). */
+  attachSocketPath(id: string): string {
+    return join(this.paths.run, id, 'attach');
+  }
+
+  /** Tell conmon the terminal's new size; it passes it on to the pty. */
+  async resize(ref: string, height: number, width: number): Promise<void> {
+    const rec = this.get(ref);
+    if (!rec.State.Running) throw new ConflictError(`Container ${rec.Id} is not running`);
+    if (!rec.Config.Tty) return;
+    await writeControl(join(this.paths.run, rec.Id, 'ctl'), `1 ${height} ${width}\n`);
+  }
+
   /** Readers open a log's file chain through this, so a rotation cannot shift files under them. */
   withLogLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
     return this.rotator.withLock(id, fn);
@@ -351,6 +364,7 @@ export class ContainerService {
       });
       const env = [...rec.Config.Env];
       if (!env.some((e) => e.startsWith('HOSTNAME='))) env.unshift(`HOSTNAME=${rec.Config.Hostname}`);
+      if (rec.Config.Tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
       if (!env.some((e) => e.startsWith('HOME=')) && 'home' in user && typeof user.home === 'string') {
         env.push(`HOME=${user.home}`);
       } else if (!env.some((e) => e.startsWith('HOME='))) {
@@ -364,7 +378,7 @@ export class ContainerService {
         user,
         hostname: rec.Config.Hostname,
         domainname: rec.Config.Domainname || undefined,
-        tty: false,
+        tty: rec.Config.Tty,
         readonlyRootfs: rec.HostConfig.ReadonlyRootfs,
         capAdd: rec.HostConfig.CapAdd ?? undefined,
         capDrop: rec.HostConfig.CapDrop ?? undefined,
@@ -386,6 +400,9 @@ export class ContainerService {
         logPath: this.logPath(id),
         pidFile: join(runDir, 'pid'),
         conmonPidFile: join(runDir, 'conmon.pid'),
+        terminal: rec.Config.Tty,
+        stdin: rec.Config.OpenStdin,
+        leaveStdinOpen: !rec.Config.StdinOnce,
       });
       await this.runtime.start(id);
       rec.State = {

@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { client, CliError, out, err } from '../context.js';
 import { EngineApiError, type ContainerSummary, type JsonObject } from '../../client/client.js';
+import { attachSession } from '../attach-session.js';
 import { demuxTo } from '../../client/stdcopy.js';
 import { tabwrite } from '../tabwriter.js';
 import { inspectEach, orMissing } from '../inspect.js';
@@ -183,45 +184,40 @@ export async function run(args: string[], opts: Opts): Promise<number> {
   const attachTo = list(opts.attach).map((s) => s.toLowerCase());
   const wantOut = attachTo.length === 0 || attachTo.includes('stdout');
   const wantErr = attachTo.length === 0 || attachTo.includes('stderr');
-  let socket;
-  let wait;
+  const wantIn = Boolean(opts.interactive) || attachTo.includes('stdin');
+  let outcome;
   try {
-    socket = await c.attach(id, { stdout: wantOut, stderr: wantErr });
-    wait = await c.waitContainer(id, opts.rm ? 'removed' : 'next-exit');
+    outcome = await attachSession(c, id, {
+      stdin: wantIn, stdout: wantOut, stderr: wantErr, tty: Boolean(opts.tty),
+      detachKeys: opts.detachKeys as string | undefined,
+      start: () => c.startContainer(id),
+      waitCondition: opts.rm ? 'removed' : 'next-exit',
+    });
   } catch (e) {
     throw daemonError(e, 'run');
   }
-  const streamDone = new Promise<void>((resolve) => {
-    socket.on('end', resolve);
-    socket.on('close', resolve);
-    socket.on('error', () => resolve());
-  });
-  socket.pipe(demuxTo(process.stdout, process.stderr));
-  try {
-    await c.startContainer(id);
-  } catch (e) {
-    socket.destroy();
-    throw daemonError(e, 'run');
-  }
-  const result = await wait.result;
-  await streamDone;
-  if (result.Error?.Message) err(`berth: ${result.Error.Message}\n`);
-  return result.StatusCode;
+  if (outcome.error) err(`berth: ${outcome.error}\n`);
+  return outcome.exitCode ?? 0;
 }
 
 export async function start(args: string[], opts: Opts): Promise<number> {
   const c = client();
-  if (opts.attach) {
+  if (opts.attach || opts.interactive) {
     if (args.length > 1) throw new CliError('you cannot start and attach multiple containers at once', 1);
     const id = args[0]!;
-    const socket = await c.attach(id, { stdout: true, stderr: true });
-    const wait = await c.waitContainer(id, 'next-exit');
-    const done = new Promise<void>((resolve) => socket.on('close', resolve));
-    socket.pipe(demuxTo(process.stdout, process.stderr));
-    await c.startContainer(id);
-    const r = await wait.result;
-    await done;
-    return r.StatusCode;
+    try {
+      const info = await c.inspectContainer(id);
+      const cfg = info.Config as { Tty?: boolean; OpenStdin?: boolean };
+      const outcome = await attachSession(c, id, {
+        stdin: Boolean(opts.interactive) && Boolean(cfg.OpenStdin), stdout: true, stderr: true, tty: Boolean(cfg.Tty),
+        detachKeys: opts.detachKeys as string | undefined,
+        start: () => c.startContainer(id),
+      });
+      return outcome.exitCode ?? 0;
+    } catch (e) {
+      if (e instanceof EngineApiError) throw new CliError(`Error response from daemon: ${e.message}`, 1);
+      throw e;
+    }
   }
   return forEach(args, (id) => c.startContainer(id), 'start');
 }
@@ -347,15 +343,23 @@ function render(format: string, value: unknown): string {
 }
 
 export async function logs(args: string[], opts: Opts): Promise<number> {
-  const res = await client().logs(args[0]!, {
+  const c = client();
+  // As docker does: a TTY container's logs come unframed.
+  const tty = Boolean(((await c.inspectContainer(args[0]!)).Config as { Tty?: boolean }).Tty);
+  const res = await c.logs(args[0]!, {
     stdout: true, stderr: true, follow: Boolean(opts.follow) || undefined, timestamps: Boolean(opts.timestamps) || undefined,
     tail: opts.tail as string, since: opts.since as string | undefined, until: opts.until as string | undefined,
     details: Boolean(opts.details) || undefined,
   });
   await new Promise<void>((resolve, reject) => {
-    const d = demuxTo(process.stdout, process.stderr);
-    res.pipe(d);
-    d.on('finish', resolve);
+    if (tty) {
+      res.pipe(process.stdout, { end: false });
+      res.on('end', resolve);
+    } else {
+      const d = demuxTo(process.stdout, process.stderr);
+      res.pipe(d);
+      d.on('finish', resolve);
+    }
     res.on('error', reject);
   });
   return 0;
@@ -382,4 +386,24 @@ export async function prune(_args: string[], opts: Opts, _cmd: Command): Promise
   if (deleted.length) out(`Deleted Containers:\n${deleted.join('\n')}\n\n`);
   out(`Total reclaimed space: ${humanSize(r.SpaceReclaimed)}\n`);
   return 0;
+}
+
+/** `berth attach`: this terminal to a running container's main process. */
+export async function attachCmd(args: string[], opts: Opts): Promise<number> {
+  const c = client();
+  const id = args[0]!;
+  try {
+    const info = await c.inspectContainer(id);
+    const state = info.State as { Running?: boolean };
+    const cfg = info.Config as { Tty?: boolean; OpenStdin?: boolean };
+    if (!state.Running) throw new CliError('You cannot attach to a stopped container, start it first', 1);
+    const outcome = await attachSession(c, id, {
+      stdin: opts.stdin !== false && Boolean(cfg.OpenStdin), stdout: true, stderr: true, tty: Boolean(cfg.Tty),
+      detachKeys: opts.detachKeys as string | undefined,
+    });
+    return outcome.exitCode ?? 0;
+  } catch (e) {
+    if (e instanceof EngineApiError) throw new CliError(`Error response from daemon: ${e.message}`, 1);
+    throw e;
+  }
 }

@@ -14,6 +14,9 @@ import type { WaitCondition } from '../../container/service.js';
 import { containerStatusString } from '../../lib/units.js';
 import { readLogs, formatDockerTimestamp } from '../../container/logs.js';
 import { parseTimestamp } from '../../lib/timestamps.js';
+import { compareVersions } from '../version.js';
+import { connectAttach, type AttachConnection } from '../../container/attach-socket.js';
+import { parseDetachKeys, DetachKeyScanner, DEFAULT_DETACH_KEYS } from '../../lib/detach-keys.js';
 
 function unixSeconds(rfc3339: string): number {
   return Math.floor(new Date(rfc3339).getTime() / 1000);
@@ -240,7 +243,8 @@ export function containerRoutes(r: Router, engine: Engine): void {
         const prefix = (timestamps ? formatDockerTimestamp(rec2.timeNs) + ' ' : '') + detailText;
         data = Buffer.concat([Buffer.from(prefix), data]);
       }
-      if (!out.write(frame(rec2.stream === 'stdout' ? 1 : 2, data))) {
+      // A TTY merges the streams: Docker sends such logs unframed.
+      if (!out.write(rec.Config.Tty ? data : frame(rec2.stream === 'stdout' ? 1 : 2, data))) {
         await new Promise((resolve) => out.once('drain', resolve));
       }
       if (abort.signal.aborted) break;
@@ -249,6 +253,14 @@ export function containerRoutes(r: Router, engine: Engine): void {
   });
 
   r.add('POST', '/containers/{id}/attach', async (ctx) => attach(ctx, engine));
+
+  r.add('POST', '/containers/{id}/resize', async (ctx) => {
+    const h = intParam(ctx.query, 'h') ?? 0;
+    const w = intParam(ctx.query, 'w') ?? 0;
+    if (h < 0 || w < 0) throw new InvalidParameterError('invalid resize dimensions');
+    await svc.resize(ctx.params.id!, h, w);
+    sendNoContent(res(ctx), 200);
+  });
 }
 
 function detailsPrefix(rec: ContainerRecord): string {
@@ -262,8 +274,9 @@ function detailsPrefix(rec: ContainerRecord): string {
 /**
  * Attach: output comes from following the container's log from this moment
  * (conmon writes every byte there), so an attach never loses output that a
- * slow client did not read and costs conmon nothing. Stdin and TTY attach go
- * through conmon's attach socket (a later issue).
+ * slow client did not read and costs conmon nothing. Stdin goes to conmon's
+ * attach socket once the container runs (`docker run -i` attaches first,
+ * then starts), with the detach keys watched for on the way.
  */
 async function attach(ctx: RequestContext, engine: Engine): Promise<void> {
   const svc = engine.containers;
@@ -272,8 +285,12 @@ async function attach(ctx: RequestContext, engine: Engine): Promise<void> {
   const stream = boolParam(q, 'stream');
   const wantStdout = boolParam(q, 'stdout');
   const wantStderr = boolParam(q, 'stderr');
+  const wantStdin = boolParam(q, 'stdin') && rec.Config.OpenStdin && ctx.upgradeSocket !== undefined;
   const logs = boolParam(q, 'logs');
-  const out = beginRawStream(ctx, 'application/vnd.docker.raw-stream');
+  const keys = parseDetachKeys(q.get('detachKeys') || DEFAULT_DETACH_KEYS);
+  const tty = rec.Config.Tty;
+  const out = beginRawStream(ctx, !tty && compareVersions(ctx.apiVersion, '1.42') >= 0
+    ? 'application/vnd.docker.multiplexed-stream' : 'application/vnd.docker.raw-stream');
   const abort = new AbortController();
   const closeEv = (out as Duplex).on ? out : undefined;
   closeEv?.on('close', () => abort.abort());
@@ -290,17 +307,76 @@ async function attach(ctx: RequestContext, engine: Engine): Promise<void> {
     // Not running: done once it has run since we attached (or if we only wanted logs).
     return !stream || cur.State.StartedAt !== startedAt || cur.State.Error !== '';
   };
+  if (wantStdin && stream) {
+    void forwardStdin(ctx.upgradeSocket!, ctx.upgradeHead, engine, rec.Id, keys, abort);
+  }
   if (stream || logs) {
     for await (const r of readLogs(svc.logPath(rec.Id), {
       sinceNs, follow: stream, signal: abort.signal, isDone, wake: wakeOn(engine, rec.Id),
       lock: (fn) => svc.withLogLock(rec.Id, fn),
     })) {
       if ((r.stream === 'stdout' && !wantStdout) || (r.stream === 'stderr' && !wantStderr)) continue;
-      await write(frame(r.stream === 'stdout' ? 1 : 2, r.data));
+      await write(tty ? r.data : frame(r.stream === 'stdout' ? 1 : 2, r.data));
       if (abort.signal.aborted) break;
     }
   }
   (out as Duplex).end();
+}
+
+/**
+ * Client → container stdin. Waits for the container to run (the socket is
+ * conmon's), passes bytes on until the client half-closes (the container's
+ * EOF) or types the detach keys (the attach ends, the container runs on).
+ */
+async function forwardStdin(sock: Duplex, head: Buffer | undefined, engine: Engine, id: string, keys: number[], abort: AbortController): Promise<void> {
+  const svc = engine.containers;
+  sock.pause();
+  if (head?.length) sock.unshift(head);
+  const running = await new Promise<boolean>((resolve) => {
+    const check = (): boolean => {
+      const cur = svc.tryGet(id);
+      if (!cur || abort.signal.aborted) {
+        resolve(false);
+        return true;
+      }
+      if (cur.State.Running) {
+        resolve(true);
+        return true;
+      }
+      return false;
+    };
+    if (check()) return;
+    const unsubscribe = engine.events.subscribe((e) => {
+      if (e.Type === 'container' && e.Actor.ID === id && ['start', 'destroy'].includes(e.Action) && check()) unsubscribe();
+    });
+    abort.signal.addEventListener('abort', () => { unsubscribe(); resolve(false); });
+  });
+  if (!running) return;
+  let conn: AttachConnection;
+  try {
+    conn = await connectAttach(svc.attachSocketPath(id));
+  } catch {
+    return; // exited before we got there: nothing to feed
+  }
+  const scanner = new DetachKeyScanner(keys);
+  const onAbort = (): void => conn.close();
+  abort.signal.addEventListener('abort', onAbort);
+  sock.on('data', (chunk: Buffer) => {
+    const { pass, detach } = scanner.push(chunk);
+    sock.pause();
+    void conn.write(pass).then(() => {
+      if (detach) {
+        conn.close();
+        abort.abort();
+        return;
+      }
+      sock.resume();
+    });
+  });
+  sock.on('end', () => conn.end());
+  sock.resume();
+  await conn.closed;
+  abort.signal.removeEventListener('abort', onAbort);
 }
 
 /** Wake a log follower when the container starts, dies or goes away. */

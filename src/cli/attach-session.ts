@@ -1,0 +1,88 @@
+// The client side of an attached container: output to our stdout/stderr,
+// our stdin to the container (raw mode when both ends are terminals), the
+// window size kept in step, and the exit code (or a detach) at the end.
+import { spawnSync } from 'node:child_process';
+import type { Socket } from 'node:net';
+import type { EngineClient } from '../client/client.js';
+import { demuxTo } from '../client/stdcopy.js';
+
+export interface AttachOptions {
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  tty: boolean;
+  detachKeys?: string;
+  /** run/start: start the container once attached */
+  start?: () => Promise<void>;
+  /** `removed` for --rm */
+  waitCondition?: string;
+}
+
+export interface AttachOutcome {
+  /** the container's exit code, or undefined when the user detached */
+  exitCode: number | undefined;
+  error?: string;
+}
+
+export async function attachSession(c: EngineClient, id: string, o: AttachOptions): Promise<AttachOutcome> {
+  const socket: Socket = await c.attach(id, { stdin: o.stdin, stdout: o.stdout, stderr: o.stderr, detachKeys: o.detachKeys });
+  const wait = await c.waitContainer(id, o.waitCondition ?? 'next-exit');
+  const streamDone = new Promise<void>((resolve) => {
+    socket.on('end', resolve);
+    socket.on('close', resolve);
+    socket.on('error', () => resolve());
+  });
+  if (o.tty) socket.pipe(process.stdout, { end: false });
+  else socket.pipe(demuxTo(process.stdout, process.stderr));
+
+  const stdin = process.stdin;
+  const raw = o.stdin && o.tty && stdin.isTTY;
+  if (raw) {
+    stdin.setRawMode(true);
+    // libuv's raw mode keeps ONLCR, so the container's \r\n would reach the
+    // screen as \r\r\n; turn it off (setRawMode(false) restores it).
+    spawnSync('stty', ['-onlcr'], { stdio: ['inherit', 'ignore', 'ignore'] });
+  }
+  if (o.stdin) {
+    stdin.pipe(socket);
+  } else {
+    socket.end();
+  }
+  const resize = (): void => {
+    if (!process.stdout.isTTY) return;
+    void c.resizeContainer(id, process.stdout.rows, process.stdout.columns).catch(() => undefined);
+  };
+  try {
+    if (o.start) {
+      try {
+        await o.start();
+      } catch (e) {
+        socket.destroy();
+        throw e;
+      }
+    }
+    if (o.tty) {
+      resize();
+      process.stdout.on('resize', resize);
+    }
+    await streamDone;
+    // The stream also ends when the user types the detach keys: then the container runs on.
+    const state = await c.inspectContainer(id).then((j) => (j.State as { Running?: boolean } | undefined)?.Running, () => false);
+    if (state) {
+      wait.cancel();
+      wait.result.catch(() => undefined);
+      return { exitCode: undefined };
+    }
+    const result = await wait.result;
+    return { exitCode: result.StatusCode, error: result.Error?.Message || undefined };
+  } finally {
+    process.stdout.off('resize', resize);
+    if (raw) stdin.setRawMode(false);
+    if (o.stdin) {
+      stdin.unpipe(socket);
+      stdin.pause();
+      // A stdin that is a pipe or terminal keeps the process alive otherwise.
+      stdin.destroy();
+    }
+  }
+}
