@@ -24,6 +24,14 @@ export interface AttachOutcome {
   error?: string;
 }
 
+/** Our terminal in raw mode, so keys reach the container as typed; undone by setRawMode(false). */
+export function enterRawMode(): void {
+  process.stdin.setRawMode(true);
+  // libuv's raw mode keeps ONLCR, so the container's \r\n would reach the
+  // screen as \r\r\n; turn it off (setRawMode(false) restores it).
+  spawnSync('stty', ['-onlcr'], { stdio: ['inherit', 'ignore', 'ignore'] });
+}
+
 export async function attachSession(c: EngineClient, id: string, o: AttachOptions): Promise<AttachOutcome> {
   const socket: Socket = await c.attach(id, { stdin: o.stdin, stdout: o.stdout, stderr: o.stderr, detachKeys: o.detachKeys });
   const wait = await c.waitContainer(id, o.waitCondition ?? 'next-exit');
@@ -37,12 +45,7 @@ export async function attachSession(c: EngineClient, id: string, o: AttachOption
 
   const stdin = process.stdin;
   const raw = o.stdin && o.tty && stdin.isTTY;
-  if (raw) {
-    stdin.setRawMode(true);
-    // libuv's raw mode keeps ONLCR, so the container's \r\n would reach the
-    // screen as \r\r\n; turn it off (setRawMode(false) restores it).
-    spawnSync('stty', ['-onlcr'], { stdio: ['inherit', 'ignore', 'ignore'] });
-  }
+  if (raw) enterRawMode();
   if (o.stdin) {
     stdin.pipe(socket);
   } else {

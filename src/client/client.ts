@@ -193,6 +193,10 @@ export class EngineClient {
     await this.json('POST', `/containers/${encodeURIComponent(id)}/resize`, { query: { h, w } });
   }
 
+  async resizeExec(id: string, h: number, w: number): Promise<void> {
+    await this.json('POST', `/exec/${encodeURIComponent(id)}/resize`, { query: { h, w } });
+  }
+
   createExec(container: string, body: JsonObject): Promise<{ Id: string }> {
     return this.json('POST', `/containers/${encodeURIComponent(container)}/exec`, { body });
   }

@@ -14,8 +14,10 @@ import { ConflictError, EngineError, InvalidParameterError, NotFoundError } from
 import { newId } from '../lib/ids.js';
 import type { EventBus } from '../lib/event-bus.js';
 import { writeFileAtomic } from '../lib/atomic.js';
-import { cleanRuntimeMessage, type OciRuntime } from './runtime.js';
+import { cleanRuntimeMessage, type OciRuntime, type ExecMonitor } from './runtime.js';
 import { resolveUser } from './user.js';
+import { connectAttach, type AttachConnection } from './attach-socket.js';
+import { writeControl } from './log-rotator.js';
 import { ALL_CAPS, DEFAULT_PATH } from './spec.js';
 import type { ContainerRecord } from './record.js';
 
@@ -145,7 +147,6 @@ export class ExecManager {
     const rec = this.host.get(containerRef);
     if (!this.host.isRunning(rec.Id)) throw new ConflictError(`Container ${rec.Id} is not running`);
     if (rec.State.Paused) throw new ConflictError(`Container ${rec.Id} is paused, unpause the container before exec`);
-    if (config.Tty) throw new EngineError(501, 'exec with a TTY (-t) is not implemented yet in Berth');
     const id = newId();
     this.sessions.set(id, {
       id, containerId: rec.Id, config, running: false, exitCode: null, pid: 0, started: false, canRemove: false,
@@ -184,6 +185,7 @@ export class ExecManager {
     const rec = this.host.get(s.containerId);
     if (!this.host.isRunning(rec.Id)) throw new ConflictError(`Container ${rec.Id} is not running`);
     s.started = true;
+    if (s.config.Tty) return this.startWithTerminal(s, rec, streams, detach);
     const bundle = this.host.bundleDir(rec.Id);
     const processFile = join(bundle, `exec-${id}.json`);
     try {
@@ -252,6 +254,93 @@ export class ExecManager {
     return finish;
   }
 
+  /** Tell a TTY session's conmon the new window size. */
+  async resize(id: string, height: number, width: number): Promise<void> {
+    const s = this.get(id);
+    if (!s.config.Tty || !s.running) return;
+    await writeControl(join(this.sessionDir(s), 'ctl'), `1 ${height} ${width}\n`);
+  }
+
+  private sessionDir(s: ExecSession): string {
+    return join(this.host.bundleDir(s.containerId), `exec-${s.id}`);
+  }
+
+  /**
+   * A TTY needs the pty master, which runc hands over a console socket:
+   * conmon (in exec mode) takes it and serves the terminal on its attach socket.
+   */
+  private async startWithTerminal(s: ExecSession, rec: ContainerRecord, streams: ExecStreams, detach: boolean): Promise<number | undefined> {
+    const bundle = this.host.bundleDir(rec.Id);
+    const dir = this.sessionDir(s);
+    const processFile = join(dir, 'process.json');
+    const cleanup = (): Promise<void> => fs.rm(dir, { recursive: true, force: true });
+    try {
+      await fs.mkdir(dir, { recursive: true });
+      await writeFileAtomic(processFile, JSON.stringify({ ...(await this.processSpec(rec, s.config, bundle)), terminal: true }));
+    } catch (err) {
+      s.exitCode = 126;
+      await cleanup();
+      throw err;
+    }
+    const stdinWanted = s.config.AttachStdin && !detach && streams.stdin !== undefined;
+    let mon: ExecMonitor | undefined;
+    let conn: AttachConnection;
+    try {
+      mon = await this.runtime.execWithMonitor({
+        containerId: rec.Id, execId: s.id, name: rec.Name.slice(1), bundle: dir, processFile, terminal: true, stdin: stdinWanted,
+      });
+      conn = await connectAttach(mon.attachPath);
+    } catch (err) {
+      mon?.kill();
+      await cleanup();
+      s.exitCode = 126;
+      throw new EngineError(500, `OCI runtime exec failed: ${(err as Error).message}: unknown`);
+    }
+    const out = detach ? undefined : streams.stdout;
+    conn.onOutput((_stream, data) => {
+      if (out && s.config.AttachStdout) out.write(data);
+    });
+    let started;
+    try {
+      started = await mon.go();
+    } catch (err) {
+      conn.close();
+      mon.kill();
+      await cleanup();
+      const e = execStartError((err as Error).message);
+      s.exitCode = e.exitCode;
+      throw e;
+    }
+    s.running = true;
+    s.pid = started.pid;
+    this.events.publish('container', `exec_start: ${s.config.Cmd.join(' ')}`, rec.Id, { ...this.host.attrs(rec), execID: s.id });
+    const input = streams.stdin;
+    if (stdinWanted && input) {
+      input.on('data', (d: Buffer) => {
+        input.pause();
+        void conn.write(d).then(() => input.resume());
+      });
+      input.on('end', () => conn.end());
+      input.resume();
+    }
+    const finish = (async () => {
+      const code = await started.exit;
+      // conmon flushes the last output and closes the socket as it exits.
+      await Promise.race([conn.closed, new Promise((r) => setTimeout(r, 2000))]);
+      conn.close();
+      s.running = false;
+      s.exitCode = code;
+      await cleanup();
+      this.events.publish('container', 'exec_die', rec.Id, { ...this.host.attrs(rec), execID: s.id, exitCode: String(code) });
+      return code;
+    })();
+    if (detach) {
+      finish.catch(() => undefined);
+      return undefined;
+    }
+    return finish;
+  }
+
   private async processSpec(rec: ContainerRecord, c: ExecConfig, bundle: string): Promise<Record<string, unknown>> {
     const spec = JSON.parse(await fs.readFile(join(bundle, 'config.json'), 'utf8')) as { process: Record<string, unknown> };
     const base = spec.process;
@@ -264,6 +353,7 @@ export class ExecManager {
     }
     let env = mergeExecEnv(base.env as string[], c.Env ?? []);
     if (!env.some((e) => e.startsWith('PATH='))) env = [`PATH=${DEFAULT_PATH}`, ...env];
+    if (c.Tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
     const proc: Record<string, unknown> = {
       ...base,
       terminal: false,

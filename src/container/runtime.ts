@@ -5,7 +5,7 @@
 
 import { spawn, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SystemError } from '../lib/errors.js';
@@ -37,6 +37,24 @@ export interface MonitorOptions {
   stdin?: boolean;
   /** do not close stdin when the last attach client leaves (`-i` without StdinOnce) */
   leaveStdinOpen?: boolean;
+}
+
+export interface ExecMonitorOptions {
+  containerId: string;
+  execId: string;
+  name: string;
+  /** a directory of the session's own: conmon puts `attach` and `ctl` there */
+  bundle: string;
+  processFile: string;
+  terminal: boolean;
+  stdin: boolean;
+}
+
+export interface ExecMonitor {
+  attachPath: string;
+  /** let conmon run `runc exec` (call once connected); the pid, then the exit code */
+  go(): Promise<{ pid: number; exit: Promise<number> }>;
+  kill(): void;
 }
 
 /** A runtime failure whose message is the runtime's own, as Docker passes it on. */
@@ -105,6 +123,65 @@ export class OciRuntime {
     return msg.data;
   }
 
+  /**
+   * An exec session with a terminal, run by conmon (`--exec`): conmon gets
+   * the pty master from runc and serves it on `bundle/attach`. conmon waits
+   * on the start pipe until we have connected to that socket, so no output
+   * is lost; the sync pipe then reports the pid and, at the end, the exit code.
+   */
+  async execWithMonitor(o: ExecMonitorOptions): Promise<ExecMonitor> {
+    const args = [
+      '--api-version', '1',
+      // The short id keeps `socketDir/ID/attach` within a socket path's 108 bytes.
+      '-c', o.containerId, '-u', o.execId.slice(0, 16), '-n', o.name,
+      '-r', this.paths.runtime,
+      '--runtime-arg', '--root', '--runtime-arg', this.paths.runtimeRoot,
+      '-b', o.bundle,
+      '-p', join(o.bundle, 'pid'),
+      '-l', 'none',
+      '--socket-dir-path', this.paths.socketDir,
+      '--log-level', 'error',
+      '-e', '--exec-process-spec', o.processFile, '--exec-attach',
+    ];
+    if (o.terminal) args.push('-t');
+    if (o.stdin) args.push('-i');
+    const child = spawn(this.paths.conmon, args, {
+      // fd 3 sync (pid, exit code), fd 4 start (we say go), fd 5 attach (socket ready).
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+      env: { ...process.env, _OCI_SYNCPIPE: '3', _OCI_STARTPIPE: '4', _OCI_ATTACHPIPE: '5' },
+      detached: true,
+    });
+    child.on('error', () => undefined);
+    const stdio = child.stdio as unknown as Array<Readable | Writable | null>;
+    const [sync, start, attachReady] = [stdio[3] as Readable, stdio[4] as Writable, stdio[5] as Readable];
+    let errText = '';
+    (child.stderr as Readable).on('data', (d: Buffer) => { errText += d.toString(); });
+    const messages = syncMessages(sync);
+    start.write('0');
+    const ready = await readFirstLine(attachReady);
+    attachReady.destroy();
+    if (!ready) {
+      child.kill('SIGKILL');
+      throw new RuntimeCreateError(`conmon failed: ${errText.trim() || 'no attach socket'}`);
+    }
+    return {
+      // Through conmon's symlink: the bundle path itself may be too long for a socket address.
+      attachPath: join(this.paths.socketDir, o.execId.slice(0, 16), 'attach'),
+      go: async () => {
+        start.end('1');
+        const first = await messages.next();
+        if (first.done || typeof first.value.data !== 'number') {
+          throw new RuntimeCreateError(`conmon failed: ${errText.trim() || 'no status from monitor'}`);
+        }
+        if (first.value.data < 0) throw new RuntimeCreateError(first.value.message ?? 'exec failed');
+        const pid = first.value.data;
+        const exit = messages.next().then((m) => (m.done || typeof m.value.data !== 'number' ? -1 : m.value.data));
+        return { pid, exit };
+      },
+      kill: () => child.kill('SIGKILL'),
+    };
+  }
+
   async start(id: string): Promise<void> {
     await this.run(['start', id]);
   }
@@ -158,6 +235,23 @@ export class OciRuntime {
     } catch (err) {
       const e = err as { stderr?: string; message: string };
       throw new SystemError(cleanRuntimeMessage(e.stderr?.trim() || e.message));
+    }
+  }
+}
+
+/** conmon's sync pipe: `{"data": N, "message": "…"}` per line. */
+async function* syncMessages(stream: Readable): AsyncGenerator<{ data?: number; message?: string }> {
+  let buf = '';
+  for await (const chunk of stream) {
+    buf += (chunk as Buffer).toString();
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl).trim();
+      buf = buf.slice(nl + 1);
+      if (!line) continue;
+      try {
+        yield JSON.parse(line) as { data?: number; message?: string };
+      } catch { /* not a status line */ }
     }
   }
 }

@@ -219,7 +219,8 @@ export class ContainerService {
 
   /** conmon's attach socket: stdin in, output out (SOCK_SEQPACKET). */
   attachSocketPath(id: string): string {
-    return join(this.paths.run, id, 'attach');
+    // conmon's symlink socketDir/ID → bundle keeps the address short (a socket path has 108 bytes).
+    return join(this.runtime.paths.socketDir, id, 'attach');
   }
 
   /** Tell conmon the terminal's new size; it passes it on to the pty. */

@@ -90,3 +90,33 @@ test('resize reaches the container terminal; resize of a stopped container is re
   assert.equal(after.status, 409);
   assert.equal(d.berth(['rm', 'sized']).code, 0);
 });
+
+test('exec -it: a terminal for the command, resize, exit code; berth and docker CLIs', async () => {
+  assert.equal(d.berth(['run', '-d', '--name', 'host', 'busybox', 'sleep', '1000']).code, 0);
+  const r = onTerminal(berthCmd('exec -it host sh'), [500, 'tty; echo $TERM\n', 300, 'exit 7\n']);
+  assert.equal(r.code, 7, r.stdout);
+  assert.match(r.stdout, /\/dev\/pts\/\d+\r\n/);
+  assert.match(r.stdout, /xterm\r\n/);
+  const t = d.berth(['exec', '-t', 'host', 'sh', '-c', 'echo one; exit 2']);
+  assert.deepEqual([t.code, t.stdout], [2, 'one\r\n']);
+  const nf = d.berth(['exec', '-t', 'host', 'nosuchcmd']);
+  assert.equal(nf.code, 127);
+  if (hasDockerCli()) {
+    const dr = onTerminal('docker exec -it host sh', [500, 'echo via-docker\n', 300, 'exit 9\n'], dockerEnv());
+    assert.equal(dr.code, 9, dr.stdout);
+    assert.match(dr.stdout, /via-docker\r\n/);
+  }
+  // Resize through the API while a TTY exec runs; the command sees the new size.
+  const created = await d.api('POST', '/containers/host/exec', { Cmd: ['sh', '-c', 'sleep 1; stty size'], Tty: true, AttachStdout: true });
+  const execId = (created.body as { Id: string }).Id;
+  const started = d.api('POST', `/exec/${execId}/start`, { Detach: false, Tty: true });
+  await sleep(400);
+  assert.equal((await d.api('POST', `/exec/${execId}/resize?h=33&w=77`)).status, 200);
+  const out = await started;
+  assert.equal(String(out.body).trim(), '33 77');
+  // No session directory is left behind.
+  const id = d.berth(['inspect', '-f', '{{.Id}}', 'host']).stdout.trim();
+  const { readdirSync } = await import('node:fs');
+  assert.deepEqual(readdirSync(join(d.execRoot, 'containers', id)).filter((f) => f.startsWith('exec-')), []);
+  assert.equal(d.berth(['rm', '-f', 'host']).code, 0);
+});

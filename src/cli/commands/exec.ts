@@ -3,6 +3,7 @@
 import { client, CliError } from '../context.js';
 import { EngineApiError } from '../../client/client.js';
 import { demuxTo } from '../../client/stdcopy.js';
+import { enterRawMode } from '../attach-session.js';
 import { envList, type Opts } from './containers.js';
 
 export async function exec(args: string[], opts: Opts): Promise<number> {
@@ -27,21 +28,40 @@ export async function exec(args: string[], opts: Opts): Promise<number> {
       await c.startExecDetached(Id);
       return 0;
     }
-    const socket = await c.startExec(Id, { Detach: false, Tty: Boolean(opts.tty) });
+    const tty = Boolean(opts.tty);
+    const socket = await c.startExec(Id, { Detach: false, Tty: tty });
     const done = new Promise<void>((resolve) => {
       socket.on('end', resolve);
       socket.on('close', resolve);
       socket.on('error', () => resolve());
     });
-    socket.pipe(demuxTo(process.stdout, process.stderr));
+    if (tty) socket.pipe(process.stdout, { end: false });
+    else socket.pipe(demuxTo(process.stdout, process.stderr));
+    const raw = interactive && tty && process.stdin.isTTY;
+    if (raw) enterRawMode();
+    const resize = (): void => {
+      if (process.stdout.isTTY) void c.resizeExec(Id, process.stdout.rows, process.stdout.columns).catch(() => undefined);
+    };
+    if (tty) {
+      resize();
+      process.stdout.on('resize', resize);
+    }
     if (interactive) {
       // Our stdin's end becomes a half-close: the command sees EOF and its output keeps coming.
       process.stdin.pipe(socket);
-      socket.on('close', () => process.stdin.destroy());
     } else {
       socket.end();
     }
-    await done;
+    try {
+      await done;
+    } finally {
+      process.stdout.off('resize', resize);
+      if (raw) process.stdin.setRawMode(false);
+      if (interactive) {
+        process.stdin.unpipe(socket);
+        process.stdin.destroy();
+      }
+    }
     const { ExitCode } = await c.inspectExec(Id);
     return ExitCode ?? 0;
   } catch (e) {

@@ -56,6 +56,15 @@ async function startBody(ctx: RequestContext): Promise<unknown> {
   }
 }
 
+function raw(out: Duplex | ServerResponse): Writable {
+  return new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      if (out.destroyed || out.write(chunk)) cb();
+      else out.once('drain', () => cb());
+    },
+  });
+}
+
 export function execRoutes(r: Router, engine: Engine): void {
   const execs = engine.execs;
 
@@ -89,13 +98,15 @@ export function execRoutes(r: Router, engine: Engine): void {
       if (ctx.upgradeHead?.length) sock.unshift(ctx.upgradeHead);
       stdin = sock;
     }
-    const stdout = framed(out, 1);
+    // A TTY has one stream and no framing.
+    const tty = session.config.Tty;
+    const stdout = tty ? raw(out) : framed(out, 1);
     try {
-      await execs.start(session.id, { stdin, stdout, stderr: framed(out, 2) }, false);
+      await execs.start(session.id, { stdin, stdout, stderr: tty ? stdout : framed(out, 2) }, false);
     } catch (err) {
       // Docker writes a start failure into the stream, on stdout, and ends it.
       const msg = err instanceof ExecStartError || err instanceof Error ? err.message : String(err);
-      if (!out.destroyed) out.write(frame(1, Buffer.from(msg + '\r\n')));
+      if (!out.destroyed) out.write(tty ? Buffer.from(msg + '\r\n') : frame(1, Buffer.from(msg + '\r\n')));
     }
     out.end();
   });
@@ -106,7 +117,7 @@ export function execRoutes(r: Router, engine: Engine): void {
     const w = intParam(ctx.query, 'w');
     if ((h !== undefined && h < 0) || (w !== undefined && w < 0)) throw new InvalidParameterError('invalid resize dimensions');
     // A process without a TTY has no window to resize; Docker accepts the call.
-    void session;
+    await execs.resize(session.id, h ?? 0, w ?? 0);
     sendNoContent(res(ctx), 200);
   });
 
