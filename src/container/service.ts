@@ -4,6 +4,7 @@
 
 import { promises as fs, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ConflictError, EngineError, InvalidParameterError, NotModifiedError, SystemError, noSuchContainer,
 } from '../lib/errors.js';
@@ -12,7 +13,7 @@ import { newId, shortId } from '../lib/ids.js';
 import type { EventBus } from '../lib/event-bus.js';
 import {
   type ContainerRecord, type ContainerConfig, type HostConfig, type ContainerStatus,
-  initialState, nowRfc3339,
+  initialState, nowRfc3339, ZERO_TIME,
 } from './record.js';
 import { validateName, generateName } from './names.js';
 import { OciRuntime, RuntimeCreateError } from './runtime.js';
@@ -23,6 +24,7 @@ import { KeyedMutex } from '../lib/mutex.js';
 import { createRequestBody, type CreateRequest } from './create-request.js';
 import { DEFAULT_LOG_CONFIG, rotationLimits, type LogConfig } from './log-config.js';
 import { LogRotator, writeControl } from './log-rotator.js';
+import { shouldRestart, nextDelay, startsWithDaemon } from './restart-policy.js';
 
 /** What the container layer needs from the image layer. */
 export interface ImageProvider {
@@ -85,6 +87,9 @@ export class ContainerService {
   private watcher: FSWatcher | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
   private readonly rotator: LogRotator;
+  /** pending policy restarts, and the last back-off used per container */
+  private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  private readonly restartDelays = new Map<string, number>();
 
   constructor(
     private readonly paths: ContainerPaths,
@@ -138,6 +143,14 @@ export class ContainerService {
     for (const id of await this.runtime.list()) {
       if (!this.records.has(id)) await this.runtime.delete(id).catch(() => undefined);
     }
+    // Restart policies that bring containers back with the daemon.
+    for (const rec of this.records.values()) {
+      if (rec.State.Running) continue;
+      const hasRun = rec.State.StartedAt !== ZERO_TIME;
+      if (rec.State.Status === 'restarting' || startsWithDaemon(rec.HostConfig.RestartPolicy, hasRun, rec.ManuallyStopped ?? false)) {
+        this.scheduleRestart(rec, 0, true);
+      }
+    }
   }
 
   private async reconcileRunning(rec: ContainerRecord): Promise<void> {
@@ -173,6 +186,7 @@ export class ContainerService {
   }
 
   close(): void {
+    for (const id of [...this.restartTimers.keys()]) this.cancelRestart(id);
     this.rotator.close();
     this.watcher?.close();
     if (this.pollTimer) clearInterval(this.pollTimer);
@@ -479,11 +493,73 @@ export class ContainerService {
     await this.save(rec);
     this.events.publish('container', 'die', id, { ...this.attrs(rec), exitCode: String(code) });
     this.notify(id, (c) => c !== 'removed', { StatusCode: code, Error: error ? { Message: error } : null });
+    if (!rec.HostConfig.AutoRemove && shouldRestart(rec.HostConfig.RestartPolicy, code, rec.RestartCount, rec.ManuallyStopped ?? false)) {
+      const ran = Date.parse(rec.State.FinishedAt) - Date.parse(rec.State.StartedAt);
+      const delay = nextDelay(this.restartDelays.get(id), Number.isNaN(ran) ? 0 : ran);
+      this.restartDelays.set(id, delay);
+      rec.State = { ...rec.State, Status: 'restarting', Restarting: true };
+      await this.save(rec);
+      this.scheduleRestart(rec, delay);
+      return;
+    }
     if (rec.HostConfig.AutoRemove) {
       await this.lock.run(id, () => this.destroy(rec)).catch((err: unknown) => {
         this.log('error', 'auto-remove failed', { id, err: String(err) });
       });
     }
+  }
+
+  /** `boot`: the daemon's start brings it back, even after a manual stop (policy `always`). */
+  private scheduleRestart(rec: ContainerRecord, delayMs: number, boot = false): void {
+    const id = rec.Id;
+    this.cancelRestart(id);
+    const timer = setTimeout(() => {
+      this.restartTimers.delete(id);
+      void this.lock.run(id, async () => {
+        const cur = this.records.get(id);
+        // stop and rm cancel the timer; a manual start or stop may have won the race.
+        if (!cur || cur.State.Running || (cur.ManuallyStopped && !boot)) return;
+        cur.RestartCount++;
+        try {
+          await this.startLocked(cur);
+        } catch (err) {
+          // A start that fails counts as a failed run: back off and try again if the policy says so.
+          const code = cur.State.ExitCode || 1;
+          this.log('warn', 'restart failed', { id, err: String(err) });
+          if (this.records.has(id) && shouldRestart(cur.HostConfig.RestartPolicy, code, cur.RestartCount, cur.ManuallyStopped ?? false)) {
+            const delay = nextDelay(this.restartDelays.get(id), 0);
+            this.restartDelays.set(id, delay);
+            cur.State = { ...cur.State, Status: 'restarting', Restarting: true, FinishedAt: nowRfc3339() };
+            await this.save(cur).catch(() => undefined);
+            this.scheduleRestart(cur, delay, boot);
+          } else if (this.records.has(id)) {
+            cur.State = { ...cur.State, Status: 'exited', Restarting: false };
+            await this.save(cur).catch(() => undefined);
+          }
+        }
+      });
+    }, delayMs);
+    timer.unref();
+    this.restartTimers.set(id, timer);
+  }
+
+  /** Drop a pending policy restart; true if there was one (the container was "restarting"). */
+  private cancelRestart(id: string): boolean {
+    const t = this.restartTimers.get(id);
+    if (!t) return false;
+    clearTimeout(t);
+    this.restartTimers.delete(id);
+    return true;
+  }
+
+  /** stop/kill/rm of a container waiting to be restarted: it stays down. */
+  private async haltRestarting(rec: ContainerRecord): Promise<boolean> {
+    if (rec.State.Status !== 'restarting') return false;
+    this.cancelRestart(rec.Id);
+    rec.ManuallyStopped = true;
+    rec.State = { ...rec.State, Status: 'exited', Restarting: false };
+    await this.save(rec);
+    return true;
   }
 
   private notify(id: string, match: (c: WaitCondition) => boolean, result: WaitResult): void {
@@ -524,8 +600,13 @@ export class ContainerService {
   }
 
   private async stopLocked(rec: ContainerRecord, opts: { timeout?: number; signal?: string }): Promise<void> {
-    if (!rec.State.Running) throw new NotModifiedError();
+    if (await this.haltRestarting(rec)) {
+      this.events.publish('container', 'stop', rec.Id, this.attrs(rec));
+      return;
+    }
+    // Set even when it is already down: an exit being handled right now must not restart it.
     rec.ManuallyStopped = true;
+    if (!rec.State.Running) throw new NotModifiedError();
     const signal = parseSignal(opts.signal ?? rec.Config.StopSignal ?? 'SIGTERM');
     const timeout = opts.timeout ?? rec.Config.StopTimeout ?? 10;
     const exited = this.wait(rec.Id, 'next-exit');
@@ -545,8 +626,10 @@ export class ContainerService {
     try {
       await this.runtime.kill(rec.Id, String(signal));
     } catch (err) {
-      // It may have exited between our check and the signal.
+      // It may have exited between our check and the signal, and its exit may
+      // be in the middle of being handled: let that finish.
       await this.handleExit(rec.Id);
+      for (let i = 0; i < 100 && rec.State.Running && this.handlingExit.has(rec.Id); i++) await sleep(20);
       if (rec.State.Running) throw err;
     }
   }
@@ -575,6 +658,12 @@ export class ContainerService {
   async remove(ref: string, opts: { force?: boolean; volumes?: boolean } = {}): Promise<void> {
     const rec = this.get(ref);
     await this.lock.run(rec.Id, async () => {
+      if (rec.State.Status === 'restarting' && !opts.force) {
+        throw new ConflictError(
+          `cannot remove container "${rec.Name}": container is restarting: stop the container before removing or force remove`,
+        );
+      }
+      await this.haltRestarting(rec);
       if (rec.State.Running) {
         if (!opts.force) {
           throw new ConflictError(
