@@ -387,7 +387,8 @@ export class ContainerService {
       }
       const spec = generateSpec({
         rootfs,
-        args: [rec.Path, ...rec.Args],
+        // --init: Docker's docker-init is tini; a static one runs in any image.
+        args: rec.HostConfig.Init ? [INIT_PATH_IN_CONTAINER, '--', rec.Path, ...rec.Args] : [rec.Path, ...rec.Args],
         env,
         cwd: rec.Config.WorkingDir || '/',
         user,
@@ -405,7 +406,9 @@ export class ContainerService {
           type: 'bind',
           source: join(dataDir, f),
           options: ['rbind', 'rprivate', ...(rec.HostConfig.ReadonlyRootfs ? ['ro'] : [])],
-        })),
+        })).concat(rec.HostConfig.Init ? [{
+          destination: INIT_PATH_IN_CONTAINER, type: 'bind', source: await initBinary(), options: ['rbind', 'ro', 'rprivate'],
+        }] : []),
       });
       await writeFileAtomic(join(runDir, 'config.json'), JSON.stringify(spec));
       const pid = await this.runtime.createWithMonitor({
@@ -751,6 +754,21 @@ export class ContainerService {
 }
 
 export type { ContainerConfig, HostConfig };
+
+/** Where Docker mounts its init. */
+const INIT_PATH_IN_CONTAINER = '/sbin/docker-init';
+const INIT_CANDIDATES = ['/usr/bin/tini-static', '/usr/bin/catatonit', '/usr/libexec/podman/catatonit'];
+
+/** A statically linked init from the host (Debian's tini ships tini-static). */
+async function initBinary(): Promise<string> {
+  for (const p of INIT_CANDIDATES) {
+    try {
+      await fs.access(p);
+      return p;
+    } catch { /* next */ }
+  }
+  throw new SystemError(`--init needs a static init on the host: none of ${INIT_CANDIDATES.join(', ')} exists (apt-get install tini)`);
+}
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -1,6 +1,6 @@
 // Restart policies on real containers: back-off and RestartCount, on-failure
 // limits, no restart after a manual stop, and containers brought back when
-// berthd starts again.
+// berthd starts again; --init as PID 1.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { daemonWithBusybox, eventually, sleep } from './harness.js';
@@ -57,4 +57,22 @@ test('berthd restart brings back always and unless-stopped containers, not stopp
   assert.equal(inspect('stopped-unless', '{{.State.Status}}'), 'exited');
   assert.equal(inspect('plain', '{{.State.Status}}'), 'exited');
   assert.equal(d.berth(['rm', '-f', 'keep-always', 'keep-unless', 'stopped-unless', 'plain']).code, 0);
+});
+
+test('--init: tini is PID 1 and reaps orphans; without it they stay zombies', async () => {
+  // The subshell's `sleep 0.2` is orphaned and reparented to PID 1.
+  const cmd = '(sleep 0.2 &); exec sleep 1000';
+  assert.equal(d.berth(['run', '-d', '--init', '--name', 'with-init', 'busybox', 'sh', '-c', cmd]).code, 0);
+  assert.equal(d.berth(['run', '-d', '--name', 'no-init', 'busybox', 'sh', '-c', cmd]).code, 0);
+  await sleep(1000);
+  const zombies = (name: string): number => d.berth(['exec', name, 'ps', '-o', 'stat']).stdout.split('\n').filter((l) => l.trim().startsWith('Z')).length;
+  assert.equal(d.berth(['exec', 'with-init', 'cat', '/proc/1/cmdline']).stdout.split('\0')[0], '/sbin/docker-init');
+  assert.equal(zombies('with-init'), 0);
+  assert.equal(zombies('no-init'), 1);
+  assert.equal(inspect('with-init', '{{.HostConfig.Init}} {{.Path}}'), 'true sh');
+  // The init passes signals on: stop is quick, not a 10 s timeout.
+  const t0 = Date.now();
+  assert.equal(d.berth(['stop', 'with-init']).code, 0);
+  assert.ok(Date.now() - t0 < 5000, 'SIGTERM reached the command through tini');
+  assert.equal(d.berth(['rm', '-f', 'with-init', 'no-init']).code, 0);
 });
