@@ -69,13 +69,15 @@ test('logs -f ends when the container exits; --tail and --since', async () => {
 
 test('kill -9 of berthd in the middle of an import leaves a usable store', async () => {
   // A large import that is still streaming when the daemon dies.
-  const big = spawn('sh', ['-c', `tar -C / -cf - usr/lib/x86_64-linux-gnu 2>/dev/null | head -c 300000000`]);
+  // Its own process group, so that tar and head die with it and hold no pipe open.
+  const big = spawn('sh', ['-c', `tar -C / -cf - usr/lib/x86_64-linux-gnu 2>/dev/null | head -c 300000000`], { detached: true });
   const imp = spawn(process.execPath, [join(ROOT, 'dist/berth.js'), '-H', `unix://${d.socket}`, 'import', '-', 'halfway:1'], { stdio: ['pipe', 'ignore', 'ignore'] });
   big.stdout.pipe(imp.stdin);
   imp.stdin.on('error', () => undefined);
   await sleep(700);
   await d.kill9();
-  big.kill();
+  process.kill(-big.pid!, 'SIGKILL');
+  big.stdout.destroy();
   imp.kill();
   await d.start();
   assert.equal(d.berth(['image', 'inspect', 'halfway:1']).code, 1, 'no half image is visible');
