@@ -4,6 +4,7 @@ import { InvalidParameterError } from '../lib/errors.js';
 import type { ContainerConfig, HostConfig } from './record.js';
 import type { ImageRuntimeConfig } from './service.js';
 import { resolveLogConfig, DEFAULT_LOG_CONFIG, type LogConfig } from './log-config.js';
+import { validateResources } from './resources.js';
 
 export interface CreateRequest {
   Image?: string;
@@ -125,8 +126,10 @@ export function createRequestBody(body: CreateRequest, image: ImageRuntimeConfig
   if (stopSignal) config.StopSignal = stopSignal;
   if (typeof body.StopTimeout === 'number') config.StopTimeout = body.StopTimeout;
   const logConfig = resolveLogConfig(hc.LogConfig ?? undefined, logDefaults);
+  const resources = validateResources(hc as Record<string, unknown>);
   const hostConfig: HostConfig = {
     ...hc,
+    ...resources,
     Binds: hc.Binds ?? null,
     LogConfig: logConfig,
     NetworkMode: hc.NetworkMode || 'bridge',

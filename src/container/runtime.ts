@@ -88,6 +88,8 @@ export class OciRuntime {
       '-l', `k8s-file:${o.logPath}`,
       '--exit-dir', this.paths.exitDir,
       '--socket-dir-path', this.paths.socketDir,
+      // conmon leaves an `oom` file here when the kernel OOM-kills the container.
+      '--persist-dir', o.bundle,
       '--log-level', 'error',
     ];
     if (o.logSizeMax && o.logSizeMax > 0) args.push('--log-size-max', String(o.logSizeMax));

@@ -25,6 +25,7 @@ import { createRequestBody, type CreateRequest } from './create-request.js';
 import { DEFAULT_LOG_CONFIG, rotationLimits, type LogConfig } from './log-config.js';
 import { LogRotator, writeControl } from './log-rotator.js';
 import { shouldRestart, nextDelay, startsWithDaemon } from './restart-policy.js';
+import { ociResources, validateResources } from './resources.js';
 
 /** What the container layer needs from the image layer. */
 export interface ImageProvider {
@@ -370,6 +371,7 @@ export class ContainerService {
     try {
       await fs.mkdir(runDir, { recursive: true });
       await fs.rm(join(this.runtime.paths.exitDir, id), { force: true });
+      await fs.rm(join(runDir, 'oom'), { force: true });
       // Leftover runtime state from a crash would make `runc create` fail.
       if (await this.runtime.exists(id)) await this.runtime.delete(id).catch(() => undefined);
       const lowers = await this.images.rootfsLayers(rec.Image);
@@ -401,6 +403,7 @@ export class ContainerService {
         privileged: rec.HostConfig.Privileged,
         cgroupsPath: `/berth/${id}`,
         shmSize: rec.HostConfig.ShmSize || undefined,
+        resources: ociResources(validateResources(rec.HostConfig)),
         extraMounts: ['hostname', 'hosts', 'resolv.conf'].map((f) => ({
           destination: `/etc/${f}`,
           type: 'bind',
@@ -488,9 +491,11 @@ export class ContainerService {
       unmount(join(this.paths.run, id, 'rootfs')),
     ]);
     await fs.rm(join(this.runtime.paths.exitDir, id), { force: true });
+    const oomKilled = await fs.access(join(this.paths.run, id, 'oom')).then(() => true, () => false);
+    if (oomKilled) this.events.publish('container', 'oom', id, this.attrs(rec));
     rec.State = {
       ...rec.State, Status: 'exited', Running: false, Paused: false, Restarting: false,
-      Pid: 0, ExitCode: code, Error: error, FinishedAt: nowRfc3339(),
+      Pid: 0, ExitCode: code, Error: error, FinishedAt: nowRfc3339(), OOMKilled: oomKilled,
     };
     rec.MonitorPid = undefined;
     await this.save(rec);

@@ -34,6 +34,8 @@ export interface SpecOptions {
   sysctl?: Record<string, string>;
   ulimits?: { name: string; soft: number; hard: number }[];
   annotations?: Record<string, string>;
+  /** memory, cpu and pids limits (OCI linux.resources without devices) */
+  resources?: Record<string, unknown>;
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -150,7 +152,7 @@ export function generateSpec(o: SpecOptions): OciSpec {
   if (o.cgroupNs ?? hostUsesCgroupV2()) namespaces.push({ type: 'cgroup' });
   const linux: OciSpec['linux'] = {
     namespaces,
-    resources: { devices: o.privileged ? [{ allow: true, access: 'rwm' }] : DEVICE_ALLOW },
+    resources: { ...(o.resources ?? {}), devices: o.privileged ? [{ allow: true, access: 'rwm' }] : DEVICE_ALLOW },
     cgroupsPath: o.cgroupsPath,
   };
   if (!o.privileged) {

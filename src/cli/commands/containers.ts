@@ -9,7 +9,7 @@ import { attachSession } from '../attach-session.js';
 import { demuxTo } from '../../client/stdcopy.js';
 import { tabwrite } from '../tabwriter.js';
 import { inspectEach, orMissing } from '../inspect.js';
-import { humanDuration, humanSize } from '../../lib/units.js';
+import { humanDuration, humanSize, ramInBytes } from '../../lib/units.js';
 import { renderTemplate, TemplateError } from '../../lib/template.js';
 
 export type Opts = Record<string, unknown>;
@@ -71,6 +71,41 @@ function restartPolicy(s: string): { Name: string; MaximumRetryCount: number } {
   return { Name: name, MaximumRetryCount: count ? Number(count) : 0 };
 }
 
+/** A size flag as the docker CLI reads it (binary units), with its error text. */
+function sizeFlag(opts: Opts, key: string, flag: string, allowMinusOne = false): number | undefined {
+  const v = opts[key] as string | undefined;
+  if (v === undefined) return undefined;
+  if (allowMinusOne && v.trim() === '-1') return -1;
+  try {
+    return ramInBytes(v);
+  } catch (e) {
+    throw new CliError(`invalid argument "${v}" for "${flag}" flag: ${(e as Error).message}`, 125);
+  }
+}
+
+function resourceFlags(opts: Opts): JsonObject {
+  const out: JsonObject = {};
+  const set = (k: string, v: unknown): void => { if (v !== undefined) out[k] = v; };
+  set('Memory', sizeFlag(opts, 'memory', '-m, --memory'));
+  set('MemorySwap', sizeFlag(opts, 'memorySwap', '--memory-swap', true));
+  set('MemoryReservation', sizeFlag(opts, 'memoryReservation', '--memory-reservation'));
+  set('ShmSize', sizeFlag(opts, 'shmSize', '--shm-size'));
+  if (opts.cpus !== undefined) {
+    const n = Number(opts.cpus);
+    if (!/^\d*\.?\d+$/.test(String(opts.cpus)) || !Number.isFinite(n)) {
+      throw new CliError(`invalid argument "${String(opts.cpus)}" for "--cpus" flag: failed to parse ${String(opts.cpus)} as a rational number`, 125);
+    }
+    out.NanoCpus = Math.round(n * 1e9);
+  }
+  set('CpuShares', opts.cpuShares);
+  set('CpuPeriod', opts.cpuPeriod);
+  set('CpuQuota', opts.cpuQuota);
+  set('CpusetCpus', opts.cpusetCpus);
+  set('PidsLimit', opts.pidsLimit);
+  if (opts.oomKillDisable) out.OomKillDisable = true;
+  return out;
+}
+
 /** The POST /containers/create body the docker CLI would send for these flags. */
 export function createBody(image: string, command: string[], opts: Opts): JsonObject {
   const logOpts: Record<string, string> = {};
@@ -105,6 +140,7 @@ export function createBody(image: string, command: string[], opts: Opts): JsonOb
       CapAdd: opts.capAdd ?? null,
       CapDrop: opts.capDrop ?? null,
       SecurityOpt: opts.securityOpt ?? null,
+      ...resourceFlags(opts),
     },
   };
   if (opts.entrypoint !== undefined) body.Entrypoint = opts.entrypoint === '' ? [''] : [opts.entrypoint as string];
