@@ -24,6 +24,7 @@ const lazy = (load: () => Promise<Action>) => async (...a: unknown[]): Promise<v
 const containers = (name: string) => lazy(async () => (await import('./commands/containers.js'))[name as 'run'] as Action);
 const images = (name: string) => lazy(async () => (await import('./commands/images.js'))[name as 'images'] as Action);
 const execCmd = lazy(async () => (await import('./commands/exec.js')).exec as Action);
+const statsCmd = (name: string) => lazy(async () => (await import('./commands/stats.js'))[name as 'stats'] as Action);
 const system = (name: string) => lazy(async () => (await import('./commands/system.js'))[name as 'version'] as Action);
 
 function runCreateOptions(c: Command): Command {
@@ -115,6 +116,18 @@ export function buildProgram(): Command {
       .option('-i, --interactive', "Attach container's STDIN")
       .option('--detach-keys <string>', 'Override the key sequence for detaching a container')
       .argument('<containers...>').action(containers('start'));
+    sub('pause').description('Pause all processes within one or more containers').usage('CONTAINER [CONTAINER...]')
+      .argument('<containers...>').action(statsCmd('pause'));
+    sub('unpause').description('Unpause all processes within one or more containers').usage('CONTAINER [CONTAINER...]')
+      .argument('<containers...>').action(statsCmd('unpause'));
+    sub('top').description('Display the running processes of a container').usage('CONTAINER [ps OPTIONS]')
+      .argument('<container>').argument('[psArgs...]').passThroughOptions().allowUnknownOption().action(statsCmd('top'));
+    sub('stats').description('Display a live stream of container(s) resource usage statistics').usage('[OPTIONS] [CONTAINER...]')
+      .option('-a, --all', 'Show all containers (default shows just running)')
+      .option('--format <string>', 'Format output using a custom template')
+      .option('--no-stream', 'Disable streaming stats and only pull the first result')
+      .option('--no-trunc', 'Do not truncate output')
+      .argument('[containers...]').action(statsCmd('stats'));
     sub('attach').description("Attach local standard input, output, and error streams to a running container")
       .usage('[OPTIONS] CONTAINER')
       .option('--detach-keys <string>', 'Override the key sequence for detaching a container')

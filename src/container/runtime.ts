@@ -39,6 +39,14 @@ export interface MonitorOptions {
   leaveStdinOpen?: boolean;
 }
 
+/** What `runc events --stats` reports (the fields Berth reads). */
+export interface RuntimeStats {
+  cpu?: { usage?: { total?: number; percpu?: number[]; kernel?: number; user?: number }; throttling?: { periods?: number; throttledPeriods?: number; throttledTime?: number } };
+  memory?: { usage?: { limit?: number; usage?: number; max?: number; failcnt?: number }; raw?: Record<string, number> };
+  pids?: { current?: number; limit?: number };
+  blkio?: { ioServiceBytesRecursive?: Array<{ major: number; minor: number; op: string; value: number }> };
+}
+
 export interface ExecMonitorOptions {
   containerId: string;
   execId: string;
@@ -186,6 +194,30 @@ export class OciRuntime {
 
   async start(id: string): Promise<void> {
     await this.run(['start', id]);
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.run(['pause', id]);
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.run(['resume', id]);
+  }
+
+  /** Host pids of the container's processes. */
+  async pids(id: string): Promise<number[]> {
+    const { stdout } = await execFileP(this.paths.runtime, [...this.runtimeArgs(), 'ps', '--format', 'json', id]).catch((err: { stderr?: string; message: string }) => {
+      throw new SystemError(cleanRuntimeMessage(err.stderr?.trim() || err.message));
+    });
+    return (JSON.parse(stdout || '[]') as number[] | null) ?? [];
+  }
+
+  /** One sample of the container's cgroup counters, in runc's own (v1/v2-neutral) shape. */
+  async stats(id: string): Promise<RuntimeStats> {
+    const { stdout } = await execFileP(this.paths.runtime, [...this.runtimeArgs(), 'events', '--stats', id]).catch((err: { stderr?: string; message: string }) => {
+      throw new SystemError(cleanRuntimeMessage(err.stderr?.trim() || err.message));
+    });
+    return (JSON.parse(stdout) as { data: RuntimeStats }).data;
   }
 
   async kill(id: string, signal: string, all = false): Promise<void> {

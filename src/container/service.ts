@@ -26,6 +26,11 @@ import { DEFAULT_LOG_CONFIG, rotationLimits, type LogConfig } from './log-config
 import { LogRotator, writeControl } from './log-rotator.js';
 import { shouldRestart, nextDelay, startsWithDaemon } from './restart-policy.js';
 import { ociResources, validateResources } from './resources.js';
+import { systemCpuUsage, type StatsSample } from './stats.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const execFileP = promisify(execFile);
 
 /** What the container layer needs from the image layer. */
 export interface ImageProvider {
@@ -633,6 +638,8 @@ export class ContainerService {
     this.events.publish('container', 'kill', rec.Id, { ...this.attrs(rec), signal: String(signal) });
     try {
       await this.runtime.kill(rec.Id, String(signal));
+      // A frozen process only acts on the signal once thawed (Docker does the same).
+      if (rec.State.Paused) await this.thaw(rec);
     } catch (err) {
       // It may have exited between our check and the signal, and its exit may
       // be in the middle of being handled: let that finish.
@@ -640,6 +647,56 @@ export class ContainerService {
       for (let i = 0; i < 100 && rec.State.Running && this.handlingExit.has(rec.Id); i++) await sleep(20);
       if (rec.State.Running) throw err;
     }
+  }
+
+  // ---- pause / top / stats ----------------------------------------------------
+
+  async pause(ref: string): Promise<void> {
+    const rec = this.get(ref);
+    await this.lock.run(rec.Id, async () => {
+      if (!rec.State.Running) throw new ConflictError(`Container ${rec.Id} is not running`);
+      if (rec.State.Paused) throw new ConflictError(`Container ${rec.Id} is already paused`);
+      await this.runtime.pause(rec.Id);
+      rec.State = { ...rec.State, Paused: true, Status: 'paused' };
+      await this.save(rec);
+      this.events.publish('container', 'pause', rec.Id, this.attrs(rec));
+    });
+  }
+
+  async unpause(ref: string): Promise<void> {
+    const rec = this.get(ref);
+    await this.lock.run(rec.Id, async () => {
+      if (!rec.State.Paused) throw new ConflictError(`Container ${rec.Id} is not paused`);
+      await this.thaw(rec);
+      this.events.publish('container', 'unpause', rec.Id, this.attrs(rec));
+    });
+  }
+
+  private async thaw(rec: ContainerRecord): Promise<void> {
+    await this.runtime.resume(rec.Id);
+    rec.State = { ...rec.State, Paused: false, Status: rec.State.Running ? 'running' : rec.State.Status };
+    await this.save(rec);
+  }
+
+  /** `docker top`: the host's `ps` with the caller's arguments, cut down to the container's processes. */
+  async top(ref: string, psArgs = '-ef'): Promise<{ Titles: string[]; Processes: string[][] }> {
+    const rec = this.get(ref);
+    if (!rec.State.Running) throw new ConflictError(`Container ${rec.Id} is not running`);
+    const pids = new Set(await this.runtime.pids(rec.Id));
+    const args = psArgs.split(/\s+/).filter(Boolean);
+    let stdout: string;
+    try {
+      ({ stdout } = await execFileP('ps', args));
+    } catch (err) {
+      throw new SystemError(`Error running ps: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`);
+    }
+    return parsePsOutput(stdout, pids);
+  }
+
+  /** One stats sample of a running container. */
+  async statsSample(id: string): Promise<StatsSample> {
+    const [runtime, systemCpu] = await Promise.all([this.runtime.stats(id), systemCpuUsage()]);
+    return { read: new Date().toISOString(), runtime, systemCpu };
   }
 
   async kill(ref: string, sig = 'SIGKILL'): Promise<void> {
@@ -759,6 +816,22 @@ export class ContainerService {
 }
 
 export type { ContainerConfig, HostConfig };
+
+/** Docker's parsePSOutput: the header gives the titles and the PID column; rows of other pids go. */
+export function parsePsOutput(text: string, pids: Set<number>): { Titles: string[]; Processes: string[][] } {
+  const lines = text.split('\n').filter((l) => l.trim());
+  const titles = (lines[0] ?? '').trim().split(/\s+/);
+  const pidCol = titles.indexOf('PID');
+  if (pidCol < 0) throw new SystemError(`Couldn't find PID field in ps output`);
+  const processes: string[][] = [];
+  for (const line of lines.slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    // The last column (the command) keeps its spaces.
+    const row = [...fields.slice(0, titles.length - 1), fields.slice(titles.length - 1).join(' ')];
+    if (pids.has(Number(row[pidCol]))) processes.push(row);
+  }
+  return { Titles: titles, Processes: processes };
+}
 
 /** Where Docker mounts its init. */
 const INIT_PATH_IN_CONTAINER = '/sbin/docker-init';

@@ -15,6 +15,8 @@ import { containerStatusString } from '../../lib/units.js';
 import { readLogs, formatDockerTimestamp } from '../../container/logs.js';
 import { parseTimestamp } from '../../lib/timestamps.js';
 import { compareVersions } from '../version.js';
+import { dockerStats, type StatsSample } from '../../container/stats.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { connectAttach, type AttachConnection } from '../../container/attach-socket.js';
 import { parseDetachKeys, DetachKeyScanner, DEFAULT_DETACH_KEYS } from '../../lib/detach-keys.js';
 
@@ -253,6 +255,54 @@ export function containerRoutes(r: Router, engine: Engine): void {
   });
 
   r.add('POST', '/containers/{id}/attach', async (ctx) => attach(ctx, engine));
+
+  r.add('POST', '/containers/{id}/pause', async (ctx) => {
+    await svc.pause(ctx.params.id!);
+    sendNoContent(res(ctx));
+  });
+
+  r.add('POST', '/containers/{id}/unpause', async (ctx) => {
+    await svc.unpause(ctx.params.id!);
+    sendNoContent(res(ctx));
+  });
+
+  r.add('GET', '/containers/{id}/top', async (ctx) => {
+    sendJson(res(ctx), 200, await svc.top(ctx.params.id!, ctx.query.get('ps_args') || '-ef'));
+  });
+
+  r.add('GET', '/containers/{id}/stats', async (ctx) => {
+    const rec = svc.get(ctx.params.id!);
+    const stream = boolParam(ctx.query, 'stream', true);
+    const oneShot = boolParam(ctx.query, 'one-shot');
+    const out = res(ctx);
+    const name = rec.Name.slice(1);
+    // A stopped container has no cgroup: Docker answers with zeroed stats.
+    const sample = async (): Promise<StatsSample | undefined> => (svc.isRunning(rec.Id) ? svc.statsSample(rec.Id).catch(() => undefined) : undefined);
+    const empty: StatsSample = { read: '0001-01-01T00:00:00Z', runtime: {}, systemCpu: 0 };
+    if (!stream) {
+      let pre: StatsSample | undefined;
+      // Without one-shot, Docker's collector has a previous sample a second old: CPU % needs two.
+      if (!oneShot) {
+        pre = await sample();
+        await sleep(1000);
+      }
+      const cur = (await sample()) ?? empty;
+      sendJson(out, 200, dockerStats(rec.Id, name, cur, pre));
+      return;
+    }
+    out.writeHead(200, { 'Content-Type': 'application/json' });
+    let closed = false;
+    out.on('close', () => { closed = true; });
+    let pre: StatsSample | undefined;
+    while (!closed) {
+      const cur = (await sample()) ?? empty;
+      out.write(JSON.stringify(dockerStats(rec.Id, name, cur, pre)) + '\n');
+      pre = cur;
+      if (!svc.tryGet(rec.Id)) break;
+      await sleep(1000);
+    }
+    out.end();
+  });
 
   r.add('POST', '/containers/{id}/resize', async (ctx) => {
     const h = intParam(ctx.query, 'h') ?? 0;

@@ -23,3 +23,17 @@ test('resources: Docker messages', () => {
   assert.deepEqual(parseCpuset('0-2,5'), [0, 1, 2, 5]);
   assert.throws(() => parseCpuset('3-1'), /Invalid value 3-1 for cpuset cpus/);
 });
+
+test('top: ps output cut down to the container pids; stats numbers as the docker CLI computes them', async () => {
+  const { parsePsOutput } = await import('../../../src/container/service.js');
+  const ps = 'UID   PID  PPID  CMD\nroot  10   1     sh -c sleep 5\nroot  11   10    sleep 5\nroot  99   1     other thing\n';
+  assert.deepEqual(parsePsOutput(ps, new Set([10, 11])), { Titles: ['UID', 'PID', 'PPID', 'CMD'], Processes: [['root', '10', '1', 'sh -c sleep 5'], ['root', '11', '10', 'sleep 5']] });
+  assert.throws(() => parsePsOutput('A B\n1 2\n', new Set()), /Couldn't find PID field/);
+  const { dockerStats, statsRow, systemCpuUsage } = await import('../../../src/container/stats.js');
+  assert.equal(await systemCpuUsage('cpu  100 0 100 800 0 0 0 0 0 0\ncpu0 1\n'), 10_000_000_000);
+  const pre = { read: 'a', systemCpu: 1e10, runtime: { cpu: { usage: { total: 1e9, percpu: [1, 1] } } } };
+  const cur = { read: 'b', systemCpu: 2e10, runtime: { cpu: { usage: { total: 3.5e9, percpu: [1, 1] } }, memory: { usage: { usage: 3 << 20, limit: 64 << 20 }, raw: { total_inactive_file: 1 << 20 } }, pids: { current: 3 } } };
+  const row = statsRow(dockerStats('x', 'n', cur, pre));
+  assert.equal(row.cpuPercent, 50);
+  assert.deepEqual([row.memUsage, row.memLimit, row.pids], [2 << 20, 64 << 20, 3]);
+});

@@ -1,0 +1,66 @@
+// stats, top, pause/unpause on real containers, through both CLIs.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { daemonWithBusybox, hasDockerCli, sleep } from './harness.js';
+
+const d = daemonWithBusybox();
+
+test('stats --no-stream: CPU of a busy container, memory against its limit, pids; same table as docker', () => {
+  assert.equal(d.berth(['run', '-d', '--name', 'busy', '-m', '64m', '--pids-limit', '20', 'busybox', 'sh', '-c', 'while true; do :; done']).code, 0);
+  assert.equal(d.berth(['run', '-d', '--name', 'idle', 'busybox', 'sleep', '1000']).code, 0);
+  const r = d.berth(['stats', '--no-stream']);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.match(lines[0]!, /^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+NET I\/O\s+BLOCK I\/O\s+PIDS$/);
+  const busy = lines.find((l) => / busy /.test(l))!;
+  const cols = busy.split(/\s{2,}/);
+  assert.ok(Number.parseFloat(cols[2]!) > 20, `a spinning shell uses CPU: ${busy}`);
+  assert.match(cols[3]!, /^[\d.]+[KMG]?i?B \/ 64MiB$/);
+  assert.equal(cols[7], '1');
+  const idle = lines.find((l) => / idle /.test(l))!;
+  assert.ok(Number.parseFloat(idle.split(/\s{2,}/)[2]!) < 5, idle);
+  const fmt = d.berth(['stats', '--no-stream', '--format', '{{.Name}}:{{.PIDs}}', 'busy']);
+  assert.equal(fmt.stdout, 'busy:1\n');
+  if (hasDockerCli()) {
+    const dr = d.docker(['stats', '--no-stream', '--format', '{{.Name}} {{.MemUsage}}', 'busy']);
+    assert.match(dr.stdout, /^busy [\d.]+[KMG]?i?B \/ 64MiB\n$/, dr.stderr);
+  }
+  const api = d.berth(['stats', '--no-stream', 'nosuch']);
+  assert.equal(api.code, 1);
+  assert.match(api.stderr, /No such container: nosuch/);
+});
+
+test('top lists only the container processes, with ps arguments', () => {
+  const r = d.berth(['top', 'idle']);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.match(lines[0]!, /^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD$/);
+  assert.equal(lines.length, 2);
+  assert.match(lines[1]!, /sleep 1000$/);
+  const o = d.berth(['top', 'idle', '-o', 'pid,comm']);
+  assert.match(o.stdout, /^PID\s+COMMAND\n\d+\s+sleep\n$/);
+  if (hasDockerCli()) assert.match(d.docker(['top', 'idle']).stdout, /sleep 1000\n$/);
+});
+
+test('pause freezes, unpause thaws; exec, double pause and stop of a paused container', async () => {
+  assert.equal(d.berth(['run', '-d', '--name', 'counter', 'busybox', 'sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i > /tmp/n; sleep 0.05; done']).code, 0);
+  await sleep(300);
+  assert.equal(d.berth(['pause', 'counter']).stdout, 'counter\n');
+  assert.match(d.berth(['ps', '--filter', 'name=counter', '--format', '{{.Status}}']).stdout, /\(Paused\)/);
+  assert.equal(d.berth(['inspect', '-f', '{{.State.Status}} {{.State.Paused}}', 'counter']).stdout.trim(), 'paused true');
+  const again = d.berth(['pause', 'counter']);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /is already paused/);
+  assert.match(d.berth(['exec', 'counter', 'true']).stderr, /is paused, unpause the container before exec/);
+  assert.equal(d.berth(['unpause', 'counter']).code, 0);
+  const a = Number(d.berth(['exec', 'counter', 'cat', '/tmp/n']).stdout);
+  await sleep(300);
+  const b = Number(d.berth(['exec', 'counter', 'cat', '/tmp/n']).stdout);
+  assert.ok(b > a, 'running again after unpause');
+  assert.match(d.berth(['unpause', 'counter']).stderr, /is not paused/);
+  assert.equal(d.berth(['pause', 'counter']).code, 0);
+  assert.equal(d.berth(['stop', '-t', '1', 'counter']).code, 0, 'a paused container can be stopped');
+  assert.equal(d.berth(['inspect', '-f', '{{.State.Status}}', 'counter']).stdout.trim(), 'exited');
+  assert.match(d.berth(['pause', 'counter']).stderr, /is not running/);
+  assert.equal(d.berth(['rm', '-f', 'counter', 'busy', 'idle']).code, 0);
+});
