@@ -5,6 +5,7 @@ import type { ContainerConfig, HostConfig } from './record.js';
 import type { ImageRuntimeConfig } from './service.js';
 import { resolveLogConfig, DEFAULT_LOG_CONFIG, type LogConfig } from './log-config.js';
 import { validateResources } from './resources.js';
+import { mergeHealthcheck, validateHealthcheck, type HealthConfig } from './health.js';
 
 export interface CreateRequest {
   Image?: string;
@@ -23,6 +24,7 @@ export interface CreateRequest {
   WorkingDir?: string;
   Labels?: Record<string, string> | null;
   StopSignal?: string;
+  Healthcheck?: HealthConfig | null;
   StopTimeout?: number | null;
   ExposedPorts?: Record<string, object> | null;
   Volumes?: Record<string, object> | null;
@@ -124,6 +126,9 @@ export function createRequestBody(body: CreateRequest, image: ImageRuntimeConfig
   };
   const stopSignal = body.StopSignal || image.StopSignal;
   if (stopSignal) config.StopSignal = stopSignal;
+  validateHealthcheck(body.Healthcheck);
+  const health = mergeHealthcheck(image.Healthcheck, body.Healthcheck);
+  if (health) config.Healthcheck = health;
   if (typeof body.StopTimeout === 'number') config.StopTimeout = body.StopTimeout;
   const logConfig = resolveLogConfig(hc.LogConfig ?? undefined, logDefaults);
   const resources = validateResources(hc as Record<string, unknown>);

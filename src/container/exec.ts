@@ -254,6 +254,51 @@ export class ExecManager {
     return finish;
   }
 
+  /**
+   * A health probe: run `argv` as the container's user, collect its output
+   * (both streams, at most 4 KiB) and kill it at the timeout. No session,
+   * no events, as Docker keeps probes out of `docker events` exec lines.
+   */
+  async probe(containerId: string, argv: string[], timeoutMs: number): Promise<{ exitCode: number; output: string }> {
+    const rec = this.host.get(containerId);
+    const bundle = this.host.bundleDir(rec.Id);
+    const tag = newId().slice(0, 16);
+    const processFile = join(bundle, `probe-${tag}.json`);
+    const pidFile = join(bundle, `probe-${tag}.pid`);
+    const config: ExecConfig = {
+      AttachStdin: false, AttachStdout: true, AttachStderr: true, Tty: false, Env: null, Cmd: argv,
+      User: '', WorkingDir: '', Privileged: false, DetachKeys: '',
+    };
+    await writeFileAtomic(processFile, JSON.stringify(await this.processSpec(rec, config, bundle)));
+    try {
+      const child = spawn(this.runtime.paths.runtime, ['--root', this.runtime.paths.runtimeRoot, 'exec', '--pid-file', pidFile, '--process', processFile, rec.Id], {
+        stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+      });
+      let output = '';
+      const take = (d: Buffer): void => { if (output.length < 4096) output += d.toString(); };
+      child.stdout.on('data', take);
+      child.stderr.on('data', take);
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        // Kill the probe itself (runc would leave it running), then runc.
+        void fs.readFile(pidFile, 'utf8').then((pid) => process.kill(Number(pid), 'SIGKILL')).catch(() => undefined)
+          .finally(() => child.kill('SIGKILL'));
+      }, timeoutMs);
+      const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
+      clearTimeout(timer);
+      if (timedOut) return { exitCode: -1, output: `Health check exceeded timeout (${formatSeconds(timeoutMs)})` };
+      if (code === 255 && /level=(error|fatal) msg=/.test(output)) {
+        const e = execStartError(output);
+        return { exitCode: e.exitCode, output: e.message };
+      }
+      return { exitCode: code, output };
+    } finally {
+      await fs.rm(processFile, { force: true });
+      await fs.rm(pidFile, { force: true });
+    }
+  }
+
   /** Tell a TTY session's conmon the new window size. */
   async resize(id: string, height: number, width: number): Promise<void> {
     const s = this.get(id);
@@ -370,3 +415,9 @@ export class ExecManager {
 }
 
 const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15, SIGPIPE: 13 };
+
+/** Go's Duration.String() for whole and fractional seconds: `1s`, `1.5s`, `500ms`. */
+function formatSeconds(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  return `${Number((ms / 1000).toFixed(3))}s`;
+}

@@ -1,3 +1,5 @@
+import type { HealthConfig, HealthState } from './health.js';
+
 // A container as berthd keeps it on disk: close to Docker's inspect shape so
 // that inspect is mostly a projection, with runtime-only paths kept apart.
 
@@ -22,6 +24,7 @@ export interface ContainerConfig {
   Labels: Record<string, string>;
   StopSignal?: string;
   StopTimeout?: number;
+  Healthcheck?: HealthConfig;
 }
 
 export interface RestartPolicy { Name: string; MaximumRetryCount: number }
@@ -57,6 +60,7 @@ export interface ContainerState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
+  Health?: HealthState;
 }
 
 export interface ContainerRecord {

@@ -27,6 +27,7 @@ import { LogRotator, writeControl } from './log-rotator.js';
 import { shouldRestart, nextDelay, startsWithDaemon } from './restart-policy.js';
 import { ociResources, validateResources } from './resources.js';
 import { systemCpuUsage, type StatsSample } from './stats.js';
+import { applyResult, initialHealth, probeCommand, timing, type HealthConfig, type HealthLogEntry } from './health.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
@@ -47,6 +48,7 @@ export interface ImageRuntimeConfig {
   User?: string;
   Labels?: Record<string, string> | null;
   StopSignal?: string;
+  Healthcheck?: HealthConfig | null;
   ExposedPorts?: Record<string, object> | null;
   Volumes?: Record<string, object> | null;
 }
@@ -437,6 +439,8 @@ export class ContainerService {
         FinishedAt: rec.State.FinishedAt,
       };
       rec.ManuallyStopped = false;
+      if (probeCommand(rec.Config.Healthcheck)) rec.State.Health = initialHealth();
+      else delete rec.State.Health;
       rec.MonitorPid = Number(await fs.readFile(join(runDir, 'conmon.pid'), 'utf8').catch(() => '0')) || undefined;
       await this.save(rec);
       this.watchLog(rec);
@@ -691,6 +695,17 @@ export class ContainerService {
       throw new SystemError(`Error running ps: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`);
     }
     return parsePsOutput(stdout, pids);
+  }
+
+  /** Record a health probe's result; emits `health_status: …` when the status changes. */
+  async recordHealth(id: string, entry: HealthLogEntry, inStartPeriod: boolean): Promise<void> {
+    const rec = this.records.get(id);
+    if (!rec || !rec.State.Running || !rec.Config.Healthcheck) return;
+    const prev = rec.State.Health ?? initialHealth();
+    const next = applyResult(prev, entry, timing(rec.Config.Healthcheck), inStartPeriod);
+    rec.State.Health = next;
+    await this.save(rec);
+    if (next.Status !== prev.Status) this.events.publish('container', `health_status: ${next.Status}`, id, this.attrs(rec));
   }
 
   /** One stats sample of a running container. */

@@ -11,6 +11,7 @@ import { ImageStore } from '../image/image-store.js';
 import { ContainerService, type ContainerPaths, type ImageProvider } from '../container/service.js';
 import { OciRuntime } from '../container/runtime.js';
 import { ExecManager } from '../container/exec.js';
+import { HealthMonitor, probeCommand, timing } from '../container/health.js';
 import { newId } from '../lib/ids.js';
 import { writeFileAtomic } from '../lib/atomic.js';
 import { which } from '../lib/which.js';
@@ -49,10 +50,36 @@ export class Engine {
     };
     this.containers = new ContainerService(this.paths, runtime, provider, this.events, (l, m, f) => log.log(l, m, f), config.logConfig);
     this.execs = new ExecManager(this.containers, runtime, this.events);
-    // Exec sessions end with their container's run, as dockerd's do.
+    // Exec sessions and health probes end with their container's run, as dockerd's do.
     this.events.subscribe((e) => {
-      if (e.Type === 'container' && (e.Action === 'die' || e.Action === 'destroy')) this.execs.dropContainer(e.Actor.ID);
+      if (e.Type !== 'container') return;
+      if (e.Action === 'die' || e.Action === 'destroy') {
+        this.execs.dropContainer(e.Actor.ID);
+        this.stopHealth(e.Actor.ID);
+      } else if (e.Action === 'start') {
+        this.startHealth(e.Actor.ID);
+      }
     });
+  }
+
+  private readonly health = new Map<string, HealthMonitor>();
+
+  /** Probe a running container with a health check, from its start time. */
+  private startHealth(id: string): void {
+    this.stopHealth(id);
+    const rec = this.containers.tryGet(id);
+    const argv = probeCommand(rec?.Config.Healthcheck);
+    if (!rec || !argv || !rec.State.Running) return;
+    const m = new HealthMonitor(argv, timing(rec.Config.Healthcheck!), Date.parse(rec.State.StartedAt) || Date.now(),
+      (cmd, timeoutMs) => this.execs.probe(id, cmd, timeoutMs),
+      (entry, inStart) => this.containers.recordHealth(id, entry, inStart));
+    this.health.set(id, m);
+    m.start();
+  }
+
+  private stopHealth(id: string): void {
+    this.health.get(id)?.stop();
+    this.health.delete(id);
   }
 
   async init(): Promise<void> {
@@ -67,9 +94,12 @@ export class Engine {
     }
     await this.images.load();
     await this.containers.load();
+    // Containers that kept running while berthd was down get their probes back.
+    for (const rec of this.containers.list()) if (rec.State.Running) this.startHealth(rec.Id);
   }
 
   close(): void {
+    for (const id of [...this.health.keys()]) this.stopHealth(id);
     this.containers.close();
   }
 

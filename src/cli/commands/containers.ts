@@ -9,7 +9,7 @@ import { attachSession } from '../attach-session.js';
 import { demuxTo } from '../../client/stdcopy.js';
 import { tabwrite } from '../tabwriter.js';
 import { inspectEach, orMissing } from '../inspect.js';
-import { humanDuration, humanSize, ramInBytes } from '../../lib/units.js';
+import { humanDuration, humanSize, ramInBytes, parseGoDuration } from '../../lib/units.js';
 import { renderTemplate, TemplateError } from '../../lib/template.js';
 
 export type Opts = Record<string, unknown>;
@@ -83,6 +83,39 @@ function sizeFlag(opts: Opts, key: string, flag: string, allowMinusOne = false):
   }
 }
 
+/** The --health-* flags as the docker CLI sends them (durations in ns). */
+function healthFlags(opts: Opts): JsonObject | undefined {
+  const dur = (key: string, flag: string): number | undefined => {
+    const v = opts[key] as string | undefined;
+    if (v === undefined) return undefined;
+    let ms: number;
+    try {
+      ms = parseGoDuration(v);
+    } catch {
+      throw new CliError(`invalid argument "${v}" for "${flag}" flag: time: invalid duration "${v}"`, 125);
+    }
+    if (ms < 0) throw new CliError(`${flag} cannot be negative`, 125);
+    return Math.round(ms * 1e6);
+  };
+  const h: JsonObject = {};
+  const set = (k: string, v: unknown): void => { if (v !== undefined) h[k] = v; };
+  if (opts.healthCmd !== undefined) h.Test = ['CMD-SHELL', opts.healthCmd as string];
+  set('Interval', dur('healthInterval', '--health-interval'));
+  set('Timeout', dur('healthTimeout', '--health-timeout'));
+  set('StartPeriod', dur('healthStartPeriod', '--health-start-period'));
+  set('StartInterval', dur('healthStartInterval', '--health-start-interval'));
+  if (opts.healthRetries !== undefined) {
+    if ((opts.healthRetries as number) < 0) throw new CliError('--health-retries cannot be negative', 125);
+    h.Retries = opts.healthRetries;
+  }
+  // commander turns --no-healthcheck into healthcheck === false.
+  if (opts.healthcheck === false) {
+    if (Object.keys(h).length) throw new CliError('--no-healthcheck conflicts with --health-* options', 125);
+    return { Test: ['NONE'] };
+  }
+  return Object.keys(h).length ? h : undefined;
+}
+
 function resourceFlags(opts: Opts): JsonObject {
   const out: JsonObject = {};
   const set = (k: string, v: unknown): void => { if (v !== undefined) out[k] = v; };
@@ -143,6 +176,8 @@ export function createBody(image: string, command: string[], opts: Opts): JsonOb
       ...resourceFlags(opts),
     },
   };
+  const health = healthFlags(opts);
+  if (health) body.Healthcheck = health;
   if (opts.entrypoint !== undefined) body.Entrypoint = opts.entrypoint === '' ? [''] : [opts.entrypoint as string];
   if (opts.stopSignal) body.StopSignal = opts.stopSignal;
   if (opts.stopTimeout !== undefined) body.StopTimeout = opts.stopTimeout;

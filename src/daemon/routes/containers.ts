@@ -99,10 +99,11 @@ function statusOf(rec: ContainerRecord): string {
     startedAt: rec.State.StartedAt,
     finishedAt: rec.State.FinishedAt,
     exitCode: rec.State.ExitCode,
+    health: rec.State.Health?.Status,
   });
 }
 
-const PS_FILTERS = ['id', 'name', 'label', 'status', 'exited', 'ancestor', 'before', 'since'];
+const PS_FILTERS = ['id', 'name', 'label', 'status', 'exited', 'ancestor', 'before', 'since', 'health'];
 
 export function containerRoutes(r: Router, engine: Engine): void {
   const svc = engine.containers;
@@ -126,6 +127,11 @@ export function containerRoutes(r: Router, engine: Engine): void {
     for (const s of wantsStatus) {
       if (!['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'].includes(s)) {
         throw new InvalidParameterError(`invalid filter 'status=${s}'`);
+      }
+    }
+    for (const h of filters.get('health') ?? []) {
+      if (!['starting', 'healthy', 'unhealthy', 'none'].includes(h)) {
+        throw new InvalidParameterError(`Unrecognised filter value for health: ${h}`);
       }
     }
     const showAll = all || limit > 0 || wantsStatus.length > 0 || filters.has('exited');
@@ -456,6 +462,7 @@ function psFilter(c: ContainerRecord, f: Map<string, string[]>, engine: Engine):
   if (!any('id', (v) => c.Id.startsWith(v))) return false;
   if (!any('name', (v) => new RegExp(v).test(c.Name.slice(1)) || c.Name === v)) return false;
   if (!any('status', (v) => c.State.Status === v)) return false;
+  if (!any('health', (v) => (c.State.Health?.Status ?? 'none') === v)) return false;
   if (!any('exited', (v) => !c.State.Running && c.State.Status === 'exited' && String(c.State.ExitCode) === v)) return false;
   if (!any('ancestor', (v) => c.Config.Image === v || engine.imageMatches(v, { imageId: c.Image }))) return false;
   if (!labelFilter(c, f.get('label'))) return false;

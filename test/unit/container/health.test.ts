@@ -1,0 +1,37 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { applyResult, initialHealth, mergeHealthcheck, probeCommand, timing, validateHealthcheck } from '../../../src/container/health.js';
+
+const t = timing({ Retries: 2 });
+const entry = (ExitCode: number): { Start: string; End: string; ExitCode: number; Output: string } => ({ Start: 's', End: 'e', ExitCode, Output: '' });
+
+test('health state machine: success makes healthy at once, retries failures make unhealthy, start period failures do not count', () => {
+  let h = initialHealth();
+  h = applyResult(h, entry(1), t, true);
+  assert.deepEqual([h.Status, h.FailingStreak, h.Log.length], ['starting', 0, 1]);
+  h = applyResult(h, entry(0), t, true);
+  assert.deepEqual([h.Status, h.FailingStreak], ['healthy', 0]);
+  h = applyResult(h, entry(1), t, false);
+  assert.deepEqual([h.Status, h.FailingStreak], ['healthy', 1]);
+  h = applyResult(h, entry(1), t, false);
+  assert.deepEqual([h.Status, h.FailingStreak], ['unhealthy', 2]);
+  for (let i = 0; i < 10; i++) h = applyResult(h, entry(1), t, false);
+  assert.equal(h.Log.length, 5);
+  h = applyResult(h, entry(0), t, false);
+  assert.deepEqual([h.Status, h.FailingStreak], ['healthy', 0]);
+});
+
+test('health config: merge with the image, probe argv, defaults, validation', () => {
+  assert.deepEqual(mergeHealthcheck({ Test: ['CMD', 'a'], Interval: 5e9, Retries: 4 }, { Interval: 1e9 }), { Test: ['CMD', 'a'], Interval: 1e9, Retries: 4 });
+  assert.deepEqual(mergeHealthcheck(undefined, { Test: ['NONE'] }), { Test: ['NONE'] });
+  assert.equal(mergeHealthcheck(undefined, undefined), undefined);
+  assert.deepEqual(probeCommand({ Test: ['CMD-SHELL', 'curl -f x || exit 1'] }), ['/bin/sh', '-c', 'curl -f x || exit 1']);
+  assert.deepEqual(probeCommand({ Test: ['CMD', 'true', 'x'] }), ['true', 'x']);
+  assert.equal(probeCommand({ Test: ['NONE'] }), undefined);
+  assert.equal(probeCommand(undefined), undefined);
+  assert.deepEqual(timing({}), { interval: 30000, timeout: 30000, startPeriod: 0, startInterval: 5000, retries: 3 });
+  assert.throws(() => validateHealthcheck({ Timeout: 5 }), /Timeout in Healthcheck cannot be less than 1ms/);
+  assert.throws(() => validateHealthcheck({ Retries: -2 }), /Retries in Healthcheck cannot be negative/);
+  assert.throws(() => validateHealthcheck({ Test: ['SHELL', 'x'] }), /unknown Healthcheck type 'SHELL'/);
+  assert.throws(() => validateHealthcheck({ Test: 'x' as unknown as string[] }), /cannot unmarshal/);
+});
