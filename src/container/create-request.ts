@@ -6,6 +6,7 @@ import type { ImageRuntimeConfig } from './service.js';
 import { resolveLogConfig, DEFAULT_LOG_CONFIG, type LogConfig } from './log-config.js';
 import { validateResources } from './resources.js';
 import { mergeHealthcheck, validateHealthcheck, type HealthConfig } from './health.js';
+import { parseSecurityOpts, validateSysctls, validateUlimits, deviceFor, type Ulimit, type DeviceMapping } from './security.js';
 
 export interface CreateRequest {
   Image?: string;
@@ -132,6 +133,7 @@ export function createRequestBody(body: CreateRequest, image: ImageRuntimeConfig
   if (typeof body.StopTimeout === 'number') config.StopTimeout = body.StopTimeout;
   const logConfig = resolveLogConfig(hc.LogConfig ?? undefined, logDefaults);
   const resources = validateResources(hc as Record<string, unknown>);
+  checkSecurity(hc as Record<string, unknown>);
   const hostConfig: HostConfig = {
     ...hc,
     ...resources,
@@ -150,4 +152,23 @@ export function createRequestBody(body: CreateRequest, image: ImageRuntimeConfig
     ShmSize: hc.ShmSize || 67108864,
   };
   return { config, hostConfig };
+}
+
+/** --security-opt, --sysctl, --ulimit, --device, --group-add: Docker's messages at create. */
+function checkSecurity(hc: Record<string, unknown>): void {
+  const list = (k: string): unknown[] => {
+    const v = hc[k];
+    if (v === undefined || v === null) return [];
+    if (!Array.isArray(v)) throw new InvalidParameterError(`json: cannot unmarshal into Go struct field HostConfig.${k}`);
+    return v;
+  };
+  parseSecurityOpts(list('SecurityOpt').map(String));
+  const sysctls = hc.Sysctls;
+  if (sysctls !== undefined && sysctls !== null && (typeof sysctls !== 'object' || Array.isArray(sysctls))) {
+    throw new InvalidParameterError('json: cannot unmarshal into Go struct field HostConfig.Sysctls of type map[string]string');
+  }
+  validateSysctls(sysctls as Record<string, string> | null, String(hc.NetworkMode ?? ''));
+  validateUlimits(list('Ulimits') as Ulimit[]);
+  for (const d of list('Devices')) deviceFor(d as DeviceMapping);
+  for (const g of list('GroupAdd')) if (typeof g !== 'string') throw new InvalidParameterError('json: cannot unmarshal into Go struct field HostConfig.GroupAdd of type string');
 }

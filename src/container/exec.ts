@@ -18,7 +18,7 @@ import { cleanRuntimeMessage, type OciRuntime, type ExecMonitor } from './runtim
 import { resolveUser } from './user.js';
 import { connectAttach, type AttachConnection } from './attach-socket.js';
 import { writeControl } from './log-rotator.js';
-import { ALL_CAPS, DEFAULT_PATH } from './spec.js';
+import { allHostCaps, DEFAULT_PATH } from './spec.js';
 import type { ContainerRecord } from './record.js';
 
 export interface ExecConfig {
@@ -211,10 +211,15 @@ export class ExecManager {
     let stderrTail = '';
     const out = detach ? undefined : streams.stdout;
     const err = detach ? undefined : streams.stderr;
-    child.stdout!.on('data', (d: Buffer) => { if (out && s.config.AttachStdout) out.write(d); });
+    // With backpressure: a fast command must not pile its output up in berthd.
+    if (out && s.config.AttachStdout) child.stdout!.pipe(out, { end: false });
+    else child.stdout!.resume();
     child.stderr!.on('data', (d: Buffer) => {
       stderrTail = (stderrTail + d.toString()).slice(-4096);
-      if (err && s.config.AttachStderr && !/level=(error|fatal) msg=/.test(d.toString())) err.write(d);
+      if (err && s.config.AttachStderr && !/level=(error|fatal) msg=/.test(d.toString()) && !err.write(d)) {
+        child.stderr!.pause();
+        err.once('drain', () => child.stderr!.resume());
+      }
     });
     if (child.stdin && streams.stdin) {
       streams.stdin.pipe(child.stdin);
@@ -408,7 +413,8 @@ export class ExecManager {
       user: { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) },
     };
     if (c.Privileged) {
-      proc.capabilities = { bounding: ALL_CAPS, effective: ALL_CAPS, permitted: ALL_CAPS };
+      const all = allHostCaps();
+      proc.capabilities = { bounding: all, effective: all, permitted: all };
     }
     return proc;
   }

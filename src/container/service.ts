@@ -19,13 +19,14 @@ import { validateName, generateName } from './names.js';
 import { OciRuntime, RuntimeCreateError } from './runtime.js';
 import { mountOverlay, unmount, mountsUnder } from './rootfs.js';
 import { generateSpec } from './spec.js';
-import { resolveUser } from './user.js';
+import { resolveUser, resolveGroups } from './user.js';
 import { KeyedMutex } from '../lib/mutex.js';
 import { createRequestBody, type CreateRequest } from './create-request.js';
 import { DEFAULT_LOG_CONFIG, rotationLimits, type LogConfig } from './log-config.js';
 import { LogRotator, writeControl } from './log-rotator.js';
 import { shouldRestart, nextDelay, startsWithDaemon } from './restart-policy.js';
 import { ociResources, validateResources } from './resources.js';
+import { parseSecurityOpts, deviceFor, type Ulimit, type DeviceMapping } from './security.js';
 import { systemCpuUsage, type StatsSample } from './stats.js';
 import { applyResult, initialHealth, probeCommand, timing, type HealthConfig, type HealthLogEntry } from './health.js';
 import { execFile } from 'node:child_process';
@@ -383,9 +384,15 @@ export class ContainerService {
       if (await this.runtime.exists(id)) await this.runtime.delete(id).catch(() => undefined);
       const lowers = await this.images.rootfsLayers(rec.Image);
       await mountOverlay(lowers, join(dataDir, 'upper'), join(dataDir, 'work'), rootfs);
+      const hcx = rec.HostConfig as Record<string, unknown>;
+      const security = parseSecurityOpts(rec.HostConfig.SecurityOpt);
       const user = await resolveUser(rootfs, rec.Config.User || undefined).catch((err: Error) => {
         throw new SystemError(`unable to find user ${rec.Config.User}: ${err.message.replace(/^unable to find user [^:]+: /, '')}`);
       });
+      const extraGroups = await resolveGroups(rootfs, (hcx.GroupAdd as string[] | null) ?? []).catch((err: Error) => {
+        throw new SystemError(err.message);
+      });
+      user.additionalGids = [...new Set([...user.additionalGids, ...extraGroups])].filter((g) => g !== user.gid);
       const env = [...rec.Config.Env];
       if (!env.some((e) => e.startsWith('HOSTNAME='))) env.unshift(`HOSTNAME=${rec.Config.Hostname}`);
       if (rec.Config.Tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
@@ -411,6 +418,11 @@ export class ContainerService {
         cgroupsPath: `/berth/${id}`,
         shmSize: rec.HostConfig.ShmSize || undefined,
         resources: ociResources(validateResources(rec.HostConfig)),
+        noNewPrivileges: security.noNewPrivileges,
+        seccomp: security.seccomp,
+        sysctl: (hcx.Sysctls as Record<string, string> | null) ?? undefined,
+        ulimits: ((hcx.Ulimits as Ulimit[] | null) ?? []).map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard })),
+        devices: ((hcx.Devices as DeviceMapping[] | null) ?? []).map((d) => deviceFor(d) as unknown as { device: Record<string, unknown>; rule: Record<string, unknown> }),
         extraMounts: ['hostname', 'hosts', 'resolv.conf'].map((f) => ({
           destination: `/etc/${f}`,
           type: 'bind',
@@ -502,20 +514,21 @@ export class ContainerService {
     await fs.rm(join(this.runtime.paths.exitDir, id), { force: true });
     const oomKilled = await fs.access(join(this.paths.run, id, 'oom')).then(() => true, () => false);
     if (oomKilled) this.events.publish('container', 'oom', id, this.attrs(rec));
+    // Decided before the state is written, so nobody sees "exited" in between.
+    const willRestart = !rec.HostConfig.AutoRemove
+      && shouldRestart(rec.HostConfig.RestartPolicy, code, rec.RestartCount, rec.ManuallyStopped ?? false);
     rec.State = {
-      ...rec.State, Status: 'exited', Running: false, Paused: false, Restarting: false,
+      ...rec.State, Status: willRestart ? 'restarting' : 'exited', Running: false, Paused: false, Restarting: willRestart,
       Pid: 0, ExitCode: code, Error: error, FinishedAt: nowRfc3339(), OOMKilled: oomKilled,
     };
     rec.MonitorPid = undefined;
     await this.save(rec);
     this.events.publish('container', 'die', id, { ...this.attrs(rec), exitCode: String(code) });
     this.notify(id, (c) => c !== 'removed', { StatusCode: code, Error: error ? { Message: error } : null });
-    if (!rec.HostConfig.AutoRemove && shouldRestart(rec.HostConfig.RestartPolicy, code, rec.RestartCount, rec.ManuallyStopped ?? false)) {
+    if (willRestart) {
       const ran = Date.parse(rec.State.FinishedAt) - Date.parse(rec.State.StartedAt);
       const delay = nextDelay(this.restartDelays.get(id), Number.isNaN(ran) ? 0 : ran);
       this.restartDelays.set(id, delay);
-      rec.State = { ...rec.State, Status: 'restarting', Restarting: true };
-      await this.save(rec);
       this.scheduleRestart(rec, delay);
       return;
     }

@@ -2,7 +2,7 @@
 // (oci/defaults.go + daemon/oci_linux.go): default mounts, capabilities,
 // masked and read-only paths, device rules, seccomp. No rlimits unless asked:
 // these hosts lack CAP_SYS_RESOURCE, and Docker sets none by default either.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { InvalidParameterError } from '../lib/errors.js';
 import { defaultSeccompProfile, toOciSeccomp, type DockerSeccompProfile, type OciSeccomp } from './seccomp.js';
 
@@ -36,6 +36,8 @@ export interface SpecOptions {
   annotations?: Record<string, string>;
   /** memory, cpu and pids limits (OCI linux.resources without devices) */
   resources?: Record<string, unknown>;
+  /** --device: nodes to create and the cgroup rules that allow them */
+  devices?: Array<{ device: Record<string, unknown>; rule: Record<string, unknown> }>;
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -71,13 +73,47 @@ function normCap(c: string): string {
   return name;
 }
 
+/** Capabilities by bit number, as the kernel numbers them. */
+const CAP_BITS = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID',
+  'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW',
+  'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT',
+  'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD',
+  'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG',
+  'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
+];
+
+let hostCaps: string[] | undefined;
+
+/**
+ * "All capabilities" means all that berthd itself holds, as Docker does it:
+ * these hosts withhold CAP_SYS_RESOURCE, and runc cannot grant what it lacks.
+ */
+export function allHostCaps(statusText?: string): string[] {
+  if (statusText === undefined && hostCaps) return hostCaps;
+  let text = statusText;
+  if (text === undefined) {
+    try {
+      text = readFileSync('/proc/self/status', 'utf8');
+    } catch {
+      return [...ALL_CAPS];
+    }
+  }
+  const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(text);
+  if (!m) return [...ALL_CAPS];
+  const bits = BigInt('0x' + m[1]);
+  const caps = CAP_BITS.filter((_, i) => ((bits >> BigInt(i)) & 1n) === 1n);
+  if (statusText === undefined) hostCaps = caps;
+  return caps;
+}
+
 /** Docker's cap-add/cap-drop semantics, including ALL on either side. */
 export function effectiveCaps(add: string[] = [], drop: string[] = [], privileged = false): string[] {
-  if (privileged) return [...ALL_CAPS];
+  if (privileged) return allHostCaps();
   const a = add.map(normCap);
   const d = drop.map(normCap);
   let caps: string[];
-  if (a.includes('ALL')) caps = [...ALL_CAPS];
+  if (a.includes('ALL')) caps = allHostCaps();
   else if (d.includes('ALL')) caps = [];
   else caps = [...DEFAULT_CAPS];
   if (!a.includes('ALL')) for (const c of a) if (!caps.includes(c)) caps.push(c);
@@ -152,7 +188,10 @@ export function generateSpec(o: SpecOptions): OciSpec {
   if (o.cgroupNs ?? hostUsesCgroupV2()) namespaces.push({ type: 'cgroup' });
   const linux: OciSpec['linux'] = {
     namespaces,
-    resources: { ...(o.resources ?? {}), devices: o.privileged ? [{ allow: true, access: 'rwm' }] : DEVICE_ALLOW },
+    resources: {
+      ...(o.resources ?? {}),
+      devices: o.privileged ? [{ allow: true, access: 'rwm' }] : [...DEVICE_ALLOW, ...(o.devices ?? []).map((d) => d.rule)],
+    },
     cgroupsPath: o.cgroupsPath,
   };
   if (!o.privileged) {
@@ -164,6 +203,7 @@ export function generateSpec(o: SpecOptions): OciSpec {
     }
   }
   if (o.sysctl && Object.keys(o.sysctl).length) linux.sysctl = o.sysctl;
+  if (o.devices && o.devices.length) linux.devices = o.devices.map((d) => d.device);
   const spec: OciSpec = {
     ociVersion: '1.0.2',
     process,

@@ -60,6 +60,18 @@ function parseGroup(text: string | undefined): GroupEntry[] {
 
 const isNum = (s: string): boolean => /^\d+$/.test(s);
 
+/** `--group-add`: names (from the image's /etc/group) or numbers, added to the user's groups. */
+export async function resolveGroups(rootfs: string, names: string[]): Promise<number[]> {
+  if (names.length === 0) return [];
+  const groups = parseGroup(await readInRoot(rootfs, '/etc/group'));
+  return names.map((n) => {
+    if (isNum(n)) return Number(n);
+    const g = groups.find((x) => x.name === n);
+    if (!g) throw new UserLookupError(`Unable to find group ${n}: no matching entries in group file`);
+    return g.gid;
+  });
+}
+
 export async function resolveUser(rootfs: string, user: string | undefined): Promise<ResolvedUser> {
   const spec = user ?? '';
   const [userPart = '', groupPart] = spec.split(':', 2);

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
+import http from 'node:http';
 import { join } from 'node:path';
 import { daemonWithBusybox, eventually, hasDockerCli, type Daemon, type RunResult } from './harness.js';
 
@@ -25,8 +26,8 @@ test('exec: output streams, exit codes, env, user, workdir and stdin', async () 
     // Without -i the command's stdin is empty.
     const e = cli(['exec', 'box', 'cat'], { input: 'ignored\n' });
     assert.deepEqual([e.code, e.stdout], [0, ''], name);
-    const big = cli(['exec', 'box', 'sh', '-c', 'head -c 1000000 /dev/zero | tr "\\0" x']);
-    assert.equal(big.stdout.length, 1_000_000, `${name}: all of a large output arrives`);
+    const big = cli(['exec', 'box', 'sh', '-c', 'head -c 3000000 /dev/zero | tr "\\0" x']);
+    assert.equal(big.stdout.length, 3_000_000, `${name}: all of a large output arrives`);
   }
 });
 
@@ -87,6 +88,17 @@ test('exec: detached runs, inspect, events, and sessions end with the container'
   assert.match(ev.stdout, /^exec_start: sh -c exit 7$/m);
   assert.match(ev.stdout, /^exec_die$/m);
 
+  // A client that goes away in the middle of a large output does not wedge the exec.
+  const big = await d.api('POST', '/containers/box/exec', { Cmd: ['sh', '-c', 'head -c 50000000 /dev/zero'], AttachStdout: true });
+  const bigId = (big.body as { Id: string }).Id;
+  await new Promise<void>((resolve) => {
+    const req = http.request({ socketPath: d.socket, method: 'POST', path: `/exec/${bigId}/start`, headers: { 'Content-Type': 'application/json' } }, (res) => {
+      res.once('data', () => { req.destroy(); resolve(); });
+    });
+    req.on('error', () => resolve());
+    req.end(JSON.stringify({ Detach: false }));
+  });
+  assert.ok(await eventually(async () => ((await d.api('GET', `/exec/${bigId}/json`)).body as { Running: boolean }).Running === false, 10_000));
   const id = d.berth(['inspect', '-f', '{{.Id}}', 'box']).stdout.trim();
   assert.equal(d.berth(['stop', '-t', '1', 'box']).code, 0);
   assert.equal((await d.api('GET', `/exec/${execId}/json`)).status, 404);

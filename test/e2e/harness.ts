@@ -137,6 +137,8 @@ export class Daemon {
 function run(cmd: string, args: string[], opts: { input?: string | Buffer; env?: Record<string, string>; timeout?: number }): RunResult {
   const r: SpawnSyncReturns<string> = spawnSync(cmd, args, {
     input: opts.input, encoding: 'utf8', timeout: opts.timeout ?? 60_000, env: { ...process.env, ...opts.env },
+    // spawnSync kills the child past maxBuffer (1 MiB by default): tests move more than that.
+    maxBuffer: 64 * 1024 * 1024,
   });
   return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }

@@ -116,6 +116,45 @@ function healthFlags(opts: Opts): JsonObject | undefined {
   return Object.keys(h).length ? h : undefined;
 }
 
+/** --sysctl, --ulimit, --device, --group-add, and the seccomp file of --security-opt, as the docker CLI sends them. */
+function securityFlags(opts: Opts): JsonObject {
+  const out: JsonObject = {};
+  const sysctls: Record<string, string> = {};
+  for (const kv of list(opts.sysctl)) {
+    const i = kv.indexOf('=');
+    if (i <= 0) throw new CliError(`invalid argument "${kv}" for "--sysctl" flag: sysctl '${kv}' is not allowed`, 125);
+    sysctls[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  if (Object.keys(sysctls).length) out.Sysctls = sysctls;
+  const ulimits = list(opts.ulimit).map((u) => {
+    const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(u);
+    if (!m) throw new CliError(`invalid argument "${u}" for "--ulimit" flag: invalid ulimit argument: ${u}`, 125);
+    const soft = Number(m[2]);
+    return { Name: m[1]!, Soft: soft, Hard: m[3] === undefined ? soft : Number(m[3]) };
+  });
+  if (ulimits.length) out.Ulimits = ulimits;
+  const devices = list(opts.device).map((d) => {
+    const [host = '', cont, perms] = d.split(':');
+    // `--device /dev/x:rw` names permissions, not a container path.
+    if (cont !== undefined && perms === undefined && /^[rwm]+$/.test(cont)) return { PathOnHost: host, PathInContainer: host, CgroupPermissions: cont };
+    return { PathOnHost: host, PathInContainer: cont || host, CgroupPermissions: perms || 'rwm' };
+  });
+  if (devices.length) out.Devices = devices;
+  if (list(opts.groupAdd).length) out.GroupAdd = list(opts.groupAdd);
+  // The docker CLI reads a seccomp profile file and sends its contents.
+  const sec = list(opts.securityOpt).map((o) => {
+    const m = /^seccomp[=:](.+)$/.exec(o);
+    if (!m || m[1] === 'unconfined') return o;
+    try {
+      return `seccomp=${JSON.stringify(JSON.parse(readFileSync(m[1]!, 'utf8')))}`;
+    } catch (e) {
+      throw new CliError(`opening seccomp profile (${m[1]}) failed: ${(e as Error).message}`, 125);
+    }
+  });
+  if (sec.length) out.SecurityOpt = sec;
+  return out;
+}
+
 function resourceFlags(opts: Opts): JsonObject {
   const out: JsonObject = {};
   const set = (k: string, v: unknown): void => { if (v !== undefined) out[k] = v; };
@@ -174,6 +213,7 @@ export function createBody(image: string, command: string[], opts: Opts): JsonOb
       CapDrop: opts.capDrop ?? null,
       SecurityOpt: opts.securityOpt ?? null,
       ...resourceFlags(opts),
+      ...securityFlags(opts),
     },
   };
   const health = healthFlags(opts);

@@ -253,7 +253,7 @@ export function containerRoutes(r: Router, engine: Engine): void {
       }
       // A TTY merges the streams: Docker sends such logs unframed.
       if (!out.write(rec.Config.Tty ? data : frame(rec2.stream === 'stdout' ? 1 : 2, data))) {
-        await new Promise((resolve) => out.once('drain', resolve));
+        await drained(out);
       }
       if (abort.signal.aborted) break;
     }
@@ -351,7 +351,7 @@ async function attach(ctx: RequestContext, engine: Engine): Promise<void> {
   const closeEv = (out as Duplex).on ? out : undefined;
   closeEv?.on('close', () => abort.abort());
   const write = async (buf: Buffer): Promise<void> => {
-    if (!(out as ServerResponse | Duplex).write(buf)) await new Promise((r) => (out as Duplex).once('drain', r));
+    if (!(out as ServerResponse | Duplex).write(buf)) await drained(out as Duplex);
   };
   // A container that has not started yet (docker run attaches first) must not end the stream.
   const startedAt = rec.State.Running ? undefined : rec.State.StartedAt;
@@ -480,3 +480,20 @@ function psFilter(c: ContainerRecord, f: Map<string, string[]>, engine: Engine):
 }
 
 export { NotModifiedError };
+
+/** Resolves when a full stream drains, or when it closes (the client left): never hangs on a gone client. */
+function drained(out: Duplex | ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      out.off('drain', done);
+      out.off('close', done);
+      resolve();
+    };
+    if (out.destroyed) {
+      resolve();
+      return;
+    }
+    out.on('drain', done);
+    out.on('close', done);
+  });
+}

@@ -8,18 +8,36 @@ import { InvalidParameterError, ConflictError } from '../../lib/errors.js';
 import { validateExecConfig, ExecStartError } from '../../container/exec.js';
 import { compareVersions } from '../version.js';
 
-/** A Writable that sends each chunk as one stdcopy frame (or raw, for a TTY). */
-function framed(out: Duplex | ServerResponse, stream: 1 | 2): Writable {
-  return new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      if (out.destroyed) {
-        cb();
-        return;
-      }
-      if (out.write(frame(stream, chunk))) cb();
-      else out.once('drain', () => cb());
-    },
-  });
+/**
+ * The client side of an exec stream: writes wait while the socket is full
+ * and are dropped once the client has gone, so a vanished client never
+ * leaves the command blocked on its output.
+ */
+class ClientStream {
+  private gone = false;
+
+  constructor(readonly out: Duplex | ServerResponse) {
+    out.on('close', () => { this.gone = true; });
+    if (out.destroyed) this.gone = true;
+  }
+
+  writer(transform: (chunk: Buffer) => Buffer): Writable {
+    return new Writable({
+      write: (chunk: Buffer, _enc, cb) => {
+        if (this.gone || this.out.write(transform(chunk))) {
+          cb();
+          return;
+        }
+        const done = (): void => {
+          this.out.off('drain', done);
+          this.out.off('close', done);
+          cb();
+        };
+        this.out.on('drain', done);
+        this.out.on('close', done);
+      },
+    });
+  }
 }
 
 /**
@@ -54,15 +72,6 @@ async function startBody(ctx: RequestContext): Promise<unknown> {
   } catch (err) {
     throw new InvalidParameterError((err as Error).message);
   }
-}
-
-function raw(out: Duplex | ServerResponse): Writable {
-  return new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      if (out.destroyed || out.write(chunk)) cb();
-      else out.once('drain', () => cb());
-    },
-  });
 }
 
 export function execRoutes(r: Router, engine: Engine): void {
@@ -100,9 +109,16 @@ export function execRoutes(r: Router, engine: Engine): void {
     }
     // A TTY has one stream and no framing.
     const tty = session.config.Tty;
-    const stdout = tty ? raw(out) : framed(out, 1);
+    const client = new ClientStream(out);
+    const stdout = client.writer((c) => (tty ? c : frame(1, c)));
+    const stderr = tty ? stdout : client.writer((c) => frame(2, c));
     try {
-      await execs.start(session.id, { stdin, stdout, stderr: tty ? stdout : framed(out, 2) }, false);
+      await execs.start(session.id, { stdin, stdout, stderr }, false);
+      // Let the framers hand their last chunks to the socket before it ends.
+      await Promise.all([...new Set([stdout, stderr])].map((w) => new Promise<void>((resolve) => {
+        w.end(() => resolve());
+        w.on('error', () => resolve());
+      })));
     } catch (err) {
       // Docker writes a start failure into the stream, on stdout, and ends it.
       const msg = err instanceof ExecStartError || err instanceof Error ? err.message : String(err);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { generateSpec, effectiveCaps, DEFAULT_CAPS, ALL_CAPS, MASKED_PATHS, type SpecOptions } from '../../../src/container/spec.js';
+import { generateSpec, effectiveCaps, DEFAULT_CAPS, allHostCaps, MASKED_PATHS, type SpecOptions } from '../../../src/container/spec.js';
 import { toOciSeccomp, defaultSeccompProfile } from '../../../src/container/seccomp.js';
 import { resolveUser } from '../../../src/container/user.js';
 
@@ -37,7 +37,7 @@ test('options: PATH kept, shm size, netns path, host network, ulimits, privilege
   const host = generateSpec({ ...base, networkMode: 'host' });
   assert.ok(!(host.linux.namespaces as { type: string }[]).some((n) => n.type === 'network'));
   const p = generateSpec({ ...base, privileged: true });
-  assert.deepEqual((p.process.capabilities as { bounding: string[] }).bounding, ALL_CAPS);
+  assert.deepEqual((p.process.capabilities as { bounding: string[] }).bounding, allHostCaps());
   assert.equal(p.linux.seccomp, undefined);
   assert.equal(p.linux.maskedPaths, undefined);
   assert.equal(generateSpec({ ...base, seccomp: 'unconfined' }).linux.seccomp, undefined);
@@ -47,7 +47,7 @@ test('cap-add and cap-drop', () => {
   assert.ok(effectiveCaps(['sys_admin']).includes('CAP_SYS_ADMIN'));
   assert.ok(!effectiveCaps([], ['NET_RAW']).includes('CAP_NET_RAW'));
   assert.deepEqual(effectiveCaps(['CAP_CHOWN'], ['ALL']), ['CAP_CHOWN']);
-  assert.deepEqual(effectiveCaps(['ALL']), ALL_CAPS);
+  assert.deepEqual(effectiveCaps(['ALL']), allHostCaps());
   assert.throws(() => effectiveCaps(['NOT_A_CAP']), /invalid capability/);
 });
 
@@ -83,4 +83,11 @@ test('resolveUser inside the rootfs', async () => {
   symlinkSync('/host/passwd', join(evil, 'etc/passwd'));
   assert.equal((await resolveUser(evil, 'inside')).uid, 7);
   await assert.rejects(resolveUser(evil, 'root'), /unable to find user root/);
+});
+
+test('all capabilities are those the daemon holds (CapBnd), not the kernel list', async () => {
+  const { allHostCaps } = await import('../../../src/container/spec.js');
+  // bits 0, 12 and 21: CHOWN, NET_ADMIN, SYS_ADMIN
+  const caps = allHostCaps('Name:\tx\nCapBnd:\t0000000000201001\n');
+  assert.deepEqual(caps, ['CAP_CHOWN', 'CAP_NET_ADMIN', 'CAP_SYS_ADMIN']);
 });
