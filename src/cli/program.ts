@@ -127,6 +127,18 @@ export function buildProgram(): Command {
       .option('-i, --interactive', "Attach container's STDIN")
       .option('--detach-keys <string>', 'Override the key sequence for detaching a container')
       .argument('<containers...>').action(containers('start'));
+    sub('update').description('Update configuration of one or more containers').usage('[OPTIONS] CONTAINER [CONTAINER...]')
+      .option('-m, --memory <bytes>', 'Memory limit')
+      .option('--memory-swap <bytes>', "Swap limit equal to memory plus swap: -1 to enable unlimited swap")
+      .option('--memory-reservation <bytes>', 'Memory soft limit')
+      .option('--cpus <decimal>', 'Number of CPUs')
+      .option('-c, --cpu-shares <int>', 'CPU shares (relative weight)', int)
+      .option('--cpu-period <int>', 'Limit CPU CFS (Completely Fair Scheduler) period', int)
+      .option('--cpu-quota <int>', 'Limit CPU CFS (Completely Fair Scheduler) quota', int)
+      .option('--cpuset-cpus <string>', 'CPUs in which to allow execution (0-3, 0,1)')
+      .option('--pids-limit <int>', 'Tune container pids limit (set -1 for unlimited)', int)
+      .option('--restart <string>', 'Restart policy to apply when a container exits')
+      .argument('<containers...>').action(containers('update'));
     sub('pause').description('Pause all processes within one or more containers').usage('CONTAINER [CONTAINER...]')
       .argument('<containers...>').action(statsCmd('pause'));
     sub('unpause').description('Unpause all processes within one or more containers').usage('CONTAINER [CONTAINER...]')

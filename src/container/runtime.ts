@@ -196,6 +196,18 @@ export class OciRuntime {
     await this.run(['start', id]);
   }
 
+  /** Apply new limits to a running container (`runc update --resources -`). */
+  async update(id: string, resources: Record<string, unknown>): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(this.paths.runtime, [...this.runtimeArgs(), 'update', '--resources', '-', id], { stdio: ['pipe', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+      child.on('error', reject);
+      child.on('close', (code) => (code === 0 ? resolve() : reject(new SystemError(cleanRuntimeMessage(err.trim() || `runc update exited ${code}`)))));
+      child.stdin!.end(JSON.stringify(resources));
+    });
+  }
+
   async pause(id: string): Promise<void> {
     await this.run(['pause', id]);
   }

@@ -666,6 +666,37 @@ export class ContainerService {
     }
   }
 
+  // ---- update -------------------------------------------------------------------
+
+  /** `docker update`: new limits (applied at once when running) and restart policy. */
+  async update(ref: string, body: Record<string, unknown>): Promise<string[]> {
+    const rec = this.get(ref);
+    return this.lock.run(rec.Id, async () => {
+      const RESOURCE_KEYS = ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuQuota', 'CpuPeriod', 'CpusetCpus', 'PidsLimit'];
+      const merged: Record<string, unknown> = { ...rec.HostConfig };
+      for (const k of RESOURCE_KEYS) if (body[k] !== undefined && body[k] !== null) merged[k] = body[k];
+      // Docker: --cpus replaces a period/quota pair and the other way round.
+      if (body.NanoCpus) { merged.CpuPeriod = 0; merged.CpuQuota = 0; }
+      if (body.CpuPeriod || body.CpuQuota) merged.NanoCpus = 0;
+      const resources = validateResources(merged);
+      const rp = body.RestartPolicy as { Name?: string; MaximumRetryCount?: number } | undefined;
+      if (rp && rp.Name !== undefined) {
+        if (!['', 'no', 'always', 'unless-stopped', 'on-failure'].includes(rp.Name)) {
+          throw new InvalidParameterError(`invalid restart policy: unknown policy '${rp.Name}'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'`);
+        }
+        if (rec.HostConfig.AutoRemove && rp.Name !== '' && rp.Name !== 'no') {
+          throw new InvalidParameterError('Restart policy cannot be updated because AutoRemove is enabled for the container');
+        }
+      }
+      if (rec.State.Running) await this.runtime.update(rec.Id, ociResources(resources));
+      Object.assign(rec.HostConfig, resources);
+      if (rp && rp.Name !== undefined) rec.HostConfig.RestartPolicy = { Name: rp.Name || 'no', MaximumRetryCount: rp.MaximumRetryCount ?? 0 };
+      await this.save(rec);
+      this.events.publish('container', 'update', rec.Id, this.attrs(rec));
+      return [];
+    });
+  }
+
   // ---- pause / top / stats ----------------------------------------------------
 
   async pause(ref: string): Promise<void> {

@@ -58,3 +58,25 @@ test('limits out of range are refused with Docker messages, nothing created', ()
   }
   assert.equal(d.berth(['ps', '-aq']).stdout, '');
 });
+
+test('update changes the limits of a running container and its restart policy', () => {
+  assert.equal(d.berth(['run', '-d', '--name', 'grow', '-m', '32m', 'busybox', 'sleep', '1000']).code, 0);
+  const u = d.berth(['update', '-m', '64m', '--memory-swap', '128m', '--cpus', '0.25', '--pids-limit', '30', '--restart', 'on-failure:2', 'grow']);
+  assert.deepEqual([u.code, u.stdout], [0, 'grow\n'], u.stderr);
+  const limits = d.berth(['exec', 'grow', 'sh', '-c', READ_LIMITS]).stdout.trim().split('\n');
+  assert.deepEqual(limits, ['67108864', '25000', '30']);
+  assert.equal(d.berth(['inspect', '-f', '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}', 'grow']).stdout.trim(),
+    '67108864 250000000 on-failure 2');
+  const bad = d.berth(['update', '-m', '4k', 'grow']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /Minimum memory limit allowed is 6MB/);
+  assert.match(d.berth(['update', 'grow']).stderr, /you must provide one or more flags/);
+  if (hasDockerCli()) {
+    assert.equal(d.docker(['update', '--pids-limit', '40', 'grow']).code, 0);
+    assert.equal(d.berth(['exec', 'grow', 'sh', '-c', READ_LIMITS]).stdout.trim().split('\n')[2], '40');
+  }
+  assert.equal(d.berth(['rm', '-f', 'grow']).code, 0);
+  assert.equal(d.berth(['run', '-d', '--rm', '--name', 'auto', 'busybox', 'sleep', '1000']).code, 0);
+  assert.match(d.berth(['update', '--restart', 'always', 'auto']).stderr, /Restart policy cannot be updated because AutoRemove is enabled/);
+  assert.equal(d.berth(['rm', '-f', 'auto']).code, 0);
+});

@@ -518,3 +518,11 @@ export async function attachCmd(args: string[], opts: Opts): Promise<number> {
     throw e;
   }
 }
+
+/** `berth update`: limits and restart policy of one or more containers. */
+export async function update(args: string[], opts: Opts): Promise<number> {
+  const body: JsonObject = { ...resourceFlags(opts) };
+  if (opts.restart !== undefined) body.RestartPolicy = restartPolicy(opts.restart as string);
+  if (Object.keys(body).length === 0) throw new CliError('you must provide one or more flags when using this command', 1);
+  return forEach(args, (id) => client().json('POST', `/containers/${encodeURIComponent(id)}/update`, { body }), 'update');
+}

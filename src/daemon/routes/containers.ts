@@ -262,6 +262,13 @@ export function containerRoutes(r: Router, engine: Engine): void {
 
   r.add('POST', '/containers/{id}/attach', async (ctx) => attach(ctx, engine));
 
+  r.add('POST', '/containers/{id}/update', async (ctx) => {
+    const body = await readJsonBody(ctx.req);
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidParameterError('json: cannot unmarshal request body into container update config');
+    const warnings = await svc.update(ctx.params.id!, body as Record<string, unknown>);
+    sendJson(res(ctx), 200, { Warnings: warnings });
+  });
+
   r.add('POST', '/containers/{id}/pause', async (ctx) => {
     await svc.pause(ctx.params.id!);
     sendNoContent(res(ctx));
