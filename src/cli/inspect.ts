@@ -2,14 +2,15 @@
 // found objects as one JSON array (or through --format), then the misses.
 import { EngineApiError, type JsonObject } from '../client/client.js';
 import { CliError, out, err } from './context.js';
-import { renderTemplate, TemplateError } from '../lib/template.js';
+import { compileTemplate, TemplateError } from '../lib/template.js';
 
 export function printInspect(results: unknown[], format?: string): void {
   if (format) {
     try {
-      out(results.map((r) => renderTemplate(format, r) + '\n').join(''));
+      const tpl = compileTemplate(format);
+      out(results.map((r) => tpl.render(r) + '\n').join(''));
     } catch (e) {
-      if (e instanceof TemplateError) throw new CliError(e.message, 1);
+      if (e instanceof TemplateError) throw new CliError(`template parsing error: ${e.message}`, 1);
       throw e;
     }
     return;

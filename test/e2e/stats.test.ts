@@ -64,3 +64,23 @@ test('pause freezes, unpause thaws; exec, double pause and stop of a paused cont
   assert.match(d.berth(['pause', 'counter']).stderr, /is not running/);
   assert.equal(d.berth(['rm', '-f', 'counter', 'busy', 'idle']).code, 0);
 });
+
+test('--format on ps and images: Go templates, the table directive, errors', () => {
+  assert.equal(d.berth(['run', '-d', '--name', 'fmt1', '-l', 'tier=web', 'busybox', 'sleep', '1000']).code, 0);
+  const t = d.berth(['ps', '--filter', 'name=fmt1', '--format', 'table {{.Names}}\t{{.Status}}\t{{.Labels}}']);
+  const lines = t.stdout.trimEnd().split('\n');
+  assert.match(lines[0]!, /^NAMES\s+STATUS\s+LABELS$/);
+  assert.match(lines[1]!, /^fmt1\s+Up .*\s+tier=web$/);
+  assert.equal(d.berth(['ps', '--filter', 'name=fmt1', '--format', '{{if eq .State "running"}}{{.Names}} is up{{end}}']).stdout, 'fmt1 is up\n');
+  assert.equal(d.berth(['images', '--format', '{{.Repository}}:{{.Tag}}']).stdout, 'busybox:latest\n');
+  assert.match(d.berth(['images', '--format', 'table {{.Repository}}\t{{.Size}}']).stdout, /^REPOSITORY\s+SIZE\nbusybox\s+\S+\n$/);
+  assert.equal(d.berth(['inspect', '-f', '{{range $k, $v := .Config.Labels}}{{$k}}={{$v}}{{end}}', 'fmt1']).stdout, 'tier=web\n');
+  const bad = d.berth(['ps', '--format', '{{if .Names}}unclosed']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /template parsing error/);
+  if (hasDockerCli()) {
+    const dk = d.docker(['ps', '--filter', 'name=fmt1', '--format', '{{if eq .State "running"}}{{.Names}} is up{{end}}']);
+    assert.equal(dk.stdout, 'fmt1 is up\n');
+  }
+  assert.equal(d.berth(['rm', '-f', 'fmt1']).code, 0);
+});

@@ -10,7 +10,7 @@ import { demuxTo } from '../../client/stdcopy.js';
 import { tabwrite } from '../tabwriter.js';
 import { inspectEach, orMissing } from '../inspect.js';
 import { humanDuration, humanSize, ramInBytes, parseGoDuration } from '../../lib/units.js';
-import { renderTemplate, TemplateError } from '../../lib/template.js';
+import { formatRows } from '../format.js';
 
 export type Opts = Record<string, unknown>;
 const list = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : []);
@@ -386,6 +386,31 @@ function ellipsis(s: string, max: number): string {
   return chars.length > max ? chars.slice(0, max - 1).join('') + '…' : s;
 }
 
+const PS_HEADERS: Record<string, string> = {
+  ID: 'CONTAINER ID', Image: 'IMAGE', Command: 'COMMAND', CreatedAt: 'CREATED AT', RunningFor: 'CREATED', Ports: 'PORTS',
+  State: 'STATE', Status: 'STATUS', Size: 'SIZE', Names: 'NAMES', Labels: 'LABELS', Mounts: 'MOUNTS', Networks: 'NETWORKS',
+};
+
+/** The fields `docker ps --format` offers for a container. */
+export function psView(c: ContainerSummary, noTrunc: boolean, now = Date.now()): Record<string, unknown> {
+  const created = new Date(c.Created * 1000);
+  return {
+    ID: noTrunc ? c.Id : c.Id.slice(0, 12),
+    Image: c.Image,
+    Command: `"${noTrunc ? c.Command : ellipsis(c.Command, 20)}"`,
+    CreatedAt: `${created.toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`,
+    RunningFor: `${humanDuration(now - c.Created * 1000)} ago`,
+    Ports: formatPorts(c.Ports),
+    State: c.State,
+    Status: c.Status,
+    Size: `${humanSize(c.SizeRw ?? 0)} (virtual ${humanSize(c.SizeRootFs ?? 0)})`,
+    Names: c.Names.map((n) => n.replace(/^\//, '')).join(','),
+    Labels: Object.entries(c.Labels ?? {}).map(([k, v]) => `${k}=${v}`).join(','),
+    Mounts: '',
+    Networks: '',
+  };
+}
+
 export function psRows(list: ContainerSummary[], o: { noTrunc?: boolean; size?: boolean }, now = Date.now()): string[][] {
   const header = ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'];
   if (o.size) header.push('SIZE');
@@ -434,8 +459,8 @@ export async function ps(_args: string[], opts: Opts): Promise<number> {
     return 0;
   }
   if (typeof opts.format === 'string' && opts.format !== 'table') {
-    const f = opts.format;
-    out(list.map((c) => render(f, { ...c, ID: c.Id.slice(0, 12), Names: c.Names.map((n) => n.slice(1)).join(','), Command: `"${c.Command}"` }) + '\n').join(''));
+    const noTrunc = opts.trunc === false;
+    out(formatRows(opts.format, list.map((c) => psView(c, noTrunc)), PS_HEADERS));
     return 0;
   }
   out(tabwrite(psRows(list, { noTrunc: opts.trunc === false, size: Boolean(opts.size) })));
@@ -444,14 +469,6 @@ export async function ps(_args: string[], opts: Opts): Promise<number> {
 
 const list_ = list;
 
-function render(format: string, value: unknown): string {
-  try {
-    return renderTemplate(format, value);
-  } catch (e) {
-    if (e instanceof TemplateError) throw new CliError(e.message, 1);
-    throw e;
-  }
-}
 
 export async function logs(args: string[], opts: Opts): Promise<number> {
   const c = client();

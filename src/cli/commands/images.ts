@@ -5,6 +5,7 @@ import { EngineApiError, jsonLines, type ImageSummary } from '../../client/clien
 import { tabwrite } from '../tabwriter.js';
 import { humanDuration, humanSize } from '../../lib/units.js';
 import { inspectEach, orMissing } from '../inspect.js';
+import { formatRows } from '../format.js';
 
 type Opts = Record<string, unknown>;
 const list = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : []);
@@ -45,6 +46,16 @@ export async function images(args: string[], opts: Opts): Promise<number> {
   if (opts.quiet) {
     const ids = [...new Set(imgs.map((i) => (opts.trunc === false ? i.Id : i.Id.slice(7, 19))))];
     out(ids.map((i) => i + '\n').join(''));
+    return 0;
+  }
+  if (typeof opts.format === 'string' && opts.format !== 'table') {
+    const rows = imageRows(imgs, { noTrunc: opts.trunc === false, digests: true }).slice(1);
+    const created = new Map<string, number>();
+    for (const img of imgs) created.set(opts.trunc === false ? img.Id : img.Id.replace(/^sha256:/, '').slice(0, 12), img.Created);
+    out(formatRows(opts.format, rows.map(([Repository, Tag, Digest, ID, CreatedSince, Size]) => ({
+      Repository, Tag, Digest, ID, CreatedSince, Size,
+      CreatedAt: `${new Date((created.get(ID!) ?? 0) * 1000).toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`,
+    })), { Repository: 'REPOSITORY', Tag: 'TAG', Digest: 'DIGEST', ID: 'IMAGE ID', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', Size: 'SIZE' }));
     return 0;
   }
   out(tabwrite(imageRows(imgs, { noTrunc: opts.trunc === false, digests: Boolean(opts.digests) })));

@@ -3,7 +3,7 @@ import { client, CliError, out } from '../context.js';
 import { EngineApiError } from '../../client/client.js';
 import { tabwrite } from '../tabwriter.js';
 import { bytesSize, humanSize } from '../../lib/units.js';
-import { renderTemplate, TemplateError } from '../../lib/template.js';
+import { formatRows } from '../format.js';
 import { statsRow } from '../../container/stats.js';
 import type { Opts } from './containers.js';
 
@@ -39,22 +39,10 @@ function view(container: string, s: Record<string, unknown>, noTrunc: boolean): 
 
 function renderRows(views: StatsView[], format: string | undefined): string {
   if (format && format !== 'table') {
-    const table = format.startsWith('table ');
-    const tpl = table ? format.slice(6) : format;
-    try {
-      const rows = views.map((v) => renderTemplate(tpl, v));
-      if (!table) return rows.map((r) => r + '\n').join('');
-      // The header names each field as Docker's stats table does.
-      const names: Record<string, string> = {
-        ID: 'CONTAINER ID', Container: 'CONTAINER', Name: 'NAME', CPUPerc: 'CPU %', MemUsage: 'MEM USAGE / LIMIT',
-        MemPerc: 'MEM %', NetIO: 'NET I/O', BlockIO: 'BLOCK I/O', PIDs: 'PIDS',
-      };
-      const header = renderTemplate(tpl, Object.fromEntries(Object.entries(names)));
-      return tabwrite([header, ...rows].map((l) => l.split('\t')));
-    } catch (e) {
-      if (e instanceof TemplateError) throw new CliError(e.message, 1);
-      throw e;
-    }
+    return formatRows(format, views as unknown as Array<Record<string, unknown>>, {
+      ID: 'CONTAINER ID', Container: 'CONTAINER', Name: 'NAME', CPUPerc: 'CPU %', MemUsage: 'MEM USAGE / LIMIT',
+      MemPerc: 'MEM %', NetIO: 'NET I/O', BlockIO: 'BLOCK I/O', PIDs: 'PIDS',
+    });
   }
   return tabwrite([STATS_HEADER, ...views.map((v) => [v.ID, v.Name, v.CPUPerc, v.MemUsage, v.MemPerc, v.NetIO, v.BlockIO, v.PIDs])]);
 }

@@ -1,0 +1,22 @@
+// `--format` for lists, as the docker CLI does it: a Go template per row, or
+// `table TEMPLATE` for a header (the template run over the column titles)
+// and tab-separated columns aligned like Docker's tables.
+import { compileTemplate, TemplateError } from '../lib/template.js';
+import { tabwrite } from './tabwriter.js';
+import { CliError } from './context.js';
+
+/** Format `rows` with a user template; `headers` names the columns of the `table` form. */
+export function formatRows(format: string, rows: Array<Record<string, unknown>>, headers: Record<string, string>): string {
+  try {
+    const table = format.startsWith('table ');
+    const tpl = compileTemplate(table ? format.slice(6) : format);
+    // Docker's templates write "\t" as a two-character escape as often as a real tab.
+    const lines = rows.map((r) => tpl.render(r).replace(/\\t/g, '\t'));
+    if (!table) return lines.map((l) => l + '\n').join('');
+    const header = tpl.render(headers).replace(/\\t/g, '\t');
+    return tabwrite([header, ...lines].map((l) => l.split('\t')));
+  } catch (e) {
+    if (e instanceof TemplateError) throw new CliError(`template parsing error: ${e.message}`, 1);
+    throw e;
+  }
+}
