@@ -16,7 +16,11 @@ export interface AttachOptions {
   start?: () => Promise<void>;
   /** `removed` for --rm */
   waitCondition?: string;
+  /** forward our signals to the container (docker's --sig-proxy, on by default without a TTY) */
+  sigProxy?: boolean;
 }
+
+const PROXIED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
 export interface AttachOutcome {
   /** the container's exit code, or undefined when the user detached */
@@ -51,6 +55,10 @@ export async function attachSession(c: EngineClient, id: string, o: AttachOption
   } else {
     socket.end();
   }
+  // With a TTY, Ctrl-C travels through the terminal instead, as in Docker.
+  const proxy = (o.sigProxy ?? true) && !o.tty;
+  const forward = (sig: NodeJS.Signals): void => { void c.killContainer(id, sig).catch(() => undefined); };
+  if (proxy) for (const s of PROXIED_SIGNALS) process.on(s, forward);
   const resize = (): void => {
     if (!process.stdout.isTTY) return;
     void c.resizeContainer(id, process.stdout.rows, process.stdout.columns).catch(() => undefined);
@@ -79,6 +87,7 @@ export async function attachSession(c: EngineClient, id: string, o: AttachOption
     const result = await wait.result;
     return { exitCode: result.StatusCode, error: result.Error?.Message || undefined };
   } finally {
+    if (proxy) for (const s of PROXIED_SIGNALS) process.off(s, forward);
     process.stdout.off('resize', resize);
     if (raw) stdin.setRawMode(false);
     if (o.stdin) {

@@ -106,6 +106,7 @@ export function buildProgram(): Command {
       .option('-d, --detach', 'Run container in background and print container ID')
       .option('-a, --attach <list>', 'Attach to STDIN, STDOUT or STDERR', collect)
       .option('--detach-keys <string>', 'Override the key sequence for detaching a container')
+      .option('--sig-proxy [bool]', 'Proxy received signals to the process (default true; --sig-proxy=false to turn off)', (v: string) => v !== 'false')
       .argument('<image>').argument('[command...]').passThroughOptions()).action(containers('run'));
     runCreateOptions(sub('create').description('Create a new container')
       .usage('[OPTIONS] IMAGE [COMMAND] [ARG...]')
@@ -155,7 +156,7 @@ export function buildProgram(): Command {
       .usage('[OPTIONS] CONTAINER')
       .option('--detach-keys <string>', 'Override the key sequence for detaching a container')
       .option('--no-stdin', 'Do not attach STDIN')
-      .option('--sig-proxy', 'Proxy all received signals to the process (accepted; signals are not proxied yet)')
+      .option('--sig-proxy [bool]', 'Proxy received signals to the process (default true; --sig-proxy=false to turn off)', (v: string) => v !== 'false')
       .argument('<container>').action(containers('attachCmd'));
     sub(prefix === 'container' ? 'ls' : 'ps').aliases(prefix === 'container' ? ['ps', 'list'] : [])
       .description('List containers').usage('[OPTIONS]')

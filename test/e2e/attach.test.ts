@@ -120,3 +120,25 @@ test('exec -it: a terminal for the command, resize, exit code; berth and docker 
   assert.deepEqual(readdirSync(join(d.execRoot, 'containers', id)).filter((f) => f.startsWith('exec-')), []);
   assert.equal(d.berth(['rm', '-f', 'host']).code, 0);
 });
+
+test('run without a TTY proxies signals to the container (--sig-proxy), not with --sig-proxy=false', async () => {
+  const { spawn } = await import('node:child_process');
+  const script = "trap 'echo got INT; exit 4' INT; echo ready; while true; do sleep 0.1; done";
+  const runWith = async (flags: string[]): Promise<{ code: number | null; out: string }> => {
+    const p = spawn(BERTH, ['-H', `unix://${d.socket}`, 'run', '--rm', ...flags, 'busybox', 'sh', '-c', script]);
+    let out = '';
+    p.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+    await eventually(() => out.includes('ready'), 10_000);
+    p.kill('SIGINT');
+    const code = await Promise.race([new Promise<number | null>((r) => p.on('exit', (c) => r(c))), sleep(3000).then(() => -2)]);
+    if (code === -2) p.kill('SIGKILL');
+    return { code, out };
+  };
+  const proxied = await runWith([]);
+  assert.equal(proxied.code, 4, proxied.out);
+  assert.match(proxied.out, /got INT/);
+  const name = 'noproxy';
+  const plain = await runWith(['--name', name, '--sig-proxy=false']);
+  assert.doesNotMatch(plain.out, /got INT/);
+  d.berth(['rm', '-f', name]);
+});

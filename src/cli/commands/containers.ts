@@ -303,6 +303,7 @@ export async function run(args: string[], opts: Opts): Promise<number> {
       detachKeys: opts.detachKeys as string | undefined,
       start: () => c.startContainer(id),
       waitCondition: opts.rm ? 'removed' : 'next-exit',
+      sigProxy: opts.sigProxy !== false,
     });
   } catch (e) {
     throw daemonError(e, 'run');
@@ -528,6 +529,7 @@ export async function attachCmd(args: string[], opts: Opts): Promise<number> {
     const outcome = await attachSession(c, id, {
       stdin: opts.stdin !== false && Boolean(cfg.OpenStdin), stdout: true, stderr: true, tty: Boolean(cfg.Tty),
       detachKeys: opts.detachKeys as string | undefined,
+      sigProxy: opts.sigProxy !== false,
     });
     return outcome.exitCode ?? 0;
   } catch (e) {
