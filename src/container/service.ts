@@ -27,7 +27,7 @@ import { LogRotator, writeControl } from './log-rotator.js';
 import { shouldRestart, nextDelay, startsWithDaemon } from './restart-policy.js';
 import { ociResources, validateResources } from './resources.js';
 import { parseSecurityOpts, deviceFor, type Ulimit, type DeviceMapping } from './security.js';
-import { systemCpuUsage, type StatsSample } from './stats.js';
+import { systemCpuUsage, cgroupStats, type StatsSample } from './stats.js';
 import { applyResult, initialHealth, probeCommand, timing, type HealthConfig, type HealthLogEntry } from './health.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -754,7 +754,9 @@ export class ContainerService {
 
   /** One stats sample of a running container. */
   async statsSample(id: string): Promise<StatsSample> {
-    const [runtime, systemCpu] = await Promise.all([this.runtime.stats(id), systemCpuUsage()]);
+    // The cgroup files directly (cheap); runc's own report if they cannot be read.
+    const direct = await cgroupStats(`/berth/${id}`).catch(() => undefined);
+    const [runtime, systemCpu] = await Promise.all([direct ?? this.runtime.stats(id), systemCpuUsage()]);
     return { read: new Date().toISOString(), runtime, systemCpu };
   }
 

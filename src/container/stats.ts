@@ -1,6 +1,8 @@
 // Container stats in Docker's JSON shape (GET /containers/{id}/stats), from
 // runc's cgroup counters, which read the same on cgroup v1 and v2.
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { cpus, totalmem } from 'node:os';
 import type { RuntimeStats } from './runtime.js';
 
@@ -94,5 +96,108 @@ export function statsRow(s: Record<string, unknown>): { cpuPercent: number; memU
     pids: (s.pids_stats as { current: number }).current ?? 0,
     netRx: Object.values(nets).reduce((a, n) => a + n.rx_bytes, 0),
     netTx: Object.values(nets).reduce((a, n) => a + n.tx_bytes, 0),
+  };
+}
+
+// ---- reading the cgroup directly ------------------------------------------------
+//
+// `runc events --stats` costs a process per container per sample; the same
+// counters are plain files. Both cgroup layouts are read; anything missing
+// sends the caller back to runc.
+
+const CGROUP_ROOT = '/sys/fs/cgroup';
+
+async function readText(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function keyValues(text: string | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of (text ?? '').split('\n')) {
+    const [k, v] = line.trim().split(/\s+/);
+    if (k && v !== undefined && /^-?\d+$/.test(v)) out[k] = Number(v);
+  }
+  return out;
+}
+
+const num = (t: string | undefined): number | undefined => {
+  const v = t?.trim();
+  if (!v || v === 'max') return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : undefined;
+};
+
+/** The counters of the container in cgroup `path` (e.g. `/berth/ID`), or undefined to ask runc instead. */
+export async function cgroupStats(path: string, root = CGROUP_ROOT): Promise<RuntimeStats | undefined> {
+  return existsSync(join(root, 'cgroup.controllers')) ? cgroupV2Stats(join(root, path)) : cgroupV1Stats(root, path);
+}
+
+async function cgroupV1Stats(root: string, path: string): Promise<RuntimeStats | undefined> {
+  const at = (ctrl: string, file: string): Promise<string | undefined> => readText(join(root, ctrl, path, file));
+  const [usage, percpu, cpuStat, cpuacctStat, memUsage, memLimit, memMax, memFail, memStat, pidsCur, pidsMax, blk] = await Promise.all([
+    at('cpuacct', 'cpuacct.usage'), at('cpuacct', 'cpuacct.usage_percpu'), at('cpu', 'cpu.stat'), at('cpuacct', 'cpuacct.stat'),
+    at('memory', 'memory.usage_in_bytes'), at('memory', 'memory.limit_in_bytes'), at('memory', 'memory.max_usage_in_bytes'),
+    at('memory', 'memory.failcnt'), at('memory', 'memory.stat'), at('pids', 'pids.current'), at('pids', 'pids.max'),
+    at('blkio', 'blkio.throttle.io_service_bytes_recursive'),
+  ]);
+  if (usage === undefined || memUsage === undefined) return undefined;
+  const ticksToNs = 1e9 / 100;
+  const acct = keyValues(cpuacctStat);
+  const thr = keyValues(cpuStat);
+  return {
+    cpu: {
+      usage: {
+        total: num(usage) ?? 0,
+        percpu: (percpu ?? '').trim().split(/\s+/).filter(Boolean).map(Number),
+        kernel: (acct.system ?? 0) * ticksToNs,
+        user: (acct.user ?? 0) * ticksToNs,
+      },
+      throttling: { periods: thr.nr_periods ?? 0, throttledPeriods: thr.nr_throttled ?? 0, throttledTime: thr.throttled_time ?? 0 },
+    },
+    memory: {
+      usage: { usage: num(memUsage) ?? 0, limit: num(memLimit), max: num(memMax), failcnt: num(memFail) },
+      raw: keyValues(memStat),
+    },
+    pids: { current: num(pidsCur) ?? 0, limit: num(pidsMax) },
+    blkio: { ioServiceBytesRecursive: blkioEntries(blk) },
+  };
+}
+
+function blkioEntries(text: string | undefined): Array<{ major: number; minor: number; op: string; value: number }> {
+  const out: Array<{ major: number; minor: number; op: string; value: number }> = [];
+  for (const line of (text ?? '').split('\n')) {
+    const m = /^(\d+):(\d+) (\w+) (\d+)$/.exec(line.trim());
+    if (m) out.push({ major: Number(m[1]), minor: Number(m[2]), op: m[3]!, value: Number(m[4]) });
+  }
+  return out;
+}
+
+async function cgroupV2Stats(dir: string): Promise<RuntimeStats | undefined> {
+  const at = (file: string): Promise<string | undefined> => readText(join(dir, file));
+  const [cpuStat, memCur, memMax, memPeak, memStat, pidsCur, pidsMax, io] = await Promise.all([
+    at('cpu.stat'), at('memory.current'), at('memory.max'), at('memory.peak'), at('memory.stat'), at('pids.current'), at('pids.max'), at('io.stat'),
+  ]);
+  if (cpuStat === undefined || memCur === undefined) return undefined;
+  const c = keyValues(cpuStat);
+  const blk: Array<{ major: number; minor: number; op: string; value: number }> = [];
+  for (const line of (io ?? '').split('\n')) {
+    const m = /^(\d+):(\d+) (.*)$/.exec(line.trim());
+    if (!m) continue;
+    const kv = Object.fromEntries(m[3]!.split(' ').map((p) => p.split('=')));
+    blk.push({ major: Number(m[1]), minor: Number(m[2]), op: 'read', value: Number(kv.rbytes ?? 0) });
+    blk.push({ major: Number(m[1]), minor: Number(m[2]), op: 'write', value: Number(kv.wbytes ?? 0) });
+  }
+  return {
+    cpu: {
+      usage: { total: (c.usage_usec ?? 0) * 1000, kernel: (c.system_usec ?? 0) * 1000, user: (c.user_usec ?? 0) * 1000 },
+      throttling: { periods: c.nr_periods ?? 0, throttledPeriods: c.nr_throttled ?? 0, throttledTime: (c.throttled_usec ?? 0) * 1000 },
+    },
+    memory: { usage: { usage: num(memCur) ?? 0, limit: num(memMax), max: num(memPeak) }, raw: keyValues(memStat) },
+    pids: { current: num(pidsCur) ?? 0, limit: num(pidsMax) },
+    blkio: { ioServiceBytesRecursive: blk },
   };
 }

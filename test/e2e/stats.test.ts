@@ -30,6 +30,17 @@ test('stats --no-stream: CPU of a busy container, memory against its limit, pids
   assert.match(api.stderr, /No such container: nosuch/);
 });
 
+test('CPU throttling of a container over its --cpus shows in the stats', async () => {
+  assert.equal(d.berth(['run', '-d', '--name', 'capped', '--cpus', '0.1', 'busybox', 'sh', '-c', 'while true; do :; done']).code, 0);
+  await sleep(1500);
+  const r = await d.api('GET', '/containers/capped/stats?stream=false&one-shot=true');
+  const thr = (r.body as { cpu_stats: { throttling_data: { periods: number; throttled_periods: number } } }).cpu_stats.throttling_data;
+  assert.ok(thr.periods > 0 && thr.throttled_periods > 0, JSON.stringify(thr));
+  const row = d.berth(['stats', '--no-stream', '--format', '{{.CPUPerc}}', 'capped']).stdout;
+  assert.ok(Number.parseFloat(row) < 30, `held near 10% of one CPU: ${row}`);
+  assert.equal(d.berth(['rm', '-f', 'capped']).code, 0);
+});
+
 test('top lists only the container processes, with ps arguments', () => {
   const r = d.berth(['top', 'idle']);
   assert.equal(r.code, 0, r.stderr);

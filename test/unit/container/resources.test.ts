@@ -37,3 +37,43 @@ test('top: ps output cut down to the container pids; stats numbers as the docker
   assert.equal(row.cpuPercent, 50);
   assert.deepEqual([row.memUsage, row.memLimit, row.pids], [2 << 20, 64 << 20, 3]);
 });
+
+test('stats straight from cgroup files, v1 and v2 layouts', async () => {
+  const { mkdtempSync, mkdirSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const { cgroupStats } = await import('../../../src/container/stats.js');
+  const v1 = mkdtempSync(join(tmpdir(), 'cg1-'));
+  const put = (root: string, rel: string, text: string): void => {
+    mkdirSync(join(root, rel, '..'), { recursive: true });
+    writeFileSync(join(root, rel), text);
+  };
+  put(v1, 'cpuacct/berth/x/cpuacct.usage', '5000000\n');
+  put(v1, 'cpuacct/berth/x/cpuacct.usage_percpu', '3000000 2000000 \n');
+  put(v1, 'cpuacct/berth/x/cpuacct.stat', 'user 30\nsystem 10\n');
+  put(v1, 'cpu/berth/x/cpu.stat', 'nr_periods 10\nnr_throttled 4\nthrottled_time 999\n');
+  put(v1, 'memory/berth/x/memory.usage_in_bytes', '4096\n');
+  put(v1, 'memory/berth/x/memory.limit_in_bytes', '9223372036854771712\n');
+  put(v1, 'memory/berth/x/memory.stat', 'cache 0\ntotal_inactive_file 1024\n');
+  put(v1, 'pids/berth/x/pids.current', '3\n');
+  put(v1, 'pids/berth/x/pids.max', 'max\n');
+  put(v1, 'blkio/berth/x/blkio.throttle.io_service_bytes_recursive', '8:0 Read 100\n8:0 Write 50\nTotal 150\n');
+  const s1 = (await cgroupStats('/berth/x', v1))!;
+  assert.deepEqual(s1.cpu!.usage, { total: 5000000, percpu: [3000000, 2000000], kernel: 100000000, user: 300000000 });
+  assert.deepEqual(s1.cpu!.throttling, { periods: 10, throttledPeriods: 4, throttledTime: 999 });
+  assert.deepEqual([s1.memory!.usage!.usage, s1.memory!.raw!.total_inactive_file, s1.pids!.current, s1.pids!.limit], [4096, 1024, 3, undefined]);
+  assert.deepEqual(s1.blkio!.ioServiceBytesRecursive, [{ major: 8, minor: 0, op: 'Read', value: 100 }, { major: 8, minor: 0, op: 'Write', value: 50 }]);
+  const v2 = mkdtempSync(join(tmpdir(), 'cg2-'));
+  put(v2, 'cgroup.controllers', 'cpu memory pids io\n');
+  put(v2, 'berth/x/cpu.stat', 'usage_usec 7\nuser_usec 5\nsystem_usec 2\nnr_periods 3\nnr_throttled 1\nthrottled_usec 4\n');
+  put(v2, 'berth/x/memory.current', '8192\n');
+  put(v2, 'berth/x/memory.max', '67108864\n');
+  put(v2, 'berth/x/memory.stat', 'inactive_file 512\n');
+  put(v2, 'berth/x/pids.current', '2\n');
+  put(v2, 'berth/x/io.stat', '8:0 rbytes=10 wbytes=20 rios=1 wios=2\n');
+  const s2 = (await cgroupStats('/berth/x', v2))!;
+  assert.deepEqual(s2.cpu!.usage, { total: 7000, kernel: 2000, user: 5000 });
+  assert.deepEqual([s2.memory!.usage!.usage, s2.memory!.usage!.limit, s2.pids!.current], [8192, 67108864, 2]);
+  assert.equal(s2.blkio!.ioServiceBytesRecursive!.find((e) => e.op === 'write')!.value, 20);
+  assert.equal(await cgroupStats('/berth/missing', v1), undefined);
+});
