@@ -1,5 +1,6 @@
 // `import -c` / `commit -c`: Dockerfile instructions applied to an image config.
 import { InvalidParameterError } from '../lib/errors.js';
+import { parseGoDuration } from '../lib/units.js';
 
 export interface ImageConfigBody {
   User?: string;
@@ -11,6 +12,48 @@ export interface ImageConfigBody {
   WorkingDir?: string;
   Labels?: Record<string, string>;
   StopSignal?: string;
+  Healthcheck?: { Test: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; StartInterval?: number; Retries?: number };
+}
+
+/**
+ * `HEALTHCHECK [--interval=D] [--timeout=D] [--start-period=D] [--start-interval=D] [--retries=N] CMD …`
+ * or `HEALTHCHECK NONE`, as the Dockerfile instruction reads (durations in ns).
+ */
+export function parseHealthcheck(rest: string): NonNullable<ImageConfigBody['Healthcheck']> {
+  let text = rest.trim();
+  const h: NonNullable<ImageConfigBody['Healthcheck']> = { Test: [] };
+  const flags: Record<string, keyof typeof h> = {
+    interval: 'Interval', timeout: 'Timeout', 'start-period': 'StartPeriod', 'start-interval': 'StartInterval', retries: 'Retries',
+  };
+  for (;;) {
+    const m = /^--([a-z-]+)=(\S+)\s*/.exec(text);
+    if (!m) break;
+    const key = flags[m[1]!];
+    if (!key) throw new InvalidParameterError(`Unknown flag: ${m[1]}`);
+    if (key === 'Retries') {
+      if (!/^\d+$/.test(m[2]!)) throw new InvalidParameterError(`invalid retries: ${m[2]}`);
+      h.Retries = Number(m[2]);
+    } else {
+      let ms: number;
+      try {
+        ms = parseGoDuration(m[2]!);
+      } catch {
+        throw new InvalidParameterError(`time: invalid duration "${m[2]}"`);
+      }
+      (h as Record<string, unknown>)[key] = Math.round(ms * 1e6);
+    }
+    text = text.slice(m[0].length);
+  }
+  const kind = /^(\S+)\s*([\s\S]*)$/.exec(text);
+  const word = kind?.[1]?.toUpperCase();
+  if (word === 'NONE') {
+    if (kind![2]) throw new InvalidParameterError('HEALTHCHECK NONE takes no arguments');
+    return { Test: ['NONE'] };
+  }
+  if (word !== 'CMD' || !kind![2]) throw new InvalidParameterError('Unknown type "' + (kind?.[1] ?? '') + '" in HEALTHCHECK (try CMD)');
+  const args = jsonArray(kind![2]);
+  h.Test = args ? ['CMD', ...args] : ['CMD-SHELL', kind![2]];
+  return h;
 }
 
 function jsonArray(rest: string): string[] | undefined {
@@ -76,6 +119,9 @@ export function parseChanges(changes: string[]): ImageConfigBody {
         break;
       case 'STOPSIGNAL':
         c.StopSignal = rest.trim();
+        break;
+      case 'HEALTHCHECK':
+        c.Healthcheck = parseHealthcheck(rest);
         break;
       case 'EXPOSE':
         c.ExposedPorts = c.ExposedPorts ?? {};

@@ -340,6 +340,7 @@ export class ImageStore {
         Tty: false, OpenStdin: false, StdinOnce: false, Env: c.Env ?? null, Cmd: c.Cmd ?? null, Image: '',
         Volumes: c.Volumes ?? null, WorkingDir: c.WorkingDir ?? '', Entrypoint: c.Entrypoint ?? null, OnBuild: null,
         Labels: c.Labels ?? null, ...(c.StopSignal ? { StopSignal: c.StopSignal } : {}),
+        ...(c.Healthcheck ? { Healthcheck: c.Healthcheck } : {}),
       },
       Architecture: rec.config.architecture,
       Os: rec.config.os,

@@ -59,6 +59,24 @@ test('a probe that hangs is killed at its timeout and counts as a failure', asyn
   assert.equal(d.berth(['rm', '-f', 'hang']).code, 0);
 });
 
+test("an image's HEALTHCHECK drives the status; the container's flags override it", async () => {
+  const { busyboxTar } = await import('./harness.js');
+  const imp = d.berth(['import', '-c', 'HEALTHCHECK --interval=200ms --retries=1 CMD test -f /tmp/ready', '-c', 'CMD ["sh"]', busyboxTar(), 'checked:1']);
+  assert.equal(imp.code, 0, imp.stderr);
+  assert.match(d.berth(['image', 'inspect', '-f', '{{json .Config.Healthcheck}}', 'checked:1']).stdout, /"Test":\["CMD-SHELL","test -f \/tmp\/ready"\]/);
+  assert.equal(d.berth(['run', '-d', '--name', 'img-hc', 'checked:1', 'sh', '-c', 'sleep 0.5; touch /tmp/ready; sleep 1000']).code, 0);
+  assert.ok(await eventually(() => health('img-hc').Status === 'healthy', 10_000));
+  // --health-cmd replaces the image's test; the image's interval stays.
+  assert.equal(d.berth(['run', '-d', '--name', 'img-hc2', '--health-cmd', 'false', 'checked:1', 'sleep', '1000']).code, 0);
+  assert.ok(await eventually(() => health('img-hc2').Status === 'unhealthy', 10_000));
+  assert.equal(d.berth(['inspect', '-f', '{{.Config.Healthcheck.Interval}}', 'img-hc2']).stdout.trim(), '200000000');
+  // --no-healthcheck turns the image's check off.
+  assert.equal(d.berth(['run', '-d', '--name', 'img-hc3', '--no-healthcheck', 'checked:1', 'sleep', '1000']).code, 0);
+  assert.equal(d.berth(['inspect', '-f', '{{json .State.Health}}', 'img-hc3']).stdout.trim(), 'null');
+  assert.equal(d.berth(['rm', '-f', 'img-hc', 'img-hc2', 'img-hc3']).code, 0);
+  assert.equal(d.berth(['rmi', 'checked:1']).code, 0);
+});
+
 test('bad health options are refused; --no-healthcheck disables; the docker CLI sees the status', async () => {
   const conflict = d.berth(['run', '--rm', '--no-healthcheck', '--health-cmd', 'true', 'busybox', 'true']);
   assert.equal(conflict.code, 125);

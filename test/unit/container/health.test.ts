@@ -35,3 +35,16 @@ test('health config: merge with the image, probe argv, defaults, validation', ()
   assert.throws(() => validateHealthcheck({ Test: ['SHELL', 'x'] }), /unknown Healthcheck type 'SHELL'/);
   assert.throws(() => validateHealthcheck({ Test: 'x' as unknown as string[] }), /cannot unmarshal/);
 });
+
+test('HEALTHCHECK instruction (import -c): flags, exec and shell forms, NONE, errors', async () => {
+  const { parseHealthcheck, parseChanges } = await import('../../../src/image/changes.js');
+  assert.deepEqual(parseHealthcheck('--interval=5s --retries=2 CMD curl -f http://localhost/ || exit 1'),
+    { Test: ['CMD-SHELL', 'curl -f http://localhost/ || exit 1'], Interval: 5e9, Retries: 2 });
+  assert.deepEqual(parseHealthcheck('--timeout=500ms --start-period=1m --start-interval=2s CMD ["true"]'),
+    { Test: ['CMD', 'true'], Timeout: 5e8, StartPeriod: 6e10, StartInterval: 2e9 });
+  assert.deepEqual(parseHealthcheck('NONE'), { Test: ['NONE'] });
+  assert.deepEqual(parseChanges(['HEALTHCHECK CMD true']).Healthcheck, { Test: ['CMD-SHELL', 'true'] });
+  assert.throws(() => parseHealthcheck('--bogus=1 CMD true'), /Unknown flag: bogus/);
+  assert.throws(() => parseHealthcheck('--interval=soon CMD true'), /invalid duration/);
+  assert.throws(() => parseHealthcheck('RUN true'), /Unknown type "RUN" in HEALTHCHECK/);
+});
