@@ -27,8 +27,22 @@ const execCmd = lazy(async () => (await import('./commands/exec.js')).exec as Ac
 const statsCmd = (name: string) => lazy(async () => (await import('./commands/stats.js'))[name as 'stats'] as Action);
 const system = (name: string) => lazy(async () => (await import('./commands/system.js'))[name as 'version'] as Action);
 
-function runCreateOptions(c: Command): Command {
+/** Limits that run/create and update share. */
+function resourceOptions(c: Command): Command {
   return c
+    .option('-m, --memory <bytes>', 'Memory limit')
+    .option('--memory-swap <bytes>', "Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
+    .option('--memory-reservation <bytes>', 'Memory soft limit')
+    .option('--cpus <decimal>', 'Number of CPUs')
+    .option('-c, --cpu-shares <int>', 'CPU shares (relative weight)', int)
+    .option('--cpu-period <int>', 'Limit CPU CFS (Completely Fair Scheduler) period', int)
+    .option('--cpu-quota <int>', 'Limit CPU CFS (Completely Fair Scheduler) quota', int)
+    .option('--cpuset-cpus <string>', 'CPUs in which to allow execution (0-3, 0,1)')
+    .option('--pids-limit <int>', 'Tune container pids limit (set -1 for unlimited)', int);
+}
+
+function runCreateOptions(c: Command): Command {
+  return resourceOptions(c)
     .option('-e, --env <list>', 'Set environment variables', collect)
     .option('--env-file <file>', 'Read in a file of environment variables', collect)
     .option('-w, --workdir <string>', 'Working directory inside the container')
@@ -64,15 +78,6 @@ function runCreateOptions(c: Command): Command {
     .option('--ulimit <list>', 'Ulimit options', collect)
     .option('--device <list>', 'Add a host device to the container', collect)
     .option('--group-add <list>', 'Add additional groups to join', collect)
-    .option('-m, --memory <bytes>', 'Memory limit')
-    .option('--memory-swap <bytes>', "Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
-    .option('--memory-reservation <bytes>', 'Memory soft limit')
-    .option('--cpus <decimal>', 'Number of CPUs')
-    .option('-c, --cpu-shares <int>', 'CPU shares (relative weight)', int)
-    .option('--cpu-period <int>', 'Limit CPU CFS (Completely Fair Scheduler) period', int)
-    .option('--cpu-quota <int>', 'Limit CPU CFS (Completely Fair Scheduler) quota', int)
-    .option('--cpuset-cpus <string>', 'CPUs in which to allow execution (0-3, 0,1)')
-    .option('--pids-limit <int>', 'Tune container pids limit (set -1 for unlimited)', int)
     .option('--oom-kill-disable', 'Disable OOM Killer')
     .option('--shm-size <bytes>', 'Size of /dev/shm')
     .option('-i, --interactive', 'Keep STDIN open even if not attached')
@@ -128,16 +133,7 @@ export function buildProgram(): Command {
       .option('-i, --interactive', "Attach container's STDIN")
       .option('--detach-keys <string>', 'Override the key sequence for detaching a container')
       .argument('<containers...>').action(containers('start'));
-    sub('update').description('Update configuration of one or more containers').usage('[OPTIONS] CONTAINER [CONTAINER...]')
-      .option('-m, --memory <bytes>', 'Memory limit')
-      .option('--memory-swap <bytes>', "Swap limit equal to memory plus swap: -1 to enable unlimited swap")
-      .option('--memory-reservation <bytes>', 'Memory soft limit')
-      .option('--cpus <decimal>', 'Number of CPUs')
-      .option('-c, --cpu-shares <int>', 'CPU shares (relative weight)', int)
-      .option('--cpu-period <int>', 'Limit CPU CFS (Completely Fair Scheduler) period', int)
-      .option('--cpu-quota <int>', 'Limit CPU CFS (Completely Fair Scheduler) quota', int)
-      .option('--cpuset-cpus <string>', 'CPUs in which to allow execution (0-3, 0,1)')
-      .option('--pids-limit <int>', 'Tune container pids limit (set -1 for unlimited)', int)
+    resourceOptions(sub('update').description('Update configuration of one or more containers').usage('[OPTIONS] CONTAINER [CONTAINER...]'))
       .option('--restart <string>', 'Restart policy to apply when a container exits')
       .argument('<containers...>').action(containers('update'));
     sub('pause').description('Pause all processes within one or more containers').usage('CONTAINER [CONTAINER...]')
