@@ -9,15 +9,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
+import { constants as osConstants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { ConflictError, EngineError, InvalidParameterError, NotFoundError } from '../lib/errors.js';
 import { newId } from '../lib/ids.js';
 import type { EventBus } from '../lib/event-bus.js';
 import { writeFileAtomic } from '../lib/atomic.js';
-import { cleanRuntimeMessage, type OciRuntime, type ExecMonitor } from './runtime.js';
+import { cleanRuntimeMessage, conmonResize, type OciRuntime, type ExecMonitor } from './runtime.js';
 import { resolveUser } from './user.js';
 import { connectAttach, type AttachConnection } from './attach-socket.js';
-import { writeControl } from './log-rotator.js';
 import { allHostCaps, DEFAULT_PATH } from './spec.js';
 import type { ContainerRecord } from './record.js';
 
@@ -232,7 +232,7 @@ export class ExecManager {
         if (--pending === 0) resolve(code);
       };
       child.on('exit', (c, signal) => {
-        code = c ?? (signal ? 128 + (SIGNAL_NUMBERS[signal] ?? 0) : -1);
+        code = c ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : -1);
         done();
       });
       child.stdout!.on('close', done);
@@ -308,7 +308,7 @@ export class ExecManager {
   async resize(id: string, height: number, width: number): Promise<void> {
     const s = this.get(id);
     if (!s.config.Tty || !s.running) return;
-    await writeControl(join(this.sessionDir(s), 'ctl'), `1 ${height} ${width}\n`);
+    await conmonResize(join(this.sessionDir(s), 'ctl'), height, width);
   }
 
   private sessionDir(s: ExecSession): string {
@@ -420,7 +420,6 @@ export class ExecManager {
   }
 }
 
-const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15, SIGPIPE: 13 };
 
 /** Go's Duration.String() for whole and fractional seconds: `1s`, `1.5s`, `500ms`. */
 function formatSeconds(ms: number): string {

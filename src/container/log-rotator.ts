@@ -6,13 +6,11 @@
 //
 // While berthd is down nothing rotates and the log grows; the first check
 // after a restart rotates it. That is the price of never losing a line.
-import { promises as fs, constants, watch, type FSWatcher } from 'node:fs';
+import { promises as fs, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { KeyedMutex } from '../lib/mutex.js';
 import type { RotationLimits } from './log-config.js';
-
-/** conmon's control message: type 2 = reopen the log files (height and width unused). */
-const REOPEN_LOGS = '2 0 0\n';
+import { conmonReopenLogs } from './runtime.js';
 
 /** Checks are coalesced: a chatty container costs one stat per interval, not one per write. */
 const CHECK_DELAY_MS = 50;
@@ -113,7 +111,7 @@ export async function rotateLog(path: string, ctlPath: string, maxFile: number):
   for (let k = keep - 1; k >= 1; k--) await renameIfExists(`${path}.${k}`, `${path}.${k + 1}`);
   const before = await fs.stat(path);
   await fs.rename(path, `${path}.1`);
-  const reopened = await requestReopen(ctlPath);
+  const reopened = await conmonReopenLogs(ctlPath);
   if (!reopened) return;
   // conmon creates the new file only once it has closed the old one.
   const deadline = Date.now() + 2000;
@@ -132,31 +130,4 @@ async function renameIfExists(from: string, to: string): Promise<void> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-}
-
-/** False when no conmon listens (the container is exiting): nothing writes any more. */
-function requestReopen(ctlPath: string): Promise<boolean> {
-  return writeControl(ctlPath, REOPEN_LOGS);
-}
-
-/**
- * Send one message to conmon's control fifo (`TYPE HEIGHT WIDTH\n`: 1 resize,
- * 2 reopen logs). False when no conmon reads it.
- */
-export async function writeControl(ctlPath: string, message: string): Promise<boolean> {
-  let fh;
-  try {
-    // Non-blocking: opening a fifo with no reader would otherwise hang.
-    fh = await fs.open(ctlPath, constants.O_WRONLY | constants.O_NONBLOCK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENXIO' || code === 'ENOENT') return false;
-    throw err;
-  }
-  try {
-    await fh.write(message);
-  } finally {
-    await fh.close();
-  }
-  return true;
 }

@@ -6,7 +6,7 @@
 import { spawn, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Readable, Writable } from 'node:stream';
-import { access } from 'node:fs/promises';
+import { promises as fsp, constants } from 'node:fs';
 import { join } from 'node:path';
 import { SystemError } from '../lib/errors.js';
 
@@ -218,18 +218,13 @@ export class OciRuntime {
 
   /** Host pids of the container's processes. */
   async pids(id: string): Promise<number[]> {
-    const { stdout } = await execFileP(this.paths.runtime, [...this.runtimeArgs(), 'ps', '--format', 'json', id]).catch((err: { stderr?: string; message: string }) => {
-      throw new SystemError(cleanRuntimeMessage(err.stderr?.trim() || err.message));
-    });
+    const stdout = await this.output(['ps', '--format', 'json', id]);
     return (JSON.parse(stdout || '[]') as number[] | null) ?? [];
   }
 
   /** One sample of the container's cgroup counters, in runc's own (v1/v2-neutral) shape. */
   async stats(id: string): Promise<RuntimeStats> {
-    const { stdout } = await execFileP(this.paths.runtime, [...this.runtimeArgs(), 'events', '--stats', id]).catch((err: { stderr?: string; message: string }) => {
-      throw new SystemError(cleanRuntimeMessage(err.stderr?.trim() || err.message));
-    });
-    return (JSON.parse(stdout) as { data: RuntimeStats }).data;
+    return (JSON.parse(await this.output(['events', '--stats', id])) as { data: RuntimeStats }).data;
   }
 
   async kill(id: string, signal: string, all = false): Promise<void> {
@@ -247,7 +242,7 @@ export class OciRuntime {
   /** Whether the runtime holds state for `id` (cheaper than spawning it). */
   async exists(id: string): Promise<boolean> {
     try {
-      await access(join(this.paths.runtimeRoot, id));
+      await fsp.access(join(this.paths.runtimeRoot, id));
       return true;
     } catch {
       return false;
@@ -276,13 +271,50 @@ export class OciRuntime {
   }
 
   private async run(args: string[]): Promise<void> {
+    await this.output(args);
+  }
+
+  /** Run the runtime; its stdout, or its own error message as a SystemError. */
+  private async output(args: string[]): Promise<string> {
     try {
-      await execFileP(this.paths.runtime, [...this.runtimeArgs(), ...args]);
+      return (await execFileP(this.paths.runtime, [...this.runtimeArgs(), ...args])).stdout;
     } catch (err) {
       const e = err as { stderr?: string; message: string };
       throw new SystemError(cleanRuntimeMessage(e.stderr?.trim() || e.message));
     }
   }
+}
+
+/**
+ * One message to conmon's control fifo, `TYPE HEIGHT WIDTH\n`. False when no
+ * conmon reads it (the container is exiting).
+ */
+async function writeControl(ctlPath: string, message: string): Promise<boolean> {
+  let fh;
+  try {
+    // Non-blocking: opening a fifo with no reader would otherwise hang.
+    fh = await fsp.open(ctlPath, constants.O_WRONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENXIO' || code === 'ENOENT') return false;
+    throw err;
+  }
+  try {
+    await fh.write(message);
+  } finally {
+    await fh.close();
+  }
+  return true;
+}
+
+/** conmon reopens its log file (type 2): the rotation's second half. */
+export function conmonReopenLogs(ctlPath: string): Promise<boolean> {
+  return writeControl(ctlPath, '2 0 0\n');
+}
+
+/** conmon resizes the pty it holds (type 1). */
+export function conmonResize(ctlPath: string, height: number, width: number): Promise<boolean> {
+  return writeControl(ctlPath, `1 ${height} ${width}\n`);
 }
 
 /** conmon's sync pipe: `{"data": N, "message": "…"}` per line. */

@@ -97,7 +97,9 @@ export interface DeviceMapping { PathOnHost: string; PathInContainer: string; Cg
 export interface OciDevice { path: string; type: 'c' | 'b'; major: number; minor: number; fileMode: number; uid: number; gid: number }
 
 /** A host device for the spec: its type and numbers come from the host node. */
-export function deviceFor(d: DeviceMapping): { device: OciDevice; rule: { allow: true; type: 'c' | 'b'; major: number; minor: number; access: string } } {
+export interface DeviceSpec { device: OciDevice; rule: { allow: true; type: 'c' | 'b'; major: number; minor: number; access: string } }
+
+export function deviceFor(d: DeviceMapping): DeviceSpec {
   let st;
   try {
     st = statSync(d.PathOnHost);

@@ -16,14 +16,14 @@ import {
   initialState, nowRfc3339, ZERO_TIME,
 } from './record.js';
 import { validateName, generateName } from './names.js';
-import { OciRuntime, RuntimeCreateError } from './runtime.js';
+import { OciRuntime, RuntimeCreateError, conmonResize } from './runtime.js';
 import { mountOverlay, unmount, mountsUnder } from './rootfs.js';
 import { generateSpec } from './spec.js';
 import { resolveUser, resolveGroups } from './user.js';
 import { KeyedMutex } from '../lib/mutex.js';
 import { createRequestBody, type CreateRequest } from './create-request.js';
 import { DEFAULT_LOG_CONFIG, rotationLimits, type LogConfig } from './log-config.js';
-import { LogRotator, writeControl } from './log-rotator.js';
+import { LogRotator } from './log-rotator.js';
 import { shouldRestart, nextDelay, startsWithDaemon } from './restart-policy.js';
 import { ociResources, validateResources } from './resources.js';
 import { parseSecurityOpts, deviceFor, type Ulimit, type DeviceMapping } from './security.js';
@@ -251,7 +251,7 @@ export class ContainerService {
     const rec = this.get(ref);
     if (!rec.State.Running) throw new ConflictError(`Container ${rec.Id} is not running`);
     if (!rec.Config.Tty) return;
-    await writeControl(join(this.paths.run, rec.Id, 'ctl'), `1 ${height} ${width}\n`);
+    await conmonResize(join(this.paths.run, rec.Id, 'ctl'), height, width);
   }
 
   /** Readers open a log's file chain through this, so a rotation cannot shift files under them. */
@@ -422,7 +422,7 @@ export class ContainerService {
         seccomp: security.seccomp,
         sysctl: (hcx.Sysctls as Record<string, string> | null) ?? undefined,
         ulimits: ((hcx.Ulimits as Ulimit[] | null) ?? []).map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard })),
-        devices: ((hcx.Devices as DeviceMapping[] | null) ?? []).map((d) => deviceFor(d) as unknown as { device: Record<string, unknown>; rule: Record<string, unknown> }),
+        devices: ((hcx.Devices as DeviceMapping[] | null) ?? []).map(deviceFor),
         extraMounts: ['hostname', 'hosts', 'resolv.conf'].map((f) => ({
           destination: `/etc/${f}`,
           type: 'bind',

@@ -4,6 +4,7 @@
 // these hosts lack CAP_SYS_RESOURCE, and Docker sets none by default either.
 import { existsSync, readFileSync } from 'node:fs';
 import { InvalidParameterError } from '../lib/errors.js';
+import type { DeviceSpec } from './security.js';
 import { defaultSeccompProfile, toOciSeccomp, type DockerSeccompProfile, type OciSeccomp } from './seccomp.js';
 
 export interface OciMount { destination: string; type: string; source: string; options?: string[] }
@@ -37,7 +38,7 @@ export interface SpecOptions {
   /** memory, cpu and pids limits (OCI linux.resources without devices) */
   resources?: Record<string, unknown>;
   /** --device: nodes to create and the cgroup rules that allow them */
-  devices?: Array<{ device: Record<string, unknown>; rule: Record<string, unknown> }>;
+  devices?: DeviceSpec[];
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

@@ -132,8 +132,13 @@ const num = (t: string | undefined): number | undefined => {
 };
 
 /** The counters of the container in cgroup `path` (e.g. `/berth/ID`), or undefined to ask runc instead. */
+/** v1 or v2 per cgroup root, looked up once: the layout does not change under a running daemon. */
+const unified = new Map<string, boolean>();
+
 export async function cgroupStats(path: string, root = CGROUP_ROOT): Promise<RuntimeStats | undefined> {
-  return existsSync(join(root, 'cgroup.controllers')) ? cgroupV2Stats(join(root, path)) : cgroupV1Stats(root, path);
+  let v2 = unified.get(root);
+  if (v2 === undefined) unified.set(root, (v2 = existsSync(join(root, 'cgroup.controllers'))));
+  return v2 ? cgroupV2Stats(join(root, path)) : cgroupV1Stats(root, path);
 }
 
 async function cgroupV1Stats(root: string, path: string): Promise<RuntimeStats | undefined> {

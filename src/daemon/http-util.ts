@@ -103,3 +103,20 @@ export function frame(stream: 1 | 2, data: Buffer): Buffer {
   h.writeUInt32BE(data.length, 4);
   return Buffer.concat([h, data]);
 }
+
+/** Resolves when a full stream drains, or when it closes (the client left): never hangs on a gone client. */
+export function drained(out: Duplex | ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    if (out.destroyed) {
+      resolve();
+      return;
+    }
+    const done = (): void => {
+      out.off('drain', done);
+      out.off('close', done);
+      resolve();
+    };
+    out.on('drain', done);
+    out.on('close', done);
+  });
+}

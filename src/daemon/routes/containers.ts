@@ -4,7 +4,7 @@ import type { ServerResponse } from 'node:http';
 import type { Router, RequestContext } from '../router.js';
 import {
   sendJson, sendNoContent, readJsonBody, boolParam, intParam, parseFilters, checkFilterKeys, res,
-  beginRawStream, frame,
+  beginRawStream, frame, drained,
 } from '../http-util.js';
 import type { Engine } from '../engine.js';
 import { InvalidParameterError, NotModifiedError } from '../../lib/errors.js';
@@ -488,19 +488,3 @@ function psFilter(c: ContainerRecord, f: Map<string, string[]>, engine: Engine):
 
 export { NotModifiedError };
 
-/** Resolves when a full stream drains, or when it closes (the client left): never hangs on a gone client. */
-function drained(out: Duplex | ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      out.off('drain', done);
-      out.off('close', done);
-      resolve();
-    };
-    if (out.destroyed) {
-      resolve();
-      return;
-    }
-    out.on('drain', done);
-    out.on('close', done);
-  });
-}

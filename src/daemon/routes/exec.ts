@@ -2,7 +2,7 @@
 import { Writable, type Duplex, type Readable } from 'node:stream';
 import type { ServerResponse } from 'node:http';
 import type { Router, RequestContext } from '../router.js';
-import { sendJson, sendNoContent, readJsonBody, beginRawStream, frame, intParam, res } from '../http-util.js';
+import { sendJson, sendNoContent, readJsonBody, beginRawStream, frame, intParam, res, drained } from '../http-util.js';
 import type { Engine } from '../engine.js';
 import { InvalidParameterError, ConflictError } from '../../lib/errors.js';
 import { validateExecConfig, ExecStartError } from '../../container/exec.js';
@@ -24,17 +24,8 @@ class ClientStream {
   writer(transform: (chunk: Buffer) => Buffer): Writable {
     return new Writable({
       write: (chunk: Buffer, _enc, cb) => {
-        if (this.gone || this.out.write(transform(chunk))) {
-          cb();
-          return;
-        }
-        const done = (): void => {
-          this.out.off('drain', done);
-          this.out.off('close', done);
-          cb();
-        };
-        this.out.on('drain', done);
-        this.out.on('close', done);
+        if (this.gone || this.out.write(transform(chunk))) cb();
+        else void drained(this.out).then(() => cb());
       },
     });
   }
