@@ -26,6 +26,7 @@ const images = (name: string) => lazy(async () => (await import('./commands/imag
 const execCmd = lazy(async () => (await import('./commands/exec.js')).exec as Action);
 const statsCmd = (name: string) => lazy(async () => (await import('./commands/stats.js'))[name as 'stats'] as Action);
 const system = (name: string) => lazy(async () => (await import('./commands/system.js'))[name as 'version'] as Action);
+const networks = (name: string) => lazy(async () => (await import('./commands/networks.js'))[name as 'port'] as Action);
 
 /** Limits that run/create and update share. */
 function resourceOptions(c: Command): Command {
@@ -65,7 +66,16 @@ function runCreateOptions(c: Command): Command {
     .option('--cap-add <list>', 'Add Linux capabilities', collect)
     .option('--cap-drop <list>', 'Drop Linux capabilities', collect)
     .option('--security-opt <list>', 'Security Options', collect)
-    .option('--network <string>', 'Connect a container to a network')
+    .option('--net, --network <string>', 'Connect a container to a network')
+    .option('--network-alias <list>', 'Add network-scoped alias for the container', collect)
+    .option('--ip <string>', 'IPv4 address (e.g., 172.30.100.104)')
+    .option('-p, --publish <list>', "Publish a container's port(s) to the host", collect)
+    .option('-P, --publish-all', 'Publish all exposed ports to random ports')
+    .option('--expose <list>', 'Expose a port or a range of ports', collect)
+    .option('--dns <list>', 'Set custom DNS servers', collect)
+    .option('--dns-search <list>', 'Set custom DNS search domains', collect)
+    .option('--dns-option <list>', 'Set DNS options', collect)
+    .option('--add-host <list>', 'Add a custom host-to-IP mapping (host:ip)', collect)
     .option('--platform <string>', 'Set platform if server is multi-platform capable')
     .option('--health-cmd <string>', 'Command to run to check health')
     .option('--health-interval <duration>', 'Time between running the check (ms|s|m|h) (default 0s)')
@@ -243,6 +253,47 @@ export function buildProgram(): Command {
   defineContainerCommands(container, 'container');
   const image = program.command('image').description('Manage images').helpOption('--help', 'Print usage');
   defineImageCommands(image, 'image');
+
+  const net = program.command('network').description('Manage networks').helpOption('--help', 'Print usage');
+  const nsub = (name: string): Command => net.command(name).helpOption('--help', 'Print usage');
+  nsub('create').description('Create a network').usage('[OPTIONS] NETWORK')
+    .option('-d, --driver <string>', 'Driver to manage the Network', 'bridge')
+    .option('--subnet <list>', 'Subnet in CIDR format that represents a network segment', collect)
+    .option('--gateway <list>', 'IPv4 Gateway for the master subnet', collect)
+    .option('--ip-range <list>', 'Allocate container ip from a sub-range', collect)
+    .option('--internal', 'Restrict external access to the network')
+    .option('--attachable', 'Enable manual container attachment')
+    .option('--ipv6', 'Enable IPv6 networking')
+    .option('--label <list>', 'Set metadata on a network', collect)
+    .option('-o, --opt <list>', 'Set driver specific options', collect)
+    .argument('<network>').action(networks('networkCreate'));
+  nsub('ls').aliases(['list']).description('List networks')
+    .option('-f, --filter <filter>', "Provide filter values (e.g. 'driver=bridge')", collect)
+    .option('--format <string>', 'Format output using a custom template')
+    .option('--no-trunc', 'Do not truncate the output')
+    .option('-q, --quiet', 'Only display network IDs')
+    .action(networks('networkLs'));
+  nsub('inspect').description('Display detailed information on one or more networks')
+    .option('-f, --format <string>', 'Format output using a custom template')
+    .option('-v, --verbose', 'Verbose output for diagnostics')
+    .argument('<networks...>').action(networks('networkInspect'));
+  nsub('rm').aliases(['remove']).description('Remove one or more networks')
+    .option('-f, --force', 'Do not error if the network does not exist')
+    .argument('<networks...>').action(networks('networkRm'));
+  nsub('prune').description('Remove all unused networks')
+    .option('-f, --force', 'Do not prompt for confirmation')
+    .option('--filter <filter>', 'Provide filter values (e.g. "until=<timestamp>")', collect)
+    .action(networks('networkPrune'));
+  nsub('connect').description('Connect a container to a network').usage('[OPTIONS] NETWORK CONTAINER')
+    .option('--alias <list>', 'Add network-scoped alias for the container', collect)
+    .option('--ip <string>', 'IPv4 address (e.g., 172.30.100.104)')
+    .argument('<network>').argument('<container>').action(networks('networkConnect'));
+  nsub('disconnect').description('Disconnect a container from a network').usage('[OPTIONS] NETWORK CONTAINER')
+    .option('-f, --force', 'Force the container to disconnect from a network')
+    .argument('<network>').argument('<container>').action(networks('networkDisconnect'));
+  program.command('port').description('List port mappings or a specific mapping for the container')
+    .usage('CONTAINER [PRIVATE_PORT[/PROTO]]').helpOption('--help', 'Print usage')
+    .argument('<container>').argument('[port]').action(networks('port'));
 
   program.command('inspect').description('Return low-level information on Docker objects')
     .usage('[OPTIONS] NAME|ID [NAME|ID...]').helpOption('--help', 'Print usage')

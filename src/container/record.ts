@@ -1,4 +1,5 @@
 import type { HealthConfig, HealthState } from './health.js';
+import type { NetworkSettings, SandboxRuntime } from '../network/types.js';
 
 // A container as berthd keeps it on disk: close to Docker's inspect shape so
 // that inspect is mostly a projection, with runtime-only paths kept apart.
@@ -80,6 +81,10 @@ export interface ContainerRecord {
   ManuallyStopped?: boolean;
   /** pid of the conmon monitoring the current run */
   MonitorPid?: number;
+  /** networks (kept while stopped) and, while running, addresses and ports */
+  NetworkSettings?: NetworkSettings;
+  /** kernel objects of the current run's network, for teardown after a crash */
+  Sandbox?: SandboxRuntime;
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

@@ -27,9 +27,15 @@ import { LogRotator } from './log-rotator.js';
 import { shouldRestart, nextDelay, startsWithDaemon } from './restart-policy.js';
 import { ociResources, validateResources } from './resources.js';
 import { parseSecurityOpts, deviceFor, type Ulimit, type DeviceMapping } from './security.js';
-import { systemCpuUsage, cgroupStats, type StatsSample } from './stats.js';
+import { systemCpuUsage, cgroupStats, parseNetDev, type StatsSample } from './stats.js';
 import { applyResult, initialHealth, probeCommand, timing, type HealthConfig, type HealthLogEntry } from './health.js';
 import { execFile } from 'node:child_process';
+import { hostname as osHostname } from 'node:os';
+import type { NetworkService } from '../network/service.js';
+import type { EndpointRequest } from '../network/types.js';
+import { validatePortBindings, type PortBindings } from '../network/port-spec.js';
+import { validateExtraHosts } from '../network/etc-files.js';
+import { writeNetworkFiles, NETWORK_FILES } from './network-files.js';
 import { promisify } from 'node:util';
 
 const execFileP = promisify(execFile);
@@ -104,6 +110,7 @@ export class ContainerService {
     private readonly paths: ContainerPaths,
     private readonly runtime: OciRuntime,
     private readonly images: ImageProvider,
+    private readonly network: NetworkService,
     private readonly events: EventBus,
     private readonly log: (level: string, msg: string, fields?: Record<string, unknown>) => void = () => undefined,
     /** the daemon's `log-driver` and `log-opts`, merged into each new container's */
@@ -141,7 +148,9 @@ export class ContainerService {
         continue;
       }
       if (rec.State.Running) await this.reconcileRunning(rec);
+      else if (rec.Sandbox) await this.network.detach(rec).then(() => this.save(rec)).catch(() => undefined);
     }
+    await this.network.sweep().catch((err: unknown) => this.log('warn', 'network sweep failed', { err: String(err) }));
     // Rootfs mounts of containers that are not running (crash between exit and unmount).
     for (const mp of await mountsUnder(this.paths.run)) {
       const id = mp.slice(this.paths.run.length + 1).split('/')[0]!;
@@ -169,6 +178,7 @@ export class ContainerService {
     }
     const st = await this.runtime.state(rec.Id);
     if (st && (st.status === 'running' || st.status === 'paused')) {
+      await this.network.restore(rec);
       this.watchLog(rec);
       return;
     }
@@ -300,7 +310,12 @@ export class ContainerService {
       const { config, hostConfig } = createRequestBody(body, image.config, this.logDefaults);
       const entry = [...(config.Entrypoint ?? []), ...(config.Cmd ?? [])];
       if (entry.length === 0) throw new InvalidParameterError('No command specified');
-      if (!config.Hostname) config.Hostname = id.slice(0, 12);
+      if (hostConfig.NetworkMode === 'default') hostConfig.NetworkMode = 'bridge';
+      validatePortBindings(hostConfig.PortBindings as PortBindings | null);
+      validateExtraHosts(hostConfig.ExtraHosts as string[] | null);
+      const endpoints = (body.NetworkingConfig as { EndpointsConfig?: Record<string, EndpointRequest> } | undefined)?.EndpointsConfig ?? {};
+      const networkSettings = this.network.prepare(hostConfig.NetworkMode, endpoints, (hostConfig.PortBindings ?? {}) as PortBindings);
+      if (!config.Hostname) config.Hostname = hostConfig.NetworkMode === 'host' ? osHostname() : id.slice(0, 12);
       const rec: ContainerRecord = {
         Id: id,
         Name: name,
@@ -312,10 +327,10 @@ export class ContainerService {
         RestartCount: 0,
         Config: config,
         HostConfig: hostConfig,
+        NetworkSettings: networkSettings,
       };
       const dir = join(this.paths.containers, id);
       await fs.mkdir(dir, { recursive: true });
-      await this.writeEtcFiles(rec);
       await this.save(rec);
       this.records.set(id, rec);
       this.events.publish('container', 'create', id, this.attrs(rec));
@@ -345,23 +360,6 @@ export class ContainerService {
     return '/' + generateName() + '_' + Math.floor(Math.random() * 1000);
   }
 
-  private async writeEtcFiles(rec: ContainerRecord): Promise<void> {
-    const dir = join(this.paths.containers, rec.Id);
-    const host = rec.Config.Hostname;
-    const fqdn = rec.Config.Domainname ? `${host}.${rec.Config.Domainname} ${host}` : host;
-    await fs.writeFile(join(dir, 'hostname'), host + '\n');
-    await fs.writeFile(join(dir, 'hosts'),
-      '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n' +
-      'ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n' + `127.0.1.1\t${fqdn}\n`);
-    let resolv = '';
-    try {
-      resolv = await fs.readFile('/etc/resolv.conf', 'utf8');
-    } catch { /* no resolver configured on the host */ }
-    // A loopback resolver on the host is unreachable from the container's own network namespace.
-    resolv = resolv.split('\n').filter((l) => !/^\s*nameserver\s+(127\.|::1)/.test(l)).join('\n');
-    await fs.writeFile(join(dir, 'resolv.conf'), resolv.trim() + '\n');
-  }
-
   // ---- start ----------------------------------------------------------------
 
   async start(ref: string): Promise<void> {
@@ -384,6 +382,8 @@ export class ContainerService {
       if (await this.runtime.exists(id)) await this.runtime.delete(id).catch(() => undefined);
       const lowers = await this.images.rootfsLayers(rec.Image);
       await mountOverlay(lowers, join(dataDir, 'upper'), join(dataDir, 'work'), rootfs);
+      const sandbox = await this.network.attach(rec);
+      await writeNetworkFiles(dataDir, rec, this.network);
       const hcx = rec.HostConfig as Record<string, unknown>;
       const security = parseSecurityOpts(rec.HostConfig.SecurityOpt);
       const user = await resolveUser(rootfs, rec.Config.User || undefined).catch((err: Error) => {
@@ -420,10 +420,12 @@ export class ContainerService {
         resources: ociResources(validateResources(rec.HostConfig)),
         noNewPrivileges: security.noNewPrivileges,
         seccomp: security.seccomp,
-        sysctl: (hcx.Sysctls as Record<string, string> | null) ?? undefined,
+        sysctl: { ...sandbox.sysctls, ...((hcx.Sysctls as Record<string, string> | null) ?? {}) },
+        networkMode: sandbox.hostNetwork ? 'host' : 'private',
+        netnsPath: sandbox.netnsPath,
         ulimits: ((hcx.Ulimits as Ulimit[] | null) ?? []).map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard })),
         devices: ((hcx.Devices as DeviceMapping[] | null) ?? []).map(deviceFor),
-        extraMounts: ['hostname', 'hosts', 'resolv.conf'].map((f) => ({
+        extraMounts: NETWORK_FILES.map((f) => ({
           destination: `/etc/${f}`,
           type: 'bind',
           source: join(dataDir, f),
@@ -461,6 +463,7 @@ export class ContainerService {
       void this.handleExit(id);
     } catch (err) {
       await this.runtime.delete(id).catch(() => undefined);
+      await this.network.detach(rec).catch(() => undefined);
       await unmount(rootfs);
       const message = err instanceof RuntimeCreateError ? startErrorMessage(err.message) : (err as Error).message;
       rec.State.Error = message;
@@ -510,6 +513,7 @@ export class ContainerService {
     await Promise.all([
       this.runtime.delete(id).catch(() => undefined),
       unmount(join(this.paths.run, id, 'rootfs')),
+      this.network.detach(rec).catch((err: unknown) => this.log('warn', 'network teardown failed', { id, err: String(err) })),
     ]);
     await fs.rm(join(this.runtime.paths.exitDir, id), { force: true });
     const oomKilled = await fs.access(join(this.paths.run, id, 'oom')).then(() => true, () => false);
@@ -756,8 +760,13 @@ export class ContainerService {
   async statsSample(id: string): Promise<StatsSample> {
     // The cgroup files directly (cheap); runc's own report if they cannot be read.
     const direct = await cgroupStats(`/berth/${id}`).catch(() => undefined);
-    const [runtime, systemCpu] = await Promise.all([direct ?? this.runtime.stats(id), systemCpuUsage()]);
-    return { read: new Date().toISOString(), runtime, systemCpu };
+    const rec = this.records.get(id);
+    // The host's counters are not the container's: Docker leaves `networks` out for host mode.
+    const netDev = rec?.State.Pid && rec.HostConfig.NetworkMode !== 'host'
+      ? fs.readFile(`/proc/${rec.State.Pid}/net/dev`, 'utf8').then(parseNetDev, () => undefined)
+      : Promise.resolve(undefined);
+    const [runtime, systemCpu, networks] = await Promise.all([direct ?? this.runtime.stats(id), systemCpuUsage(), netDev]);
+    return { read: new Date().toISOString(), runtime, systemCpu, networks };
   }
 
   async kill(ref: string, sig = 'SIGKILL'): Promise<void> {
@@ -812,6 +821,7 @@ export class ContainerService {
     rec.State.Status = 'removing';
     await this.save(rec).catch(() => undefined);
     await this.runtime.delete(rec.Id).catch(() => undefined);
+    if (rec.Sandbox) await this.network.detach(rec).catch(() => undefined);
     await unmount(join(this.paths.run, rec.Id, 'rootfs'));
     await fs.rm(join(this.paths.run, rec.Id), { recursive: true, force: true });
     await fs.rm(join(this.paths.containers, rec.Id), { recursive: true, force: true });
@@ -819,6 +829,23 @@ export class ContainerService {
     if (this.names.get(rec.Name) === rec.Id) this.names.delete(rec.Name);
     this.events.publish('container', 'destroy', rec.Id, this.attrs(rec));
     this.notify(rec.Id, () => true, { StatusCode: rec.State.ExitCode, Error: null });
+  }
+
+  /** network connect: plugged in at once when running, remembered either way. */
+  async connectNetwork(ref: string, network: string, req: EndpointRequest): Promise<void> {
+    const rec = this.get(ref);
+    await this.lock.run(rec.Id, async () => {
+      await this.network.connect(rec, network, req);
+      await this.save(rec);
+    });
+  }
+
+  async disconnectNetwork(ref: string, network: string): Promise<void> {
+    const rec = this.get(ref);
+    await this.lock.run(rec.Id, async () => {
+      await this.network.disconnect(rec, network);
+      await this.save(rec);
+    });
   }
 
   async rename(ref: string, newName: string): Promise<void> {

@@ -18,10 +18,32 @@ export async function systemCpuUsage(statText?: string): Promise<number> {
   return Math.round((ticks * 1e9) / CLOCK_TICKS);
 }
 
+export interface NetDevStats {
+  rx_bytes: number; rx_packets: number; rx_errors: number; rx_dropped: number;
+  tx_bytes: number; tx_packets: number; tx_errors: number; tx_dropped: number;
+}
+
 export interface StatsSample {
   read: string;
   runtime: RuntimeStats;
   systemCpu: number;
+  /** per interface of the container's namespace, loopback left out (Docker's `networks`) */
+  networks?: Record<string, NetDevStats>;
+}
+
+/** /proc/PID/net/dev: the counters of the namespace PID lives in. */
+export function parseNetDev(text: string): Record<string, NetDevStats> {
+  const out: Record<string, NetDevStats> = {};
+  for (const line of text.split('\n').slice(2)) {
+    const m = /^\s*([^:\s]+):\s*(.*)$/.exec(line);
+    if (!m || m[1] === 'lo') continue;
+    const f = m[2]!.trim().split(/\s+/).map(Number);
+    out[m[1]!] = {
+      rx_bytes: f[0] ?? 0, rx_packets: f[1] ?? 0, rx_errors: f[2] ?? 0, rx_dropped: f[3] ?? 0,
+      tx_bytes: f[8] ?? 0, tx_packets: f[9] ?? 0, tx_errors: f[10] ?? 0, tx_dropped: f[11] ?? 0,
+    };
+  }
+  return out;
 }
 
 function cpuStats(s: StatsSample | undefined): Record<string, unknown> {
@@ -67,6 +89,7 @@ export function dockerStats(id: string, name: string, cur: StatsSample, pre: Sta
       failcnt: mem.usage?.failcnt ?? 0,
       limit,
     },
+    ...(cur.networks ? { networks: cur.networks } : {}),
     name: `/${name}`,
     id,
   };

@@ -16,6 +16,12 @@ export interface DaemonConfig {
   group?: string;
   /** `log-driver` and `log-opts`: the defaults merged into every new container's LogConfig */
   logConfig: LogConfig;
+  /** the default bridge's interface name (dockerd's --bridge) */
+  bridge: string;
+  /** the default bridge's address and prefix, e.g. 172.30.0.1/16 (dockerd's --bip) */
+  bip?: string;
+  /** default address for published ports (dockerd's --ip) */
+  defaultBindIp: string;
 }
 
 export const DEFAULT_CONFIG_FILE = '/etc/berth/daemon.json';
@@ -36,6 +42,9 @@ Options:
   -l, --log-level string     debug, info, warn or error (default "info")
       --log-driver string    Default driver for container logs (default "json-file")
       --log-opt list         Default log driver options, key=value (default max-size=20m, max-file=5)
+  -b, --bridge string        Interface of the default bridge network (default "berth0")
+      --bip string           Address and prefix of the default bridge, e.g. 172.30.0.1/16
+      --ip string            Default address for published ports (default "0.0.0.0")
   -v, --version              Print version information and quit
 `;
 
@@ -60,6 +69,9 @@ export function loadConfig(argv: string[]): DaemonConfig | 'help' | 'version' {
         'log-level': { type: 'string', short: 'l' },
         'log-driver': { type: 'string' },
         'log-opt': { type: 'string', multiple: true },
+        bridge: { type: 'string', short: 'b' },
+        bip: { type: 'string' },
+        ip: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -97,7 +109,16 @@ export function loadConfig(argv: string[]): DaemonConfig | 'help' | 'version' {
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new ConfigError(`invalid log level ${logLevel}`);
   const host = f.host ?? fileHost;
   const logConfig = daemonLogConfig(f['log-driver'] ?? str('log-driver'), f['log-opt'], file['log-opts'], fileName);
+  const bridge = f.bridge ?? str('bridge') ?? 'berth0';
+  if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(bridge)) throw new ConfigError(`invalid bridge name ${bridge}: at most 15 letters, digits, '_', '.' or '-'`);
+  const defaultBindIp = f.ip ?? str('ip') ?? '0.0.0.0';
+  if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(defaultBindIp)) throw new ConfigError(`invalid --ip ${defaultBindIp}: an IPv4 address is required`);
+  const bip = f.bip ?? str('bip');
+  if (bip !== undefined && !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(bip)) throw new ConfigError(`invalid --bip ${bip}: use an address with a prefix, e.g. 172.30.0.1/16`);
   return {
+    bridge,
+    bip,
+    defaultBindIp,
     socket: host ? socketPathFromHost(host) : `${execRoot}/berth.sock`,
     dataRoot: f['data-root'] ?? str('data-root') ?? '/var/lib/berth',
     execRoot,

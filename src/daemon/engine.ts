@@ -15,6 +15,7 @@ import { HealthMonitor, probeCommand, timing } from '../container/health.js';
 import { newId } from '../lib/ids.js';
 import { writeFileAtomic } from '../lib/atomic.js';
 import { which } from '../lib/which.js';
+import { NetworkService } from '../network/service.js';
 
 export class Engine {
   readonly events = new EventBus();
@@ -23,6 +24,7 @@ export class Engine {
   readonly images: ImageStore;
   readonly containers: ContainerService;
   readonly execs: ExecManager;
+  readonly networks: NetworkService;
   readonly paths: ContainerPaths;
   daemonId = '';
 
@@ -48,7 +50,16 @@ export class Engine {
       },
       rootfsLayers: async (imageId) => this.images.rootfsLayers(imageId),
     };
-    this.containers = new ContainerService(this.paths, runtime, provider, this.events, (l, m, f) => log.log(l, m, f), config.logConfig);
+    this.networks = new NetworkService({
+      root: join(dataRoot, 'network'),
+      bridgeName: config.bridge,
+      bip: config.bip,
+      defaultBindIp: config.defaultBindIp,
+      // Filled in by init() once the engine id is known: names this daemon's namespaces.
+      netnsPrefix: '',
+    }, this.events, (l, m, f) => log.log(l, m, f));
+    this.containers = new ContainerService(this.paths, runtime, provider, this.networks, this.events, (l, m, f) => log.log(l, m, f), config.logConfig);
+    this.networks.bindContainers(this.containers);
     this.execs = new ExecManager(this.containers, runtime, this.events);
     // Exec sessions and health probes end with their container's run, as dockerd's do.
     this.events.subscribe((e) => {
@@ -93,6 +104,8 @@ export class Engine {
       await writeFileAtomic(idFile, this.daemonId + '\n');
     }
     await this.images.load();
+    this.networks.setNetnsPrefix(`berth-${this.daemonId.slice(0, 8)}-`);
+    await this.networks.load();
     await this.containers.load();
     // Containers that kept running while berthd was down get their probes back.
     for (const rec of this.containers.list()) if (rec.State.Running) this.startHealth(rec.Id);
@@ -101,6 +114,7 @@ export class Engine {
   close(): void {
     for (const id of [...this.health.keys()]) this.stopHealth(id);
     this.containers.close();
+    this.networks.close();
   }
 
   imageSize(imageId: string): number {

@@ -11,6 +11,7 @@ import { systemRoutes } from './routes/system.js';
 import { containerRoutes } from './routes/containers.js';
 import { imageRoutes } from './routes/images.js';
 import { execRoutes } from './routes/exec.js';
+import { networkRoutes } from './routes/networks.js';
 import { BERTH_VERSION } from './version.js';
 
 async function main(): Promise<void> {
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
   containerRoutes(router, engine);
   imageRoutes(router, engine);
   execRoutes(router, engine);
+  networkRoutes(router, engine);
   const server = createApiServer(router, log);
 
   await fs.mkdir(dirname(config.socket), { recursive: true });

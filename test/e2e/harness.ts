@@ -1,7 +1,8 @@
 // Starts a real berthd with its own temporary roots and socket, and runs the
 // berth and docker CLIs against it. Every e2e test file gets its own daemon.
 import { spawn, spawnSync, execFileSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
-import { mkdtempSync, existsSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, existsSync, rmSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import http from 'node:http';
 import { before, after } from 'node:test';
@@ -30,6 +31,8 @@ export class Daemon {
   readonly socket: string;
   readonly dataRoot: string;
   readonly execRoot: string;
+  /** the default bridge: each test daemon has its own */
+  readonly bridge: string;
   proc: ChildProcess | undefined;
   logs = '';
 
@@ -38,12 +41,13 @@ export class Daemon {
     this.socket = join(this.dir, 'b.sock');
     this.dataRoot = join(this.dir, 'data');
     this.execRoot = join(this.dir, 'run');
+    this.bridge = `bt${randomBytes(4).toString('hex')}`;
     writeFileSync(join(this.dir, 'daemon.json'), '{}\n');
   }
 
   async start(extra: string[] = []): Promise<void> {
     this.proc = spawn(process.execPath, [BERTHD, '--config-file', join(this.dir, 'daemon.json'), '--data-root', this.dataRoot,
-      '--exec-root', this.execRoot, '--host', `unix://${this.socket}`, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] })
+      '--exec-root', this.execRoot, '--host', `unix://${this.socket}`, '--bridge', this.bridge, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] })
       .on('error', () => undefined);
     this.proc.stderr!.on('data', (d: Buffer) => { this.logs += d.toString(); });
     const deadline = Date.now() + 15_000;
@@ -126,12 +130,47 @@ export class Daemon {
     await this.stop();
     spawnSync('sh', ['-c', `for id in $(runc --root ${runtimeRoot} list -q 2>/dev/null); do runc --root ${runtimeRoot} delete -f $id; done`]);
     spawnSync('sh', ['-c', `grep -o ' ${this.dir}[^ ]*' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l`]);
+    for (const b of this.bridges()) removeBridge(b);
     rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** Bridges of this daemon's networks, from its records. */
+  bridges(): string[] {
+    const dir = join(this.dataRoot, 'network');
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => {
+      const rec = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { Options?: Record<string, string> };
+      return rec.Options?.['com.docker.network.bridge.name'];
+    }).filter((b): b is string => !!b);
   }
 
   mounts(): string[] {
     return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(this.dir));
   }
+}
+
+/** A bridge and its BERTH chains: what a daemon leaves behind on purpose, as dockerd leaves docker0. */
+export function removeBridge(bridge: string): void {
+  const script = [
+    `ip link del ${bridge} 2>/dev/null`,
+    `iptables -w -t nat -D BERTH -j BERTH-D-${bridge} 2>/dev/null`,
+    `iptables -w -t nat -D BERTH-POSTROUTING -j BERTH-S-${bridge} 2>/dev/null`,
+    `iptables -w -D BERTH-FORWARD -o ${bridge} -j BERTH-F-${bridge} 2>/dev/null`,
+    `iptables -w -D BERTH-FORWARD -i ${bridge} -j BERTH-F-${bridge} 2>/dev/null`,
+    `for c in D S; do iptables -w -t nat -F BERTH-$c-${bridge} 2>/dev/null; iptables -w -t nat -X BERTH-$c-${bridge} 2>/dev/null; done`,
+    `iptables -w -F BERTH-F-${bridge} 2>/dev/null; iptables -w -X BERTH-F-${bridge} 2>/dev/null`,
+    'true',
+  ].join('; ');
+  spawnSync('sh', ['-c', script]);
+}
+
+/** Host-wide network objects: for leak checks around a test. */
+export function networkObjects(): { links: string[]; netns: string[]; rules: string[] } {
+  const links = readdirSync('/sys/class/net').filter((l) => l.startsWith('vb'));
+  const netns = existsSync('/run/netns') ? readdirSync('/run/netns') : [];
+  const save = spawnSync('iptables-save', [], { encoding: 'utf8' }).stdout ?? '';
+  const rules = save.split('\n').filter((l) => l.startsWith('-A') && l.includes('berth:'));
+  return { links, netns, rules };
 }
 
 function run(cmd: string, args: string[], opts: { input?: string | Buffer; env?: Record<string, string>; timeout?: number }): RunResult {

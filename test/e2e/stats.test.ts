@@ -25,6 +25,15 @@ test('stats --no-stream: CPU of a busy container, memory against its limit, pids
     const dr = d.docker(['stats', '--no-stream', '--format', '{{.Name}} {{.MemUsage}}', 'busy']);
     assert.match(dr.stdout, /^busy [\d.]+[KMG]?i?B \/ 64MiB\n$/, dr.stderr);
   }
+  // NET I/O counts the container's own interface: serve 200 kB from it and see them leave.
+  assert.equal(d.berth(['run', '-d', '--name', 'netio', 'busybox', 'sh', '-c', 'mkdir -p /www && head -c 200000 /dev/zero > /www/big && exec httpd -f -p 8000 -h /www']).code, 0);
+  const ip = d.berth(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'netio']).stdout.trim();
+  const get = d.berth(['run', '--rm', 'busybox', 'sh', '-c', `sleep 0.3; wget -q -O /dev/null http://${ip}:8000/big`]);
+  assert.equal(get.code, 0, get.stderr);
+  const net = d.berth(['stats', '--no-stream', '--format', '{{.NetIO}}', 'netio']).stdout.trim();
+  d.berth(['rm', '-f', 'netio']);
+  const tx = /\/ ([\d.]+)([kMG]?B)$/.exec(net);
+  assert.ok(tx && Number(tx[1]) * ({ B: 1, kB: 1e3, MB: 1e6, GB: 1e9 }[tx[2]!] ?? 0) >= 200_000, net);
   const api = d.berth(['stats', '--no-stream', 'nosuch']);
   assert.equal(api.code, 1);
   assert.match(api.stderr, /No such container: nosuch/);

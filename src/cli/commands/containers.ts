@@ -11,6 +11,7 @@ import { tabwrite } from '../tabwriter.js';
 import { inspectEach, orMissing } from '../inspect.js';
 import { humanDuration, humanSize, ramInBytes, parseGoDuration } from '../../lib/units.js';
 import { formatRows } from '../format.js';
+import { parseExposed, parsePortSpecs, type PortBindings } from '../../network/port-spec.js';
 
 export type Opts = Record<string, unknown>;
 const list = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : []);
@@ -178,6 +179,30 @@ function resourceFlags(opts: Opts): JsonObject {
   return out;
 }
 
+/** -p, -P, --expose: ExposedPorts and PortBindings as the docker CLI builds them. */
+function portFlags(opts: Opts): { exposed?: Record<string, object>; bindings: PortBindings } {
+  let parsed: ReturnType<typeof parsePortSpecs>;
+  const exposed: Record<string, object> = {};
+  try {
+    parsed = parsePortSpecs(list(opts.publish));
+    for (const e of list(opts.expose)) for (const k of parseExposed(e)) exposed[k] = {};
+  } catch (e) {
+    throw new CliError(`invalid argument for "-p, --publish" flag: ${(e as Error).message}`, 125);
+  }
+  Object.assign(exposed, parsed.exposed);
+  return { exposed: Object.keys(exposed).length ? exposed : undefined, bindings: parsed.bindings };
+}
+
+function networkFlags(opts: Opts): JsonObject {
+  const o: JsonObject = { PortBindings: portFlags(opts).bindings };
+  if (opts.publishAll) o.PublishAllPorts = true;
+  if (list(opts.dns).length) o.Dns = list(opts.dns);
+  if (list(opts.dnsSearch).length) o.DnsSearch = list(opts.dnsSearch);
+  if (list(opts.dnsOption).length) o.DnsOptions = list(opts.dnsOption);
+  if (list(opts.addHost).length) o.ExtraHosts = list(opts.addHost).map((h) => h.replace('=', ':'));
+  return o;
+}
+
 /** The POST /containers/create body the docker CLI would send for these flags. */
 export function createBody(image: string, command: string[], opts: Opts): JsonObject {
   const logOpts: Record<string, string> = {};
@@ -206,6 +231,7 @@ export function createBody(image: string, command: string[], opts: Opts): JsonOb
       RestartPolicy: restartPolicy((opts.restart as string) ?? 'no'),
       LogConfig: { Type: (opts.logDriver as string) ?? '', Config: logOpts },
       NetworkMode: (opts.network as string) ?? 'default',
+      ...networkFlags(opts),
       Init: opts.init ? true : null,
       Privileged: Boolean(opts.privileged),
       ReadonlyRootfs: Boolean(opts.readOnly),
@@ -218,6 +244,12 @@ export function createBody(image: string, command: string[], opts: Opts): JsonOb
   };
   const health = healthFlags(opts);
   if (health) body.Healthcheck = health;
+  const ports = portFlags(opts);
+  if (ports.exposed) body.ExposedPorts = ports.exposed;
+  const endpoint: JsonObject = {};
+  if (list(opts.networkAlias).length) endpoint.Aliases = list(opts.networkAlias);
+  if (opts.ip) endpoint.IPAMConfig = { IPv4Address: opts.ip };
+  body.NetworkingConfig = { EndpointsConfig: { [(opts.network as string) ?? 'default']: endpoint } };
   if (opts.entrypoint !== undefined) body.Entrypoint = opts.entrypoint === '' ? [''] : [opts.entrypoint as string];
   if (opts.stopSignal) body.StopSignal = opts.stopSignal;
   if (opts.stopTimeout !== undefined) body.StopTimeout = opts.stopTimeout;

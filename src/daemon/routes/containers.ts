@@ -18,6 +18,7 @@ import { compareVersions } from '../version.js';
 import { dockerStats, type StatsSample } from '../../container/stats.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectAttach, type AttachConnection } from '../../container/attach-socket.js';
+import { portSummaries, inspectNetworkSettings } from '../../network/inspect.js';
 import { parseDetachKeys, DetachKeyScanner, DEFAULT_DETACH_KEYS } from '../../lib/detach-keys.js';
 
 function unixSeconds(rfc3339: string): number {
@@ -36,12 +37,12 @@ export function containerSummary(rec: ContainerRecord, status: string, sizes?: {
     ImageID: rec.Image,
     Command: commandLine(rec),
     Created: unixSeconds(rec.Created),
-    Ports: [],
+    Ports: portSummaries(rec.NetworkSettings),
     Labels: rec.Config.Labels ?? {},
     State: rec.State.Status,
     Status: status,
     HostConfig: { NetworkMode: rec.HostConfig.NetworkMode },
-    NetworkSettings: { Networks: {} },
+    NetworkSettings: { Networks: rec.NetworkSettings?.Networks ?? {} },
     Mounts: [],
   };
   if (sizes) {
@@ -84,12 +85,7 @@ export function containerInspect(rec: ContainerRecord, engine: Engine): Record<s
     },
     Mounts: [],
     Config: rec.Config,
-    NetworkSettings: {
-      Bridge: '', SandboxID: '', SandboxKey: '', HairpinMode: false, LinkLocalIPv6Address: '',
-      LinkLocalIPv6PrefixLen: 0, Ports: {}, SecondaryIPAddresses: null, SecondaryIPv6Addresses: null,
-      EndpointID: '', Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, IPAddress: '',
-      IPPrefixLen: 0, IPv6Gateway: '', MacAddress: '', Networks: {},
-    },
+    NetworkSettings: inspectNetworkSettings(rec.NetworkSettings, rec.Config.ExposedPorts),
   };
 }
 

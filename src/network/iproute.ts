@@ -1,0 +1,124 @@
+// Links, addresses and network namespaces through iproute2. Each operation is
+// one `ip -batch` process, so a container's network costs two short execs.
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { promises as fs } from 'node:fs';
+import { SystemError } from '../lib/errors.js';
+
+const execFileP = promisify(execFile);
+
+/** Where `ip netns add` keeps its bind mounts; runc joins the namespace by this path. */
+export const NETNS_DIR = '/run/netns';
+
+export function netnsPath(name: string): string {
+  return `${NETNS_DIR}/${name}`;
+}
+
+/** Run `ip [-n netns] -batch -` with the given lines; rejects with ip's message. */
+export function ipBatch(lines: string[], netns?: string, force = false): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const args = [...(netns ? ['-n', netns] : []), ...(force ? ['-force'] : []), '-batch', '-'];
+    const child = spawn('ip', args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    child.on('error', (e) => reject(new SystemError(`ip: ${e.message}`)));
+    child.on('close', (code) => {
+      if (code === 0) resolve();
+      else reject(new SystemError(err.trim().replace(/^Command failed -:\d+\s*/m, '') || `ip exited with ${code}`));
+    });
+    child.stdin.end(lines.join('\n') + '\n');
+  });
+}
+
+export async function linkExists(name: string): Promise<boolean> {
+  return fs.access(`/sys/class/net/${name}`).then(() => true, () => false);
+}
+
+export async function listLinks(): Promise<string[]> {
+  return fs.readdir('/sys/class/net').catch(() => []);
+}
+
+/** Create (or adopt) a bridge with the gateway address and bring it up. */
+export async function ensureBridge(name: string, gatewayCidr: string): Promise<void> {
+  if (!(await linkExists(name))) await ipBatch([`link add ${name} type bridge`]);
+  // Replace rather than add: a daemon restart finds the address already there.
+  await ipBatch([`addr replace ${gatewayCidr} dev ${name}`, `link set ${name} up`]);
+  // Published ports reached on 127.0.0.1 are DNATed into the bridge: the
+  // kernel drops loopback-sourced packets on other interfaces unless told.
+  await writeSysctl(`net/ipv4/conf/${name}/route_localnet`, '1');
+}
+
+export async function deleteLink(name: string): Promise<void> {
+  if (await linkExists(name)) await ipBatch([`link del ${name}`]).catch(() => undefined);
+}
+
+export async function writeSysctl(key: string, value: string): Promise<void> {
+  await fs.writeFile(`/proc/sys/${key}`, value).catch((err: Error) => {
+    throw new SystemError(`cannot set ${key.replaceAll('/', '.')}: ${err.message}`);
+  });
+}
+
+export async function readSysctl(key: string): Promise<string> {
+  return (await fs.readFile(`/proc/sys/${key}`, 'utf8')).trim();
+}
+
+export interface Interface {
+  /** inside the namespace: eth0, eth1, … */
+  name: string;
+  /** the host end, attached to the bridge */
+  hostName: string;
+  bridge: string;
+  address: string;
+  prefix: number;
+  mac: string;
+  /** default route through this interface's gateway (the first network only) */
+  gateway?: string;
+}
+
+/** Create the namespace (when missing) and plug one veth pair into the bridge. */
+export async function addInterface(ns: string, ifc: Interface, createNs: boolean): Promise<void> {
+  await ipBatch([
+    ...(createNs ? [`netns add ${ns}`] : []),
+    `link add ${ifc.hostName} type veth peer name ${ifc.name} netns ${ns}`,
+    `link set ${ifc.hostName} master ${ifc.bridge} up`,
+  ]);
+  await ipBatch([
+    `addr add ${ifc.address}/${ifc.prefix} dev ${ifc.name}`,
+    `link set ${ifc.name} address ${ifc.mac} up`,
+    ...(createNs ? ['link set lo up'] : []),
+    ...(ifc.gateway ? [`route add default via ${ifc.gateway}`] : []),
+  ], ns);
+}
+
+/** A namespace with loopback only (`--network none`, and the start of every sandbox). */
+export async function createNetns(ns: string): Promise<void> {
+  await ipBatch([`netns add ${ns}`]);
+  await ipBatch(['link set lo up'], ns);
+}
+
+/**
+ * Remove host veths and the namespace. Deleting the host end takes the
+ * peer with it at once; leaving it to the namespace's destruction would be
+ * asynchronous and the name could still be taken at the next start.
+ */
+export async function removeSandbox(ns: string | undefined, hostVeths: string[]): Promise<void> {
+  const present: string[] = [];
+  for (const v of hostVeths) if (await linkExists(v)) present.push(v);
+  const lines = present.map((v) => `link del ${v}`);
+  if (ns && await fs.access(netnsPath(ns)).then(() => true, () => false)) lines.push(`netns del ${ns}`);
+  // -force: one missing link must not keep the namespace from going.
+  if (lines.length) await ipBatch(lines, undefined, true).catch(() => undefined);
+}
+
+export async function listNetns(): Promise<string[]> {
+  return fs.readdir(NETNS_DIR).catch(() => []);
+}
+
+/** IPv4 routes of the host, as CIDR strings: new subnets must not shadow them. */
+export async function hostRouteCidrs(): Promise<string[]> {
+  const { stdout } = await execFileP('ip', ['-j', '-4', 'route', 'show', 'table', 'all']);
+  const routes = JSON.parse(stdout) as { dst: string; type?: string }[];
+  return routes
+    .filter((r) => r.dst !== 'default' && (r.type === undefined || r.type === 'unicast'))
+    .map((r) => (r.dst.includes('/') ? r.dst : `${r.dst}/32`));
+}
