@@ -26,6 +26,7 @@ const images = (name: string) => lazy(async () => (await import('./commands/imag
 const execCmd = lazy(async () => (await import('./commands/exec.js')).exec as Action);
 const statsCmd = (name: string) => lazy(async () => (await import('./commands/stats.js'))[name as 'stats'] as Action);
 const system = (name: string) => lazy(async () => (await import('./commands/system.js'))[name as 'version'] as Action);
+const volumes = (name: string) => lazy(async () => (await import('./commands/volumes.js'))[name as 'volumeLs'] as Action);
 const networks = (name: string) => lazy(async () => (await import('./commands/networks.js'))[name as 'port'] as Action);
 
 /** Limits that run/create and update share. */
@@ -76,6 +77,10 @@ function runCreateOptions(c: Command): Command {
     .option('--dns-search <list>', 'Set custom DNS search domains', collect)
     .option('--dns-option <list>', 'Set DNS options', collect)
     .option('--add-host <list>', 'Add a custom host-to-IP mapping (host:ip)', collect)
+    .option('-v, --volume <list>', 'Bind mount a volume', collect)
+    .option('--mount <mount>', 'Attach a filesystem mount to the container', collect)
+    .option('--tmpfs <list>', 'Mount a tmpfs directory', collect)
+    .option('--volumes-from <list>', 'Mount volumes from the specified container(s)', collect)
     .option('--platform <string>', 'Set platform if server is multi-platform capable')
     .option('--health-cmd <string>', 'Command to run to check health')
     .option('--health-interval <duration>', 'Time between running the check (ms|s|m|h) (default 0s)')
@@ -291,6 +296,30 @@ export function buildProgram(): Command {
   nsub('disconnect').description('Disconnect a container from a network').usage('[OPTIONS] NETWORK CONTAINER')
     .option('-f, --force', 'Force the container to disconnect from a network')
     .argument('<network>').argument('<container>').action(networks('networkDisconnect'));
+  const vol = program.command('volume').description('Manage volumes').helpOption('--help', 'Print usage');
+  const vsub = (name: string): Command => vol.command(name).helpOption('--help', 'Print usage');
+  vsub('create').description('Create a volume').usage('[OPTIONS] [VOLUME]')
+    .option('-d, --driver <string>', 'Specify volume driver name', 'local')
+    .option('--label <list>', 'Set metadata for a volume', collect)
+    .option('--name <string>', 'Specify volume name')
+    .option('-o, --opt <map>', 'Set driver specific options', collect)
+    .argument('[volume]').action(volumes('volumeCreate'));
+  vsub('ls').aliases(['list']).description('List volumes')
+    .option('-f, --filter <filter>', "Provide filter values (e.g. 'dangling=true')", collect)
+    .option('--format <string>', 'Format output using a custom template')
+    .option('-q, --quiet', 'Only display volume names')
+    .action(volumes('volumeLs'));
+  vsub('inspect').description('Display detailed information on one or more volumes')
+    .option('-f, --format <string>', 'Format output using a custom template')
+    .argument('<volumes...>').action(volumes('volumeInspect'));
+  vsub('rm').aliases(['remove']).description('Remove one or more volumes')
+    .option('-f, --force', 'Force the removal of one or more volumes')
+    .argument('<volumes...>').action(volumes('volumeRm'));
+  vsub('prune').description('Remove unused local volumes')
+    .option('-a, --all', 'Remove all unused volumes, not just anonymous ones')
+    .option('-f, --force', 'Do not prompt for confirmation')
+    .option('--filter <filter>', 'Provide filter values (e.g. "label=<label>")', collect)
+    .action(volumes('volumePrune'));
   program.command('port').description('List port mappings or a specific mapping for the container')
     .usage('CONTAINER [PRIVATE_PORT[/PROTO]]').helpOption('--help', 'Print usage')
     .argument('<container>').argument('[port]').action(networks('port'));

@@ -119,7 +119,8 @@ export function createRequestBody(body: CreateRequest, image: ImageRuntimeConfig
     Env: mergeEnv(image.Env ?? [], body.Env ?? []),
     Cmd: cmd,
     Image: body.Image!,
-    Volumes: body.Volumes ?? image.Volumes ?? null,
+    // The image's VOLUMEs and `-v /path` ones together.
+    Volumes: body.Volumes || image.Volumes ? { ...(image.Volumes ?? {}), ...(body.Volumes ?? {}) } : null,
     WorkingDir: body.WorkingDir || image.WorkingDir || '',
     Entrypoint: entrypoint,
     OnBuild: null,

@@ -1,5 +1,6 @@
 import type { HealthConfig, HealthState } from './health.js';
 import type { NetworkSettings, SandboxRuntime } from '../network/types.js';
+import type { MountPoint } from '../volume/mount-spec.js';
 
 // A container as berthd keeps it on disk: close to Docker's inspect shape so
 // that inspect is mostly a projection, with runtime-only paths kept apart.
@@ -85,6 +86,8 @@ export interface ContainerRecord {
   NetworkSettings?: NetworkSettings;
   /** kernel objects of the current run's network, for teardown after a crash */
   Sandbox?: SandboxRuntime;
+  /** volumes, binds and tmpfs, resolved at create */
+  Mounts?: MountPoint[];
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

@@ -18,7 +18,7 @@ import {
 import { validateName, generateName } from './names.js';
 import { OciRuntime, RuntimeCreateError, conmonResize } from './runtime.js';
 import { mountOverlay, unmount, mountsUnder } from './rootfs.js';
-import { generateSpec } from './spec.js';
+import { generateSpec, type OciMount } from './spec.js';
 import { resolveUser, resolveGroups } from './user.js';
 import { KeyedMutex } from '../lib/mutex.js';
 import { createRequestBody, type CreateRequest } from './create-request.js';
@@ -36,9 +36,14 @@ import type { EndpointRequest } from '../network/types.js';
 import { validatePortBindings, type PortBindings } from '../network/port-spec.js';
 import { validateExtraHosts } from '../network/etc-files.js';
 import { writeNetworkFiles, NETWORK_FILES } from './network-files.js';
+import type { VolumeService } from '../volume/service.js';
+import { prepareMounts, ociMounts, releaseMounts, removeAnonymousVolumes } from './mounts.js';
+import type { MountPoint } from '../volume/mount-spec.js';
 import { promisify } from 'node:util';
 
 const execFileP = promisify(execFile);
+
+const depthOf = (p: string): number => p.split('/').filter(Boolean).length;
 
 /** What the container layer needs from the image layer. */
 export interface ImageProvider {
@@ -111,6 +116,7 @@ export class ContainerService {
     private readonly runtime: OciRuntime,
     private readonly images: ImageProvider,
     private readonly network: NetworkService,
+    private readonly volumes: VolumeService,
     private readonly events: EventBus,
     private readonly log: (level: string, msg: string, fields?: Record<string, unknown>) => void = () => undefined,
     /** the daemon's `log-driver` and `log-opts`, merged into each new container's */
@@ -305,6 +311,7 @@ export class ContainerService {
     // must not both succeed (Docker has races here).
     const id = newId();
     this.reserveName(name, id);
+    let mounts: MountPoint[] = [];
     try {
       const image = await this.images.resolveImage(imageRef);
       const { config, hostConfig } = createRequestBody(body, image.config, this.logDefaults);
@@ -316,6 +323,7 @@ export class ContainerService {
       const endpoints = (body.NetworkingConfig as { EndpointsConfig?: Record<string, EndpointRequest> } | undefined)?.EndpointsConfig ?? {};
       const networkSettings = this.network.prepare(hostConfig.NetworkMode, endpoints, (hostConfig.PortBindings ?? {}) as PortBindings);
       if (!config.Hostname) config.Hostname = hostConfig.NetworkMode === 'host' ? osHostname() : id.slice(0, 12);
+      mounts = await prepareMounts(hostConfig, config.Volumes, (r) => this.tryGet(r), this.volumes);
       const rec: ContainerRecord = {
         Id: id,
         Name: name,
@@ -328,6 +336,7 @@ export class ContainerService {
         Config: config,
         HostConfig: hostConfig,
         NetworkSettings: networkSettings,
+        Mounts: mounts,
       };
       const dir = join(this.paths.containers, id);
       await fs.mkdir(dir, { recursive: true });
@@ -338,6 +347,8 @@ export class ContainerService {
     } catch (err) {
       this.names.delete(name);
       await fs.rm(join(this.paths.containers, id), { recursive: true, force: true });
+      // Anonymous volumes made for this create belong to nobody now.
+      await removeAnonymousVolumes({ Mounts: mounts } as ContainerRecord, this.volumes);
       throw err;
     }
   }
@@ -382,6 +393,7 @@ export class ContainerService {
       if (await this.runtime.exists(id)) await this.runtime.delete(id).catch(() => undefined);
       const lowers = await this.images.rootfsLayers(rec.Image);
       await mountOverlay(lowers, join(dataDir, 'upper'), join(dataDir, 'work'), rootfs);
+      const userMounts = await ociMounts(rec, rootfs, this.volumes, rec.State.StartedAt === ZERO_TIME);
       const sandbox = await this.network.attach(rec);
       await writeNetworkFiles(dataDir, rec, this.network);
       const hcx = rec.HostConfig as Record<string, unknown>;
@@ -425,14 +437,16 @@ export class ContainerService {
         netnsPath: sandbox.netnsPath,
         ulimits: ((hcx.Ulimits as Ulimit[] | null) ?? []).map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard })),
         devices: ((hcx.Devices as DeviceMapping[] | null) ?? []).map(deviceFor),
-        extraMounts: NETWORK_FILES.map((f) => ({
+        extraMounts: NETWORK_FILES.filter((f) => !userMounts.some((m) => m.destination === `/etc/${f}`)).map((f): OciMount => ({
           destination: `/etc/${f}`,
           type: 'bind',
           source: join(dataDir, f),
           options: ['rbind', 'rprivate', ...(rec.HostConfig.ReadonlyRootfs ? ['ro'] : [])],
         })).concat(rec.HostConfig.Init ? [{
           destination: INIT_PATH_IN_CONTAINER, type: 'bind', source: await initBinary(), options: ['rbind', 'ro', 'rprivate'],
-        }] : []),
+        }] : []).concat(userMounts)
+          // Parents first, so `-v vol:/etc` does not hide /etc/hosts; stable for equal depth.
+          .map((m, i) => ({ m, i })).sort((a, b) => depthOf(a.m.destination) - depthOf(b.m.destination) || a.i - b.i).map((x) => x.m),
       });
       await writeFileAtomic(join(runDir, 'config.json'), JSON.stringify(spec));
       const pid = await this.runtime.createWithMonitor({
@@ -464,6 +478,7 @@ export class ContainerService {
     } catch (err) {
       await this.runtime.delete(id).catch(() => undefined);
       await this.network.detach(rec).catch(() => undefined);
+      await releaseMounts(rec, this.volumes);
       await unmount(rootfs);
       const message = err instanceof RuntimeCreateError ? startErrorMessage(err.message) : (err as Error).message;
       rec.State.Error = message;
@@ -516,6 +531,8 @@ export class ContainerService {
       this.network.detach(rec).catch((err: unknown) => this.log('warn', 'network teardown failed', { id, err: String(err) })),
     ]);
     await fs.rm(join(this.runtime.paths.exitDir, id), { force: true });
+    rec.State.Running = false;
+    await releaseMounts(rec, this.volumes);
     const oomKilled = await fs.access(join(this.paths.run, id, 'oom')).then(() => true, () => false);
     if (oomKilled) this.events.publish('container', 'oom', id, this.attrs(rec));
     // Decided before the state is written, so nobody sees "exited" in between.
@@ -811,12 +828,12 @@ export class ContainerService {
         if (!(await withTimeout(exited, 30_000))) throw new SystemError(`could not kill running container ${rec.Id}, cannot remove`);
       }
       if (!this.records.has(rec.Id)) return; // auto-removed meanwhile
-      await this.destroy(rec);
+      await this.destroy(rec, opts.volumes || rec.HostConfig.AutoRemove);
     });
   }
 
   /** Remove a stopped container's files and record; emits destroy. */
-  private async destroy(rec: ContainerRecord): Promise<void> {
+  private async destroy(rec: ContainerRecord, removeVolumes = rec.HostConfig.AutoRemove): Promise<void> {
     if (!this.records.has(rec.Id)) return;
     rec.State.Status = 'removing';
     await this.save(rec).catch(() => undefined);
@@ -828,6 +845,7 @@ export class ContainerService {
     this.records.delete(rec.Id);
     if (this.names.get(rec.Name) === rec.Id) this.names.delete(rec.Name);
     this.events.publish('container', 'destroy', rec.Id, this.attrs(rec));
+    if (removeVolumes) await removeAnonymousVolumes(rec, this.volumes);
     this.notify(rec.Id, () => true, { StatusCode: rec.State.ExitCode, Error: null });
   }
 

@@ -16,6 +16,7 @@ import { newId } from '../lib/ids.js';
 import { writeFileAtomic } from '../lib/atomic.js';
 import { which } from '../lib/which.js';
 import { NetworkService } from '../network/service.js';
+import { VolumeService } from '../volume/service.js';
 
 export class Engine {
   readonly events = new EventBus();
@@ -25,6 +26,7 @@ export class Engine {
   readonly containers: ContainerService;
   readonly execs: ExecManager;
   readonly networks: NetworkService;
+  readonly volumes: VolumeService;
   readonly paths: ContainerPaths;
   daemonId = '';
 
@@ -58,8 +60,12 @@ export class Engine {
       // Filled in by init() once the engine id is known: names this daemon's namespaces.
       netnsPrefix: '',
     }, this.events, (l, m, f) => log.log(l, m, f));
-    this.containers = new ContainerService(this.paths, runtime, provider, this.networks, this.events, (l, m, f) => log.log(l, m, f), config.logConfig);
+    this.volumes = new VolumeService(join(dataRoot, 'volumes'), this.events);
+    this.containers = new ContainerService(this.paths, runtime, provider, this.networks, this.volumes, this.events, (l, m, f) => log.log(l, m, f), config.logConfig);
     this.networks.bindContainers(this.containers);
+    this.volumes.bindUsers((name) => this.containers.list()
+      .filter((c) => c.Mounts?.some((m) => m.Type === 'volume' && m.Name === name))
+      .map((c) => ({ id: c.Id, running: c.State.Running })));
     this.execs = new ExecManager(this.containers, runtime, this.events);
     // Exec sessions and health probes end with their container's run, as dockerd's do.
     this.events.subscribe((e) => {
@@ -106,7 +112,9 @@ export class Engine {
     await this.images.load();
     this.networks.setNetnsPrefix(`berth-${this.daemonId.slice(0, 8)}-`);
     await this.networks.load();
+    await this.volumes.load();
     await this.containers.load();
+    await this.volumes.reconcile();
     // Containers that kept running while berthd was down get their probes back.
     for (const rec of this.containers.list()) if (rec.State.Running) this.startHealth(rec.Id);
   }

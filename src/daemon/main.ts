@@ -12,6 +12,7 @@ import { containerRoutes } from './routes/containers.js';
 import { imageRoutes } from './routes/images.js';
 import { execRoutes } from './routes/exec.js';
 import { networkRoutes } from './routes/networks.js';
+import { volumeRoutes } from './routes/volumes.js';
 import { BERTH_VERSION } from './version.js';
 
 async function main(): Promise<void> {
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
   imageRoutes(router, engine);
   execRoutes(router, engine);
   networkRoutes(router, engine);
+  volumeRoutes(router, engine);
   const server = createApiServer(router, log);
 
   await fs.mkdir(dirname(config.socket), { recursive: true });

@@ -12,6 +12,7 @@ import { inspectEach, orMissing } from '../inspect.js';
 import { humanDuration, humanSize, ramInBytes, parseGoDuration } from '../../lib/units.js';
 import { formatRows } from '../format.js';
 import { parseExposed, parsePortSpecs, type PortBindings } from '../../network/port-spec.js';
+import { parseMountFlag } from '../../volume/mount-spec.js';
 
 export type Opts = Record<string, unknown>;
 const list = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : []);
@@ -203,6 +204,34 @@ function networkFlags(opts: Opts): JsonObject {
   return o;
 }
 
+/** -v, --mount, --tmpfs, --volumes-from as the docker CLI sends them. */
+function mountFlags(opts: Opts): { hostConfig: JsonObject; volumes?: Record<string, object> } {
+  const binds: string[] = [];
+  const volumes: Record<string, object> = {};
+  for (const v of list(opts.volume)) {
+    // `-v /path` alone is an anonymous volume; anything with a source is a bind or a named volume.
+    if (!v.includes(':')) volumes[v] = {};
+    else binds.push(v);
+  }
+  let mounts: JsonObject[];
+  try {
+    mounts = list(opts.mount).map((m) => parseMountFlag(m) as JsonObject);
+  } catch (e) {
+    throw new CliError(`invalid argument "${list(opts.mount).join(',')}" for "--mount" flag: ${(e as Error).message}`, 125);
+  }
+  const tmpfs: Record<string, string> = {};
+  for (const t of list(opts.tmpfs)) {
+    const i = t.indexOf(':');
+    tmpfs[i < 0 ? t : t.slice(0, i)] = i < 0 ? '' : t.slice(i + 1);
+  }
+  const hc: JsonObject = {};
+  if (binds.length) hc.Binds = binds;
+  if (mounts.length) hc.Mounts = mounts;
+  if (Object.keys(tmpfs).length) hc.Tmpfs = tmpfs;
+  if (list(opts.volumesFrom).length) hc.VolumesFrom = list(opts.volumesFrom);
+  return { hostConfig: hc, volumes: Object.keys(volumes).length ? volumes : undefined };
+}
+
 /** The POST /containers/create body the docker CLI would send for these flags. */
 export function createBody(image: string, command: string[], opts: Opts): JsonObject {
   const logOpts: Record<string, string> = {};
@@ -232,6 +261,7 @@ export function createBody(image: string, command: string[], opts: Opts): JsonOb
       LogConfig: { Type: (opts.logDriver as string) ?? '', Config: logOpts },
       NetworkMode: (opts.network as string) ?? 'default',
       ...networkFlags(opts),
+      ...mountFlags(opts).hostConfig,
       Init: opts.init ? true : null,
       Privileged: Boolean(opts.privileged),
       ReadonlyRootfs: Boolean(opts.readOnly),
@@ -244,6 +274,8 @@ export function createBody(image: string, command: string[], opts: Opts): JsonOb
   };
   const health = healthFlags(opts);
   if (health) body.Healthcheck = health;
+  const anonymous = mountFlags(opts).volumes;
+  if (anonymous) body.Volumes = anonymous;
   const ports = portFlags(opts);
   if (ports.exposed) body.ExposedPorts = ports.exposed;
   const endpoint: JsonObject = {};

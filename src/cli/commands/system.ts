@@ -79,7 +79,7 @@ export async function events(_a: string[], opts: Opts): Promise<number> {
 
 export async function inspect(args: string[], opts: Opts): Promise<number> {
   const type = opts.type as string | undefined;
-  if (type && !['container', 'image', 'network'].includes(type)) throw new CliError(`"${type}" is not a valid value for --type`, 1);
+  if (type && !['container', 'image', 'network', 'volume'].includes(type)) throw new CliError(`"${type}" is not a valid value for --type`, 1);
   const lookup = async (name: string): Promise<JsonObject | undefined> => {
     let found: JsonObject | undefined;
     if (!type || type === 'container') {
@@ -87,6 +87,7 @@ export async function inspect(args: string[], opts: Opts): Promise<number> {
     }
     if (!found && (!type || type === 'image')) found = await orMissing(() => client().inspectImage(name));
     if (!found && (!type || type === 'network')) found = await orMissing(() => client().json('GET', `/networks/${encodeURIComponent(name)}`));
+    if (!found && (!type || type === 'volume')) found = await orMissing(() => client().json('GET', `/volumes/${encodeURIComponent(name)}`));
     return found;
   };
   return inspectEach(args, lookup, (name) => `Error: No such object: ${name}`, opts.format as string | undefined);

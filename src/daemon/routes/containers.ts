@@ -19,6 +19,7 @@ import { dockerStats, type StatsSample } from '../../container/stats.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectAttach, type AttachConnection } from '../../container/attach-socket.js';
 import { portSummaries, inspectNetworkSettings } from '../../network/inspect.js';
+import { inspectMounts } from '../../container/mounts.js';
 import { parseDetachKeys, DetachKeyScanner, DEFAULT_DETACH_KEYS } from '../../lib/detach-keys.js';
 
 function unixSeconds(rfc3339: string): number {
@@ -43,7 +44,7 @@ export function containerSummary(rec: ContainerRecord, status: string, sizes?: {
     Status: status,
     HostConfig: { NetworkMode: rec.HostConfig.NetworkMode },
     NetworkSettings: { Networks: rec.NetworkSettings?.Networks ?? {} },
-    Mounts: [],
+    Mounts: inspectMounts(rec),
   };
   if (sizes) {
     out.SizeRw = sizes.rw;
@@ -83,7 +84,7 @@ export function containerInspect(rec: ContainerRecord, engine: Engine): Record<s
         WorkDir: join(dir, 'work'),
       },
     },
-    Mounts: [],
+    Mounts: inspectMounts(rec),
     Config: rec.Config,
     NetworkSettings: inspectNetworkSettings(rec.NetworkSettings, rec.Config.ExposedPorts),
   };
