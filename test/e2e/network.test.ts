@@ -3,7 +3,8 @@
 // isolation, connect/disconnect, and nothing left behind after rm and crashes.
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import dgram from 'node:dgram';
 import { readFileSync, existsSync } from 'node:fs';
 import net from 'node:net';
 import http from 'node:http';
@@ -183,6 +184,33 @@ describe('published ports', () => {
     assert.ok(m, lines[1]);
     assert.equal(await eventually(() => httpGet('127.0.0.1', Number(m![1])).catch(() => '')), `${r.stdout.trim().slice(0, 12)}\n`);
     d.berth(['rm', '-f', 'rand']);
+  });
+
+  test('UDP: a published udp port carries datagrams both ways', async () => {
+    const port = await freePort();
+    const r = d.berth(['run', '-d', '--name', 'udp', '-p', `${port}:5300/udp`, 'busybox', 'sleep', '1000']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(d.berth(['port', 'udp']).stdout, `5300/udp -> 0.0.0.0:${port}\n`);
+    // busybox has no UDP server: an echo server runs in the container's network namespace instead.
+    const sandbox = d.berth(['inspect', '-f', '{{.NetworkSettings.SandboxKey}}', 'udp']).stdout.trim();
+    const echo = spawn('nsenter', [`--net=${sandbox}`, process.execPath, '-e',
+      "const s=require('dgram').createSocket('udp4');s.on('message',(m,r)=>s.send(Buffer.concat([Buffer.from('echo:'),m]),r.port,r.address));s.bind(5300,()=>console.log('ready'))"],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise((resolve) => echo.stdout!.once('data', resolve));
+      const ask = (host: string): Promise<string> => new Promise((resolve, reject) => {
+        const s = dgram.createSocket('udp4');
+        const t = setTimeout(() => { s.close(); reject(new Error('no answer')); }, 3000);
+        s.on('message', (m) => { clearTimeout(t); s.close(); resolve(m.toString()); });
+        s.send('ping', port, host);
+      });
+      assert.equal(await ask('127.0.0.1'), 'echo:ping');
+      const addr = hostAddress();
+      if (addr) assert.equal(await ask(addr), 'echo:ping');
+    } finally {
+      echo.kill();
+    }
+    d.berth(['rm', '-f', 'udp']);
   });
 
   test('bad -p values are refused before anything is created', () => {
