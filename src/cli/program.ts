@@ -27,6 +27,7 @@ const execCmd = lazy(async () => (await import('./commands/exec.js')).exec as Ac
 const statsCmd = (name: string) => lazy(async () => (await import('./commands/stats.js'))[name as 'stats'] as Action);
 const system = (name: string) => lazy(async () => (await import('./commands/system.js'))[name as 'version'] as Action);
 const volumes = (name: string) => lazy(async () => (await import('./commands/volumes.js'))[name as 'volumeLs'] as Action);
+const fsCmd = (name: string) => lazy(async () => (await import('./commands/filesystem.js'))[name as 'diff'] as Action);
 const networks = (name: string) => lazy(async () => (await import('./commands/networks.js'))[name as 'port'] as Action);
 
 /** Limits that run/create and update share. */
@@ -155,6 +156,17 @@ export function buildProgram(): Command {
       .argument('<containers...>').action(statsCmd('pause'));
     sub('unpause').description('Unpause all processes within one or more containers').usage('CONTAINER [CONTAINER...]')
       .argument('<containers...>').action(statsCmd('unpause'));
+    sub('cp').description('Copy files/folders between a container and the local filesystem')
+      .usage('[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n       berth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH')
+      .option('-a, --archive', 'Archive mode (copy all uid/gid information)')
+      .option('-L, --follow-link', 'Always follow symbol link in SRC_PATH')
+      .option('-q, --quiet', 'Suppress progress output during copy')
+      .argument('<src>').argument('<dst>').action(fsCmd('cp'));
+    sub('diff').description("Inspect changes to files or directories on a container's filesystem").usage('CONTAINER')
+      .argument('<container>').action(fsCmd('diff'));
+    sub('export').description("Export a container's filesystem as a tar archive").usage('[OPTIONS] CONTAINER')
+      .option('-o, --output <string>', 'Write to a file, instead of STDOUT')
+      .argument('<container>').action(fsCmd('exportCmd'));
     sub('top').description('Display the running processes of a container').usage('CONTAINER [ps OPTIONS]')
       .argument('<container>').argument('[psArgs...]').passThroughOptions().allowUnknownOption().action(statsCmd('top'));
     sub('stats').description('Display a live stream of container(s) resource usage statistics').usage('[OPTIONS] [CONTAINER...]')

@@ -39,6 +39,8 @@ import { writeNetworkFiles, NETWORK_FILES } from './network-files.js';
 import type { VolumeService } from '../volume/service.js';
 import { prepareMounts, ociMounts, releaseMounts, removeAnonymousVolumes } from './mounts.js';
 import type { MountPoint } from '../volume/mount-spec.js';
+import { changes, type Change } from './filesystem.js';
+import type { ContainerRoot } from './archive.js';
 import { promisify } from 'node:util';
 
 const execFileP = promisify(execFile);
@@ -847,6 +849,62 @@ export class ContainerService {
     this.events.publish('container', 'destroy', rec.Id, this.attrs(rec));
     if (removeVolumes) await removeAnonymousVolumes(rec, this.volumes);
     this.notify(rec.Id, () => true, { StatusCode: rec.State.ExitCode, Error: null });
+  }
+
+  /**
+   * Run fn with the container's merged root filesystem. A stopped
+   * container's is mounted for the duration, under the container's lock so a
+   * start cannot race the unmount.
+   */
+  async withRootfs<T>(ref: string, fn: (rootfs: string, rec: ContainerRecord) => Promise<T>): Promise<T> {
+    const rec = this.get(ref);
+    const rootfs = join(this.paths.run, rec.Id, 'rootfs');
+    if (rec.State.Running) return fn(rootfs, rec);
+    return this.lock.run(rec.Id, async () => {
+      if (rec.State.Running) return fn(rootfs, rec);
+      const dataDir = join(this.paths.containers, rec.Id);
+      await mountOverlay(await this.images.rootfsLayers(rec.Image), join(dataDir, 'upper'), join(dataDir, 'work'), rootfs);
+      try {
+        return await fn(rootfs, rec);
+      } finally {
+        await unmount(rootfs);
+      }
+    });
+  }
+
+  /**
+   * cp's view of a container: its own root while it runs (frozen for the
+   * duration, as Docker does since CVE-2018-15664, so nothing in it can swap
+   * a directory for a symlink halfway), the mounted rootfs when stopped.
+   */
+  async withContainerRoot<T>(ref: string, fn: (c: ContainerRoot, rec: ContainerRecord) => Promise<T>): Promise<T> {
+    const rec = this.get(ref);
+    const dataDir = join(this.paths.containers, rec.Id);
+    const mounts = [
+      ...NETWORK_FILES.map((f) => ({ destination: `/etc/${f}`, source: join(dataDir, f), rw: !rec.HostConfig.ReadonlyRootfs })),
+      ...(rec.Mounts ?? []).filter((m) => m.Type !== 'tmpfs' && m.Source).map((m) => ({ destination: m.Destination, source: m.Source, rw: m.RW })),
+    ];
+    const view = (root: string, running: boolean): ContainerRoot => ({ root, mounts, readonlyRootfs: rec.HostConfig.ReadonlyRootfs, running });
+    if (rec.State.Running && rec.State.Pid) {
+      const freeze = !rec.State.Paused;
+      if (freeze) await this.runtime.pause(rec.Id).catch(() => undefined);
+      try {
+        return await fn(view(`/proc/${rec.State.Pid}/root`, true), rec);
+      } finally {
+        if (freeze) await this.runtime.resume(rec.Id).catch(() => undefined);
+      }
+    }
+    return this.withRootfs(ref, (rootfs) => fn(view(rootfs, false), rec));
+  }
+
+  /** `diff`: the container's changes to the image's filesystem. */
+  async changes(ref: string): Promise<Change[]> {
+    const rec = this.get(ref);
+    const hidden = new Set<string>([
+      ...NETWORK_FILES.map((f) => `/etc/${f}`), INIT_PATH_IN_CONTAINER, '/dev', '/proc', '/sys', '/dev/shm',
+      ...(rec.Mounts ?? []).map((m) => m.Destination),
+    ]);
+    return changes(join(this.paths.containers, rec.Id, 'upper'), await this.images.rootfsLayers(rec.Image), hidden);
   }
 
   /** network connect: plugged in at once when running, remembered either way. */

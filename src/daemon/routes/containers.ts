@@ -20,6 +20,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { connectAttach, type AttachConnection } from '../../container/attach-socket.js';
 import { portSummaries, inspectNetworkSettings } from '../../network/inspect.js';
 import { inspectMounts } from '../../container/mounts.js';
+import { tarTree } from '../../container/filesystem.js';
+import { statPath, statHeader, tarPath, extractInto } from '../../container/archive.js';
 import { parseDetachKeys, DetachKeyScanner, DEFAULT_DETACH_KEYS } from '../../lib/detach-keys.js';
 
 function unixSeconds(rfc3339: string): number {
@@ -274,6 +276,59 @@ export function containerRoutes(r: Router, engine: Engine): void {
   r.add('POST', '/containers/{id}/unpause', async (ctx) => {
     await svc.unpause(ctx.params.id!);
     sendNoContent(res(ctx));
+  });
+
+  r.add('GET', '/containers/{id}/archive', async (ctx) => {
+    const path = ctx.query.get('path');
+    if (!path) throw new InvalidParameterError('path is required');
+    const out = res(ctx);
+    await svc.withContainerRoot(ctx.params.id!, async (c, rec) => {
+      const { stat, host } = await statPath(c, path, rec.Name.slice(1));
+      const headers = { 'Content-Type': 'application/x-tar', 'X-Docker-Container-Path-Stat': statHeader(stat) };
+      if (ctx.req.method === 'HEAD') {
+        out.writeHead(200, headers);
+        out.end();
+        return;
+      }
+      out.writeHead(200, headers);
+      try {
+        await tarPath(host, out, stat.name === '/');
+      } catch (err) {
+        out.destroy(err as Error);
+        return;
+      }
+      out.end();
+    });
+  });
+
+  r.add('PUT', '/containers/{id}/archive', async (ctx) => {
+    const path = ctx.query.get('path');
+    if (!path) throw new InvalidParameterError('path is required');
+    await svc.withContainerRoot(ctx.params.id!, (c, rec) => extractInto(c, path, ctx.req, {
+      copyUidGid: boolParam(ctx.query, 'copyUIDGID'),
+      noOverwriteDirNonDir: boolParam(ctx.query, 'noOverwriteDirNonDir'),
+    }, rec.Name.slice(1)));
+    sendNoContent(res(ctx), 200);
+  });
+
+  r.add('GET', '/containers/{id}/changes', async (ctx) => {
+    const list = await svc.changes(ctx.params.id!);
+    sendJson(res(ctx), 200, list.length ? list : null);
+  });
+
+  r.add('GET', '/containers/{id}/export', async (ctx) => {
+    const out = res(ctx);
+    await svc.withRootfs(ctx.params.id!, async (rootfs) => {
+      out.writeHead(200, { 'Content-Type': 'application/x-tar' });
+      try {
+        await tarTree(rootfs, out);
+      } catch (err) {
+        // Headers are gone: cut the stream so the client sees a broken archive, not a short one.
+        out.destroy(err as Error);
+        return;
+      }
+      out.end();
+    });
   });
 
   r.add('GET', '/containers/{id}/top', async (ctx) => {
