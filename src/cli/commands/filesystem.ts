@@ -84,9 +84,9 @@ export async function cp(args: string[], opts: Opts): Promise<number> {
   const dst = splitCpArg(args[1]!);
   if (src.container && dst.container) throw new CliError('copying between containers is not supported', 1);
   if (!src.container && !dst.container) throw new CliError('must specify at least one container source', 1);
-  let copied = 0;
-  if (src.container) copied = await copyFromContainer(src.container, src.path, dst.path, opts);
-  else copied = await copyToContainer(src.path, dst.container!, dst.path, opts);
+  const copied = src.container
+    ? await copyFromContainer(src.container, src.path, dst.path, opts)
+    : await copyToContainer(src.path, dst.container!, dst.path, opts);
   if (process.stderr.isTTY && !opts.quiet && args[1] !== '-' && args[0] !== '-') {
     process.stderr.write(`Successfully copied ${humanSize(copied)} to ${args[1]}\n`);
   }
