@@ -213,6 +213,27 @@ describe('published ports', () => {
     d.berth(['rm', '-f', 'udp']);
   });
 
+  test('ps filters by network, published and exposed port, and volume', async () => {
+    const port = await freePort();
+    d.berth(['network', 'create', 'filter-net']);
+    const a = d.berth(['run', '-d', '--name', 'fa', '-p', `${port}:80`, '--expose', '9000/udp', '-v', 'fvol:/data', 'busybox', 'sleep', '1000']).stdout.trim();
+    const b = d.berth(['run', '-d', '--name', 'fb', '--network', 'filter-net', 'busybox', 'sleep', '1000']).stdout.trim();
+    const q = (...f: string[]): string => d.berth(['ps', '-q', '--no-trunc', ...f.flatMap((x) => ['--filter', x])]).stdout.trim();
+    assert.equal(q('network=filter-net'), b);
+    assert.equal(q('network=bridge', 'name=f'), a);
+    assert.equal(q('publish=80'), a);
+    assert.equal(q('publish=79-81/tcp'), a);
+    assert.equal(q('publish=80/udp'), '');
+    assert.equal(q('expose=9000/udp'), a);
+    assert.equal(q('expose=80'), a, '-p exposes the port too');
+    assert.equal(q('volume=fvol'), a);
+    assert.equal(q('volume=/data'), a);
+    assert.match(d.berth(['ps', '--filter', 'publish=x']).stderr, /invalid filter value: x/);
+    d.berth(['rm', '-f', 'fa', 'fb']);
+    d.berth(['network', 'rm', 'filter-net']);
+    d.berth(['volume', 'rm', 'fvol']);
+  });
+
   test('bad -p values are refused before anything is created', () => {
     for (const [spec, msg] of [['abc', /Invalid containerPort: abc/], ['70000:80', /Invalid hostPort: 70000/], ['1.2.3:80:80', /Invalid ip address: 1\.2\.3/], ['80/sctpx', /Invalid proto: sctpx/]] as const) {
       const r = d.berth(['run', '--rm', '-p', spec, 'busybox', 'true']);

@@ -102,7 +102,7 @@ function statusOf(rec: ContainerRecord): string {
   });
 }
 
-const PS_FILTERS = ['id', 'name', 'label', 'status', 'exited', 'ancestor', 'before', 'since', 'health'];
+const PS_FILTERS = ['id', 'name', 'label', 'status', 'exited', 'ancestor', 'before', 'since', 'health', 'network', 'publish', 'expose', 'volume'];
 
 export function containerRoutes(r: Router, engine: Engine): void {
   const svc = engine.containers;
@@ -513,6 +513,19 @@ function labelFilter(c: ContainerRecord, labels?: string[], notLabels?: string[]
   return true;
 }
 
+/** `80`, `80/udp`, `8000-8080/tcp` against port keys such as `80/tcp`. */
+function portMatches(spec: string, keys: string[]): boolean {
+  const m = /^(\d+)(?:-(\d+))?(?:\/(\w+))?$/.exec(spec);
+  if (!m) throw new InvalidParameterError(`invalid filter value: ${spec}`);
+  const lo = Number(m[1]);
+  const hi = m[2] ? Number(m[2]) : lo;
+  const proto = m[3] ?? 'tcp';
+  return keys.some((k) => {
+    const [p = '', pr = 'tcp'] = k.split('/');
+    return Number(p) >= lo && Number(p) <= hi && pr === proto;
+  });
+}
+
 function psFilter(c: ContainerRecord, f: Map<string, string[]>, engine: Engine): boolean {
   const any = (k: string, pred: (v: string) => boolean): boolean => {
     const vs = f.get(k);
@@ -525,6 +538,11 @@ function psFilter(c: ContainerRecord, f: Map<string, string[]>, engine: Engine):
   if (!any('exited', (v) => !c.State.Running && c.State.Status === 'exited' && String(c.State.ExitCode) === v)) return false;
   if (!any('ancestor', (v) => c.Config.Image === v || engine.imageMatches(v, { imageId: c.Image }))) return false;
   if (!labelFilter(c, f.get('label'))) return false;
+  const networks = Object.entries(c.NetworkSettings?.Networks ?? {});
+  if (!any('network', (v) => networks.some(([name, ep]) => name === v || ep.NetworkID.startsWith(v)))) return false;
+  if (!any('publish', (v) => portMatches(v, Object.entries(c.NetworkSettings?.Ports ?? {}).filter(([, b]) => b?.length).map(([k]) => k)))) return false;
+  if (!any('expose', (v) => portMatches(v, Object.keys(c.Config.ExposedPorts ?? {})))) return false;
+  if (!any('volume', (v) => (c.Mounts ?? []).some((m) => m.Name === v || m.Destination === v || (m.Type === 'bind' && m.Source === v)))) return false;
   const before = f.get('before');
   if (before && before.length) {
     const ref = engine.containers.get(before[0]!);
