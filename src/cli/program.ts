@@ -162,6 +162,13 @@ export function buildProgram(): Command {
       .option('-L, --follow-link', 'Always follow symbol link in SRC_PATH')
       .option('-q, --quiet', 'Suppress progress output during copy')
       .argument('<src>').argument('<dst>').action(fsCmd('cp'));
+    sub('commit').description("Create a new image from a container's changes").usage('[OPTIONS] CONTAINER [REPOSITORY[:TAG]]')
+      .option('-a, --author <string>', 'Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")')
+      .option('-c, --change <list>', 'Apply Dockerfile instruction to the created image', collect)
+      .option('-m, --message <string>', 'Commit message')
+      .option('-p, --pause', 'Pause container during commit (default true; --pause=false to turn off)')
+      .addOption(new Option('--no-pause').hideHelp())
+      .argument('<container>').argument('[repository]').action(fsCmd('commit'));
     sub('diff').description("Inspect changes to files or directories on a container's filesystem").usage('CONTAINER')
       .argument('<container>').action(fsCmd('diff'));
     sub('export').description("Export a container's filesystem as a tar archive").usage('[OPTIONS] CONTAINER')
@@ -371,8 +378,24 @@ function configureErrors(cmd: Command): void {
   cmd.commands.forEach(configureErrors);
 }
 
+/**
+ * Docker's boolean flags that default to true are turned off as `--flag=false`;
+ * commander spells that `--no-flag`. Only flags declared with a `--no-` twin.
+ */
+const TRUE_BY_DEFAULT: Record<string, string> = { '-p': 'pause', '--pause': 'pause' };
+
+export function normaliseBoolFlags(argv: string[]): string[] {
+  return argv.map((a) => {
+    const m = /^(--?[a-z-]+)=(true|false|1|0)$/.exec(a);
+    const name = m && TRUE_BY_DEFAULT[m[1]!];
+    if (!name) return a;
+    return m[2] === 'false' || m[2] === '0' ? `--no-${name}` : `--${name}`;
+  });
+}
+
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
+  if (argv.includes('commit')) argv = normaliseBoolFlags(argv);
   configureErrors(program);
   let current: Command = program;
   program.hook('preSubcommand', (_t, sub) => { current = sub; });

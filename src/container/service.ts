@@ -897,14 +897,42 @@ export class ContainerService {
     return this.withRootfs(ref, (rootfs) => fn(view(rootfs, false), rec));
   }
 
-  /** `diff`: the container's changes to the image's filesystem. */
-  async changes(ref: string): Promise<Change[]> {
-    const rec = this.get(ref);
-    const hidden = new Set<string>([
+  /**
+   * Paths Berth itself puts in the upper directory (mount points of /etc/hosts
+   * and friends, volumes, /dev): Docker keeps those in an init layer, so they
+   * never show in a diff or a commit.
+   */
+  private berthOwnedPaths(rec: ContainerRecord): Set<string> {
+    return new Set<string>([
       ...NETWORK_FILES.map((f) => `/etc/${f}`), INIT_PATH_IN_CONTAINER, '/dev', '/proc', '/sys', '/dev/shm',
       ...(rec.Mounts ?? []).map((m) => m.Destination),
     ]);
-    return changes(join(this.paths.containers, rec.Id, 'upper'), await this.images.rootfsLayers(rec.Image), hidden);
+  }
+
+  /** `diff`: the container's changes to the image's filesystem. */
+  async changes(ref: string): Promise<Change[]> {
+    const rec = this.get(ref);
+    return changes(join(this.paths.containers, rec.Id, 'upper'), await this.images.rootfsLayers(rec.Image), this.berthOwnedPaths(rec));
+  }
+
+  /**
+   * `commit`: hand `fn` the container's upper directory and the paths to leave
+   * out of it; a running container is frozen meanwhile when `pause` says so,
+   * so the layer is one consistent instant.
+   */
+  async withUpperDir<T>(ref: string, pause: boolean, fn: (rec: ContainerRecord, upper: string, exclude: Set<string>) => Promise<T>): Promise<T> {
+    const rec = this.get(ref);
+    if (rec.State.Status === 'removing') throw new ConflictError(`removal of container ${rec.Id} is already in progress`);
+    const upper = join(this.paths.containers, rec.Id, 'upper');
+    // Never started: nothing changed yet, and the layer is empty.
+    await fs.mkdir(upper, { recursive: true });
+    const freeze = pause && rec.State.Running && !rec.State.Paused;
+    if (freeze) await this.runtime.pause(rec.Id);
+    try {
+      return await fn(rec, upper, this.berthOwnedPaths(rec));
+    } finally {
+      if (freeze) await this.runtime.resume(rec.Id).catch(() => undefined);
+    }
   }
 
   /** network connect: plugged in at once when running, remembered either way. */

@@ -85,8 +85,9 @@ function keyValues(rest: string, instr: string): [string, string][] {
   return out;
 }
 
-export function parseChanges(changes: string[]): ImageConfigBody {
-  const c: ImageConfigBody = {};
+/** Apply `changes` on top of `base` (left untouched). */
+export function parseChanges(changes: string[], base: ImageConfigBody = {}): ImageConfigBody {
+  const c: ImageConfigBody = structuredClone(base);
   for (const raw of changes) {
     const line = raw.trim();
     if (!line) continue;

@@ -1,11 +1,8 @@
 // Images: records (config + layers) and the tags that name them.
 // An image id is the digest of its config blob, as in Docker.
-import { promises as fs, createReadStream, createWriteStream } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { promises as fs, createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import { ConflictError, InvalidParameterError, noSuchImage } from '../lib/errors.js';
 import { writeJsonAtomic, readJson } from '../lib/atomic.js';
 import { shortId } from '../lib/ids.js';
@@ -13,15 +10,18 @@ import type { ContentStore } from './content-store.js';
 import { chainIds, type LayerStore } from './layer-store.js';
 import { parseReference, withDefaultTag, fullString, familiarString, type Reference } from './reference.js';
 import { parseChanges, type ImageConfigBody } from './changes.js';
+import { detectCompression, MEDIA_TYPES } from './compression.js';
+import { writeLayer, type Descriptor } from './layer-diff.js';
 
 export interface OciImageConfig {
   created?: string;
   author?: string;
   architecture: string;
   os: string;
+  variant?: string;
   config?: ImageConfigBody;
   rootfs: { type: 'layers'; diff_ids: string[] };
-  history?: { created?: string; created_by?: string; comment?: string; empty_layer?: boolean }[];
+  history?: { created?: string; author?: string; created_by?: string; comment?: string; empty_layer?: boolean }[];
 }
 
 export interface ImageRecord {
@@ -31,6 +31,10 @@ export interface ImageRecord {
   config: OciImageConfig;
   /** chain ids, lowest layer first */
   layers: string[];
+  /** the manifest's layer descriptors (the blobs as stored and pushed), lowest first */
+  layerBlobs: Descriptor[];
+  /** the image this one was committed or built from, as Docker's local store records it */
+  parent?: string;
   size: number;
   repoDigests: string[];
   lastTagTime?: string;
@@ -44,6 +48,19 @@ export interface RemoveOptions {
   force?: boolean;
   noPrune?: boolean;
   isInUse?: (imageId: string) => { id: string; running: boolean } | undefined;
+}
+
+export interface RegisterInput {
+  config: OciImageConfig;
+  layerBlobs: Descriptor[];
+  /** an existing manifest blob (pulled or loaded); one is written when absent */
+  manifestDigest?: string;
+  repoDigest?: string;
+  parent?: string;
+  tag?: string;
+  /** the image event to emit: import, load, pull, commit, build… (none when empty) */
+  event?: string;
+  eventAttributes?: Record<string, string>;
 }
 
 export type RemoveResult = ({ Untagged: string } | { Deleted: string })[];
@@ -81,6 +98,8 @@ export class ImageStore {
       }
       const rec = await readJson<ImageRecord>(join(this.root, 'images', f));
       rec.repoTags = [];
+      // Records from before layer descriptors were kept: the blobs were the plain diffs.
+      rec.layerBlobs ??= rec.config.rootfs.diff_ids.map((d) => ({ mediaType: MEDIA_TYPES.ociLayer, digest: d, size: 0 }));
       this.records.set(rec.id, rec);
     }
     try {
@@ -145,39 +164,16 @@ export class ImageStore {
     return rec.layers.map((c) => this.layers.path(c));
   }
 
-  /** Import a root filesystem tarball (plain or gzip) as a one-layer image. */
-  async importRootfs(input: Readable, opts: { tag?: string; changes?: string[]; message?: string } = {}): Promise<ImageRecord> {
+  /** Import a root filesystem tarball (plain, gzip or zstd) as a one-layer image. */
+  async importRootfs(input: Readable, opts: { tag?: string; changes?: string[]; message?: string; source?: string } = {}): Promise<ImageRecord> {
     const changes = parseChanges(opts.changes ?? []);
-    const target = opts.tag ? fullString(withDefaultTag(parseReference(opts.tag))) : undefined;
-    let blob = await this.content.ingest(input);
-    if (await isGzip(blob.path)) {
-      const tmp = this.content.tempPath();
-      const hash = createHash('sha256');
-      let size = 0;
-      try {
-        await pipeline(createReadStream(blob.path), createGunzip(), async function* (src: AsyncIterable<Buffer>) {
-          for await (const chunk of src) {
-            hash.update(chunk);
-            size += chunk.length;
-            yield chunk;
-          }
-        }, createWriteStream(tmp));
-      } catch (err) {
-        await fs.rm(tmp, { force: true });
-        await this.content.delete(blob.digest);
-        throw new InvalidParameterError(`invalid gzip archive: ${(err as Error).message}`);
-      }
-      const digest = `sha256:${hash.digest('hex')}`;
-      await this.content.delete(blob.digest);
-      await this.content.commit(tmp, digest);
-      blob = { digest, size, path: this.content.path(digest) };
-    }
-    const diffId = blob.digest;
+    const target = opts.tag ? familiarString(withDefaultTag(parseReference(opts.tag))) : undefined;
+    const blob = await this.content.ingest(input);
     let layer;
     try {
-      layer = await this.layers.unpackLayer(blob.path, diffId);
+      layer = await this.layers.unpack(createReadStream(blob.path));
     } catch (err) {
-      if (!this.blobInUse(diffId)) await this.content.delete(diffId);
+      if (!this.blobInUse(blob.digest)) await this.content.delete(blob.digest);
       throw err;
     }
     const created = new Date().toISOString();
@@ -185,34 +181,96 @@ export class ImageStore {
       architecture: hostArch(),
       config: changes,
       created,
-      history: [{ created, created_by: '', comment: opts.message || 'Imported from -' }],
+      history: [{ created, created_by: '', comment: opts.message || `Imported from ${opts.source ?? '-'}` }],
       os: 'linux',
-      rootfs: { type: 'layers', diff_ids: [diffId] },
+      rootfs: { type: 'layers', diff_ids: [layer.diffId] },
     };
+    const mediaType = await blobMediaType(blob.path);
+    return this.register({ config, layerBlobs: [{ mediaType, digest: blob.digest, size: blob.size }], tag: target, event: 'import' });
+  }
+
+  /**
+   * Record an image whose layers are already unpacked: writes the config (and
+   * a manifest when none is given), then tags it. The one way images come to be.
+   */
+  async register(input: RegisterInput): Promise<ImageRecord> {
+    const { config } = input;
+    const layers = chainIds(config.rootfs.diff_ids);
+    if (layers.length !== input.layerBlobs.length) throw new InvalidParameterError('image config and manifest disagree on the number of layers');
+    let size = 0;
+    for (const l of layers) {
+      if (!(await this.layers.has(l))) throw new InvalidParameterError(`layer ${l} is not unpacked`);
+      size += (await this.layers.get(l)).size;
+    }
     const configBlob = await this.content.writeBlob(JSON.stringify(config));
-    const manifest = {
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configBlob.digest, size: configBlob.size },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: diffId, size: blob.size }],
-    };
-    const manifestBlob = await this.content.writeBlob(JSON.stringify(manifest));
-    const rec: ImageRecord = {
-      id: configBlob.digest,
-      manifestDigest: manifestBlob.digest,
-      config,
-      layers: chainIds([diffId]),
-      size: layer.size,
-      repoDigests: [],
-      repoTags: [],
-    };
+    let manifestDigest = input.manifestDigest;
+    if (!manifestDigest) {
+      const manifest = {
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configBlob.digest, size: configBlob.size },
+        layers: input.layerBlobs,
+      };
+      manifestDigest = (await this.content.writeBlob(JSON.stringify(manifest))).digest;
+    }
+    const target = input.tag ? fullString(withDefaultTag(parseReference(input.tag))) : undefined;
     return this.serial(async () => {
-      await writeJsonAtomic(join(this.root, 'images', `${rec.id.slice(7)}.json`), rec);
+      const existing = this.records.get(configBlob.digest);
+      const rec: ImageRecord = existing ?? {
+        id: configBlob.digest,
+        manifestDigest,
+        config,
+        layers,
+        layerBlobs: input.layerBlobs,
+        size,
+        repoDigests: [],
+        repoTags: [],
+        ...(input.parent ? { parent: input.parent } : {}),
+      };
+      if (input.repoDigest && !rec.repoDigests.includes(input.repoDigest)) {
+        // One digest per repository, as Docker keeps them.
+        const repo = input.repoDigest.split('@')[0];
+        rec.repoDigests = [...rec.repoDigests.filter((d) => d.split('@')[0] !== repo), input.repoDigest];
+      }
+      await writeJsonAtomic(join(this.root, 'images', `${rec.id.slice(7)}.json`), { ...rec, repoTags: undefined });
       this.records.set(rec.id, rec);
-      this.events('import', rec.id, {});
+      if (input.event) this.events(input.event, rec.id, input.eventAttributes ?? {});
       if (target) await this.setTag(target, rec.id);
       return this.withTags(rec);
     });
+  }
+
+  /**
+   * `commit`: the container's upper directory becomes a new layer on top of
+   * its image. `exclude` are the paths Berth itself put in the upper directory.
+   */
+  async commit(upper: string, baseId: string, opts: { config: ImageConfigBody; author?: string; comment?: string; createdBy?: string; tag?: string; exclude?: Set<string> }): Promise<ImageRecord> {
+    const base = this.records.get(baseId);
+    if (!base) throw noSuchImage(baseId);
+    const { descriptor, diffId } = await writeLayer(this.content, upper, { exclude: opts.exclude });
+    try {
+      await this.layers.unpack(createReadStream(this.content.path(descriptor.digest)), { parent: base.layers[base.layers.length - 1], expectedDiffId: diffId });
+    } catch (err) {
+      if (!this.blobInUse(descriptor.digest)) await this.content.delete(descriptor.digest);
+      throw err;
+    }
+    const created = new Date().toISOString();
+    const config: OciImageConfig = {
+      architecture: base.config.architecture,
+      os: base.config.os,
+      ...(base.config.variant ? { variant: base.config.variant } : {}),
+      created,
+      ...(opts.author ? { author: opts.author } : {}),
+      config: opts.config,
+      rootfs: { type: 'layers', diff_ids: [...base.config.rootfs.diff_ids, diffId] },
+      history: [...(base.config.history ?? []), {
+        created,
+        ...(opts.author ? { author: opts.author } : {}),
+        created_by: opts.createdBy ?? '',
+        ...(opts.comment ? { comment: opts.comment } : {}),
+      }],
+    };
+    return this.register({ config, layerBlobs: [...base.layerBlobs, descriptor], parent: base.id, tag: opts.tag, event: '' });
   }
 
   private async setTag(target: string, id: string): Promise<void> {
@@ -252,6 +310,7 @@ export class ImageStore {
       result.push({ Untagged: fam });
       this.events('untag', img.id, { name: fam });
     };
+    const hasChildren = (id: string): boolean => [...this.records.values()].some((r) => r.parent === id);
     if (byTag) {
       const key = fullString(withDefaultTag(ref!));
       if (img.repoTags.length > 1) {
@@ -264,8 +323,12 @@ export class ImageStore {
       }
       await untag(key);
       await this.saveTags();
-      if (inUse) return result;
+      // Still the base of other images (commit, build): only the name goes.
+      if (inUse || hasChildren(img.id)) return result;
     } else {
+      if (hasChildren(img.id)) {
+        throw new ConflictError(`conflict: unable to delete ${shortId(img.id)} (cannot be forced) - image has dependent child images`);
+      }
       if (inUse?.running) {
         throw new ConflictError(`conflict: unable to delete ${shortId(img.id)} (cannot be forced) - image is being used by running container ${shortId(inUse.id)}`);
       }
@@ -281,6 +344,14 @@ export class ImageStore {
       if (inUse) return result;
     }
     await this.deleteImage(img.id, result);
+    // Docker removes the untagged parents the image was built on, unless --no-prune.
+    let parent = img.parent;
+    while (parent && !opts.noPrune) {
+      const p = this.records.get(parent);
+      if (!p || this.withTags(p).repoTags.length || hasChildren(p.id) || opts.isInUse?.(p.id)) break;
+      await this.deleteImage(p.id, result);
+      parent = p.parent;
+    }
     return result;
   }
 
@@ -295,23 +366,23 @@ export class ImageStore {
     const usedBlobs = new Set<string>();
     for (const r of this.records.values()) {
       r.layers.forEach((l) => usedLayers.add(l));
-      r.config.rootfs.diff_ids.forEach((d) => usedBlobs.add(d));
+      r.layerBlobs.forEach((d) => usedBlobs.add(d.digest));
       usedBlobs.add(r.id);
       usedBlobs.add(r.manifestDigest);
     }
     for (const l of rec.layers) if (!usedLayers.has(l)) await this.layers.remove(l);
-    for (const b of [rec.id, rec.manifestDigest, ...rec.config.rootfs.diff_ids]) if (!usedBlobs.has(b)) await this.content.delete(b);
+    for (const b of [rec.id, rec.manifestDigest, ...rec.layerBlobs.map((d) => d.digest)]) if (!usedBlobs.has(b)) await this.content.delete(b);
   }
 
   private blobInUse(digest: string): boolean {
-    for (const r of this.records.values()) if (r.config.rootfs.diff_ids.includes(digest)) return true;
+    for (const r of this.records.values()) if (r.layerBlobs.some((d) => d.digest === digest)) return true;
     return false;
   }
 
   toSummary(rec: ImageRecord): Record<string, unknown> {
     return {
       Id: rec.id,
-      ParentId: '',
+      ParentId: rec.parent ?? '',
       RepoTags: rec.repoTags,
       RepoDigests: rec.repoDigests,
       Created: Math.floor(Date.parse(rec.config.created ?? '1970-01-01T00:00:00Z') / 1000),
@@ -329,7 +400,7 @@ export class ImageStore {
       Id: rec.id,
       RepoTags: rec.repoTags,
       RepoDigests: rec.repoDigests,
-      Parent: '',
+      Parent: rec.parent ?? '',
       Comment: rec.config.history?.[rec.config.history.length - 1]?.comment ?? '',
       Created: rec.config.created ?? '',
       DockerVersion: '',
@@ -359,12 +430,13 @@ export class ImageStore {
   }
 }
 
-async function isGzip(path: string): Promise<boolean> {
+async function blobMediaType(path: string): Promise<string> {
   const fh = await fs.open(path, 'r');
   try {
-    const b = Buffer.alloc(2);
-    await fh.read(b, 0, 2, 0);
-    return b[0] === 0x1f && b[1] === 0x8b;
+    const b = Buffer.alloc(4);
+    const { bytesRead } = await fh.read(b, 0, 4, 0);
+    const c = detectCompression(b.subarray(0, bytesRead));
+    return c === 'gzip' ? MEDIA_TYPES.ociLayerGzip : c === 'zstd' ? MEDIA_TYPES.ociLayerZstd : MEDIA_TYPES.ociLayer;
   } finally {
     await fh.close();
   }

@@ -1,16 +1,18 @@
 // Unpacked layers, one directory per chain id, shared by every image that
-// uses them. A layer tar is validated entry by entry before GNU tar unpacks
-// it into a temporary directory that is renamed into place when complete.
+// uses them. A layer tar is validated entry by entry while GNU tar unpacks it
+// into a temporary directory that is renamed into place when complete.
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs, createReadStream } from 'node:fs';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
 import { join, posix } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import tarStream from 'tar-stream';
-import { InvalidParameterError, SystemError } from '../lib/errors.js';
+import { EngineError, InvalidParameterError, SystemError } from '../lib/errors.js';
 import { writeJsonAtomic, readJson } from '../lib/atomic.js';
-
-const execFileP = promisify(execFile);
+import { decompressed } from './compression.js';
+import { DigestMismatchError } from './content-store.js';
+import { parseWhiteout, whiteoutScript, type Whiteout } from './whiteouts.js';
 
 export interface LayerRecord { chainId: string; diffId: string; parent?: string; size: number }
 
@@ -36,14 +38,18 @@ function checkPath(raw: string, what: string): string {
   return cleanName(raw);
 }
 
+export interface LayerScan { size: number; whiteouts: Whiteout[] }
+
 /**
- * Read the whole archive and check every entry: no absolute names, no `..`,
- * no entry reached through a symlink the same archive created, hardlinks only
- * to files inside the layer. Returns the bytes of regular file content.
+ * A writable that parses a layer tar and checks every entry: no absolute
+ * names, no `..`, no entry reached through a symlink the same archive created,
+ * hardlinks only to files inside the layer. It also collects the whiteouts.
+ * `result` settles when the archive ends (or is found unsafe).
  */
-export async function validateLayerTar(blobPath: string): Promise<number> {
+export function layerScanner(): { sink: Writable; result: Promise<LayerScan> } {
   const extract = tarStream.extract();
   const symlinks = new Set<string>();
+  const whiteouts: Whiteout[] = [];
   let size = 0;
   const throughSymlink = (p: string): string | undefined => {
     const parts = p.split('/');
@@ -53,7 +59,7 @@ export async function validateLayerTar(blobPath: string): Promise<number> {
     }
     return undefined;
   };
-  const done = new Promise<void>((resolve, reject) => {
+  const result = new Promise<LayerScan>((resolve, reject) => {
     extract.on('entry', (header, stream, next) => {
       try {
         const name = checkPath(header.name, '');
@@ -67,6 +73,8 @@ export async function validateLayerTar(blobPath: string): Promise<number> {
           if (tvia || !target) throw new UnsafeArchiveError(`invalid tar entry "${header.name}": hardlink target "${header.linkname}" is outside the layer`);
         }
         if (header.type === 'file' || header.type === 'contiguous-file') size += header.size ?? 0;
+        const wh = parseWhiteout(name);
+        if (wh) whiteouts.push(wh);
       } catch (err) {
         stream.resume();
         reject(err);
@@ -76,14 +84,27 @@ export async function validateLayerTar(blobPath: string): Promise<number> {
       stream.on('end', next);
       stream.resume();
     });
-    extract.on('finish', resolve);
+    extract.on('finish', () => resolve({ size, whiteouts }));
     extract.on('error', (err) => reject(new InvalidParameterError(`invalid tar archive: ${err.message}`)));
   });
-  const input = createReadStream(blobPath);
-  input.on('error', (err) => extract.destroy(err));
-  input.pipe(extract);
-  await done;
-  return size;
+  result.catch(() => undefined);
+  // tar-stream's streamx Writable keeps Node's write/drain/end contract.
+  return { sink: extract as unknown as Writable, result };
+}
+
+/** Validate a layer tar on disk (plain, gzip or zstd). */
+export async function validateLayerTar(blobPath: string): Promise<number> {
+  const { stream } = await decompressed(createReadStream(blobPath));
+  const scan = layerScanner();
+  stream.on('error', (err) => scan.sink.destroy(err));
+  stream.pipe(scan.sink);
+  return (await scan.result).size;
+}
+
+/** Write `chunk` to `w`, waiting for drain; rejects if `w` fails first. */
+function writeWithBackpressure(w: Writable, chunk: Buffer, failed: Promise<never>): Promise<void> | undefined {
+  if (w.write(chunk)) return undefined;
+  return Promise.race([once(w, 'drain').then(() => undefined), failed]);
 }
 
 export class LayerStore {
@@ -106,22 +127,57 @@ export class LayerStore {
     return readJson<LayerRecord>(join(this.root, chainId.replace(/^sha256:/, ''), 'layer.json'));
   }
 
-  /** Validate and unpack `blobPath` (an uncompressed layer tar) as the layer on top of `parent`. */
-  async unpackLayer(blobPath: string, diffId: string, parentChainId?: string): Promise<LayerRecord> {
-    const chainId = parentChainId ? chainIds([parentChainId, diffId])[1]! : diffId;
-    if (await this.has(chainId)) return this.get(chainId);
-    const size = await validateLayerTar(blobPath);
+  /**
+   * Unpack a layer (plain, gzip or zstd tar) on top of `parent` in one pass:
+   * the stream is hashed (its diff id), checked entry by entry and extracted
+   * by GNU tar at the same time, into a temporary directory that is renamed
+   * into place only when all three agree. Whiteouts become overlay whiteouts.
+   */
+  async unpack(input: Readable, opts: { parent?: string; expectedDiffId?: string } = {}): Promise<LayerRecord> {
     await fs.mkdir(this.root, { recursive: true });
     const tmp = join(this.root, `.tmp-${randomBytes(8).toString('hex')}`);
-    await fs.mkdir(join(tmp, 'diff'), { recursive: true });
+    const diffDir = join(tmp, 'diff');
+    await fs.mkdir(diffDir, { recursive: true });
+    let tar: ChildProcessWithoutNullStreams | undefined;
     try {
-      await execFileP('tar', ['-x', '-p', '--numeric-owner', '--xattrs', '--xattrs-include=*', '--same-permissions',
-        '-f', blobPath, '-C', join(tmp, 'diff')], { maxBuffer: 16 * 1024 * 1024 });
-      const rec: LayerRecord = { chainId, diffId, size, ...(parentChainId ? { parent: parentChainId } : {}) };
+      const { stream } = await decompressed(input);
+      const scan = layerScanner();
+      tar = spawn('tar', ['-x', '-p', '--numeric-owner', '--xattrs', '--xattrs-include=*', '--same-permissions', '-f', '-', '-C', diffDir]);
+      const child = tar;
+      let tarErr = '';
+      child.stderr.on('data', (d: Buffer) => { tarErr += d.toString(); });
+      child.stdin.on('error', () => undefined);
+      const tarDone = new Promise<void>((resolve, reject) => {
+        child.on('error', reject);
+        child.on('close', (code) => (code === 0 ? resolve() : reject(new SystemError(`failed to unpack layer: ${tarErr.trim() || `tar exited with ${code}`}`))));
+      });
+      tarDone.catch(() => undefined);
+      const failed = Promise.race([scan.result.then(() => new Promise<never>(() => undefined)), tarDone.then(() => new Promise<never>(() => undefined))]);
+      failed.catch(() => undefined);
+      const hash = createHash('sha256');
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        hash.update(chunk);
+        await writeWithBackpressure(scan.sink, chunk, failed);
+        await writeWithBackpressure(child.stdin, chunk, failed);
+      }
+      scan.sink.end();
+      const { size, whiteouts } = await scan.result;
+      child.stdin.end();
+      await tarDone;
+      const diffId = `sha256:${hash.digest('hex')}`;
+      if (opts.expectedDiffId && opts.expectedDiffId !== diffId) {
+        throw new DigestMismatchError(`failed to register layer: diff id mismatch: expected ${opts.expectedDiffId}, got ${diffId}`);
+      }
+      const chainId = opts.parent ? chainIds([opts.parent, diffId])[1]! : diffId;
+      if (await this.has(chainId)) {
+        await fs.rm(tmp, { recursive: true, force: true });
+        return this.get(chainId);
+      }
+      if (whiteouts.length) await runScript(whiteoutScript(diffDir, whiteouts));
+      const rec: LayerRecord = { chainId, diffId, size, ...(opts.parent ? { parent: opts.parent } : {}) };
       await writeJsonAtomic(join(tmp, 'layer.json'), rec);
-      const dest = join(this.root, chainId.replace(/^sha256:/, ''));
       try {
-        await fs.rename(tmp, dest);
+        await fs.rename(tmp, join(this.root, chainId.replace(/^sha256:/, '')));
       } catch (err) {
         // Someone unpacked the same layer meanwhile: theirs is as good as ours.
         if (await this.has(chainId)) {
@@ -132,9 +188,10 @@ export class LayerStore {
       }
       return rec;
     } catch (err) {
+      if (tar && tar.exitCode === null) tar.kill('SIGKILL');
       await fs.rm(tmp, { recursive: true, force: true });
-      if (err instanceof InvalidParameterError) throw err;
-      throw new SystemError(`failed to unpack layer: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`);
+      if (err instanceof EngineError) throw err;
+      throw new InvalidParameterError(`failed to register layer: ${(err as Error).message}`);
     }
   }
 
@@ -167,4 +224,13 @@ export class LayerStore {
     }
     for (const e of entries) if (e.startsWith('.tmp-')) await fs.rm(join(this.root, e), { recursive: true, force: true });
   }
+}
+
+async function runScript(script: string): Promise<void> {
+  const child = spawn('sh', ['-e'], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  child.stdin.end(script);
+  const [code] = (await once(child, 'close')) as [number | null];
+  if (code !== 0) throw new SystemError(`failed to apply whiteouts: ${err.trim()}`);
 }

@@ -165,3 +165,20 @@ async function copyToContainer(srcPath: string, container: string, dstPath: stri
   ]);
   return local.size;
 }
+
+export async function commit(args: string[], opts: Opts): Promise<number> {
+  const [container, repository] = args as [string, string | undefined];
+  const changes = (opts.change as string[] | undefined) ?? [];
+  const res = await client().json<{ Id: string }>('POST', '/commit', {
+    query: {
+      container,
+      repo: repository,
+      comment: opts.message as string | undefined,
+      author: opts.author as string | undefined,
+      pause: opts.pause === false ? '0' : '1',
+      changes,
+    },
+  });
+  out(`${res.Id}\n`);
+  return 0;
+}

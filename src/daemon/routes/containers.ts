@@ -9,7 +9,8 @@ import {
 import type { Engine } from '../engine.js';
 import { InvalidParameterError, NotModifiedError } from '../../lib/errors.js';
 import { validateCreateRequest } from '../../container/create-request.js';
-import type { ContainerRecord } from '../../container/record.js';
+import type { ContainerConfig, ContainerRecord } from '../../container/record.js';
+import { commitContainer } from '../commit.js';
 import type { WaitCondition } from '../../container/service.js';
 import { containerStatusString } from '../../lib/units.js';
 import { readLogs, formatDockerTimestamp } from '../../container/logs.js';
@@ -112,6 +113,25 @@ export function containerRoutes(r: Router, engine: Engine): void {
     const name = ctx.query.get('name') ?? undefined;
     const result = await svc.create(body, name || undefined);
     sendJson(res(ctx), 201, result);
+  });
+
+  r.add('POST', '/commit', async (ctx) => {
+    const q = ctx.query;
+    const container = q.get('container');
+    if (!container) throw new InvalidParameterError('container is required');
+    const body = await readJsonBody<Partial<ContainerConfig>>(ctx.req);
+    if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) throw new InvalidParameterError('invalid container config');
+    const id = await commitContainer(engine, {
+      container,
+      repo: q.get('repo') || undefined,
+      tag: q.get('tag') || undefined,
+      comment: q.get('comment') || undefined,
+      author: q.get('author') || undefined,
+      pause: boolParam(q, 'pause', true),
+      changes: q.getAll('changes').flatMap((c) => c.split('\n')).filter((c) => c.trim() !== ''),
+      config: body,
+    });
+    sendJson(res(ctx), 201, { Id: id });
   });
 
   r.add('GET', '/containers/json', async (ctx) => {

@@ -1,0 +1,84 @@
+// Layer compression: detect it from the first bytes (media types lie, and
+// `docker save` archives carry no media type at all), decompress as a stream.
+// gzip is Node's zlib; zstd is the `zstd` binary because Node 20 has no zstd.
+import { spawn } from 'node:child_process';
+import { PassThrough, Readable } from 'node:stream';
+import { createGunzip, createGzip } from 'node:zlib';
+import { InvalidParameterError } from '../lib/errors.js';
+
+export type Compression = 'none' | 'gzip' | 'zstd';
+
+export const MEDIA_TYPES = {
+  ociLayer: 'application/vnd.oci.image.layer.v1.tar',
+  ociLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  ociLayerZstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
+  dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  dockerForeignLayer: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+} as const;
+
+export function detectCompression(head: Buffer): Compression {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+  return 'none';
+}
+
+/** Read the first bytes of `input` without losing them: returns them and a stream that still starts at byte 0. */
+export async function peek(input: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
+  const chunks: Buffer[] = [];
+  let have = 0;
+  const it = input[Symbol.asyncIterator]();
+  while (have < n) {
+    const r = await it.next();
+    if (r.done) break;
+    const b = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value as Uint8Array);
+    chunks.push(b);
+    have += b.length;
+  }
+  const head = Buffer.concat(chunks);
+  async function* rest(): AsyncGenerator<Buffer> {
+    if (head.length) yield head;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield r.value as Buffer;
+    }
+  }
+  return { head: head.subarray(0, n), stream: Readable.from(rest(), { objectMode: false }) };
+}
+
+/** The uncompressed tar stream of a layer, whatever its compression. */
+export async function decompressed(input: Readable): Promise<{ stream: Readable; compression: Compression }> {
+  const { head, stream } = await peek(input, 4);
+  const compression = detectCompression(head);
+  if (compression === 'none') return { stream, compression };
+  if (compression === 'gzip') {
+    const gunzip = createGunzip();
+    stream.on('error', (err) => gunzip.destroy(err));
+    gunzip.on('error', () => stream.destroy());
+    return { stream: stream.pipe(gunzip), compression };
+  }
+  return { stream: throughProcess(stream, 'zstd', ['-d', '-c', '-q']), compression };
+}
+
+export function gzipStream(level = 6): ReturnType<typeof createGzip> {
+  return createGzip({ level });
+}
+
+/** Pipe `input` through a filter program; errors (including a bad exit) surface on the returned stream. */
+function throughProcess(input: Readable, cmd: string, args: string[]): Readable {
+  const out = new PassThrough();
+  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.on('error', (err) => out.destroy(new InvalidParameterError(`cannot decompress layer: ${err.message}`)));
+  input.on('error', (err) => { child.kill('SIGKILL'); out.destroy(err); });
+  child.stdin.on('error', () => undefined);
+  input.pipe(child.stdin);
+  child.stdout.pipe(out, { end: false });
+  child.on('close', (code) => {
+    if (code === 0) out.end();
+    else out.destroy(new InvalidParameterError(`invalid ${cmd} stream: ${stderr.trim() || `exit code ${code}`}`));
+  });
+  out.on('close', () => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  return out;
+}
