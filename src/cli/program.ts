@@ -258,6 +258,15 @@ export function buildProgram(): Command {
       .argument('<images...>').action(images('rmi'));
     sub('tag').description('Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE')
       .usage('SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]').argument('<source>').argument('<target>').action(images('tag'));
+    sub('save').description('Save one or more images to a tar archive (streamed to STDOUT by default)').usage('[OPTIONS] IMAGE [IMAGE...]')
+      .option('-o, --output <string>', 'Write to a file, instead of STDOUT')
+      .option('--platform <string>', 'Save only the given platform variant')
+      .argument('<images...>').action(images('save'));
+    sub('load').description('Load an image from a tar archive or STDIN').usage('[OPTIONS]')
+      .option('-i, --input <string>', 'Read from tar archive file, instead of STDIN')
+      .option('-q, --quiet', 'Suppress the load output')
+      .option('--platform <string>', 'Load only the given platform variant')
+      .action(images('load'));
     sub('import').description('Import the contents from a tarball to create a filesystem image')
       .usage('[OPTIONS] file|URL|- [REPOSITORY[:TAG]]')
       .option('-c, --change <list>', 'Apply Dockerfile instruction to the created image', collect)

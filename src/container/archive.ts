@@ -133,6 +133,8 @@ export async function extractInto(c: ContainerRoot, dest: string, input: Readabl
   const destClean = posix.normalize('/' + dest);
   const done = new Promise<void>((resolve, reject) => {
     extract.on('entry', (header, stream, next) => {
+      // A truncated archive errors the entry stream; the extract's own error reports it.
+      stream.on('error', () => undefined);
       void (async () => {
         const name = cleanEntryName(header.name);
         if (!name || name === '.') {

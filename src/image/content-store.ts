@@ -1,7 +1,7 @@
 // Blobs by sha256 digest. Ingest streams to a temporary file while hashing,
 // verifies, fsyncs and renames: a blob that is visible is whole and correct.
 import { createHash, randomBytes } from 'node:crypto';
-import { promises as fs, createWriteStream } from 'node:fs';
+import { promises as fs, createWriteStream, createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Transform } from 'node:stream';
@@ -86,6 +86,25 @@ export class ContentStore {
       await fs.rm(tmp, { force: true });
       throw err;
     }
+  }
+
+  /**
+   * Take a file that is already on this filesystem (an extracted archive
+   * member) into the store without copying: hash it, check, rename.
+   */
+  async adopt(file: string, expected?: string): Promise<{ digest: string; size: number }> {
+    await this.init();
+    const hash = createHash('sha256');
+    let size = 0;
+    for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      size += chunk.length;
+    }
+    const digest = `sha256:${hash.digest('hex')}`;
+    if (expected && expected !== digest) throw new DigestMismatchError(`digest mismatch: expected ${expected}, got ${digest}`);
+    if (await this.has(digest)) return { digest, size };
+    await this.commit(file, digest);
+    return { digest, size };
   }
 
   async writeBlob(data: Buffer | string): Promise<{ digest: string; size: number }> {

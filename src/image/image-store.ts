@@ -8,7 +8,7 @@ import { writeJsonAtomic, readJson } from '../lib/atomic.js';
 import { shortId } from '../lib/ids.js';
 import type { ContentStore } from './content-store.js';
 import { chainIds, type LayerStore } from './layer-store.js';
-import { parseReference, withDefaultTag, fullString, familiarString, type Reference } from './reference.js';
+import { parseReference, withDefaultTag, fullString, familiarString, normalizedTag, type Reference } from './reference.js';
 import { parseChanges, type ImageConfigBody } from './changes.js';
 import { detectCompression, MEDIA_TYPES } from './compression.js';
 import { writeLayer, type Descriptor } from './layer-diff.js';
@@ -52,6 +52,8 @@ export interface RemoveOptions {
 
 export interface RegisterInput {
   config: OciImageConfig;
+  /** the config's exact bytes when it came from elsewhere: the image id is their digest */
+  rawConfig?: Buffer;
   layerBlobs: Descriptor[];
   /** an existing manifest blob (pulled or loaded); one is written when absent */
   manifestDigest?: string;
@@ -76,8 +78,8 @@ export class ImageStore {
 
   constructor(
     readonly root: string,
-    private readonly content: ContentStore,
-    private readonly layers: LayerStore,
+    readonly content: ContentStore,
+    readonly layers: LayerStore,
     private readonly events: EventSink = () => undefined,
   ) {}
 
@@ -202,7 +204,7 @@ export class ImageStore {
       if (!(await this.layers.has(l))) throw new InvalidParameterError(`layer ${l} is not unpacked`);
       size += (await this.layers.get(l)).size;
     }
-    const configBlob = await this.content.writeBlob(JSON.stringify(config));
+    const configBlob = await this.content.writeBlob(input.rawConfig ?? JSON.stringify(config));
     let manifestDigest = input.manifestDigest;
     if (!manifestDigest) {
       const manifest = {
@@ -372,6 +374,38 @@ export class ImageStore {
     }
     for (const l of rec.layers) if (!usedLayers.has(l)) await this.layers.remove(l);
     for (const b of [rec.id, rec.manifestDigest, ...rec.layerBlobs.map((d) => d.digest)]) if (!usedBlobs.has(b)) await this.content.delete(b);
+  }
+
+  /** The image a tag names now, if any (`load` says when it moves a tag away). */
+  tagOwner(tag: string): string | undefined {
+    return this.tags.get(normalizedTag(tag));
+  }
+
+  /** The tags (familiar form) of `nameOrId` that the name itself selects: none for an id, the one tag for a reference. */
+  selectedTags(nameOrId: string, rec: ImageRecord): string[] {
+    if (this.records.has(nameOrId) || this.records.has(`sha256:${nameOrId}`)) return [];
+    try {
+      const key = normalizedTag(nameOrId);
+      return this.tags.get(key) === rec.id ? [familiarString(parseReference(key))] : [];
+    } catch {
+      return [];
+    }
+  }
+
+  /** Remove layers and blobs in `candidates` that no image uses (after a failed load or pull). */
+  async collectGarbage(candidates: { layers?: string[]; blobs?: string[] }): Promise<void> {
+    await this.serial(async () => {
+      const usedLayers = new Set<string>();
+      const usedBlobs = new Set<string>();
+      for (const r of this.records.values()) {
+        r.layers.forEach((l) => usedLayers.add(l));
+        r.layerBlobs.forEach((d) => usedBlobs.add(d.digest));
+        usedBlobs.add(r.id);
+        usedBlobs.add(r.manifestDigest);
+      }
+      for (const l of candidates.layers ?? []) if (!usedLayers.has(l)) await this.layers.remove(l);
+      for (const b of candidates.blobs ?? []) if (!usedBlobs.has(b)) await this.content.delete(b);
+    });
   }
 
   private blobInUse(digest: string): boolean {

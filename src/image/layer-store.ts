@@ -61,6 +61,8 @@ export function layerScanner(): { sink: Writable; result: Promise<LayerScan> } {
   };
   const result = new Promise<LayerScan>((resolve, reject) => {
     extract.on('entry', (header, stream, next) => {
+      // A truncated archive errors the entry stream; the extract's own error reports it.
+      stream.on('error', () => undefined);
       try {
         const name = checkPath(header.name, '');
         const via = name && throughSymlink(name);

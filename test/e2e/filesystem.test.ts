@@ -145,6 +145,14 @@ describe('cp', () => {
     rmSync(hostDir, { recursive: true, force: true });
   });
 
+  test('a truncated archive is an error, and the daemon lives on', async () => {
+    const whole = await makeTar([{ name: 'big', body: 'z'.repeat(20000) }]);
+    const r = d.berth(['cp', '-', 'box:/d'], { input: whole.subarray(0, 3000) });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /Unexpected end of data/);
+    assert.equal(d.berth(['exec', 'box', 'true']).code, 0);
+  });
+
   test('the docker CLI copies both ways', { skip: !hasDockerCli() }, () => {
     const f = join(work, 'dock');
     writeFileSync(f, 'via docker\n');

@@ -1,5 +1,7 @@
-// Image commands: images, rmi, tag, import, image inspect.
-import { createReadStream } from 'node:fs';
+// Image commands: images, rmi, tag, import, save, load, image inspect.
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { client, CliError, out, err } from '../context.js';
 import { EngineApiError, jsonLines, type ImageSummary } from '../../client/client.js';
 import { tabwrite } from '../tabwriter.js';
@@ -110,4 +112,43 @@ export async function importImage(args: string[], opts: Opts): Promise<number> {
 
 export async function inspectImages(args: string[], opts: Opts): Promise<number> {
   return inspectEach(args, (name) => orMissing(() => client().inspectImage(name)), (name) => `Error: No such image: ${name}`, opts.format as string | undefined);
+}
+
+export async function save(args: string[], opts: Opts): Promise<number> {
+  const file = opts.output as string | undefined;
+  if (!file && process.stdout.isTTY) {
+    throw new CliError('cowardly refusing to save to a terminal. Use the -o flag or redirect', 1);
+  }
+  const res = await client().raw('GET', '/images/get', { query: { names: args } });
+  // Into a temporary name first: a failed save must not leave a truncated archive under the real name.
+  const tmp = file ? `${file}.${process.pid}.tmp` : undefined;
+  try {
+    await pipeline(res, tmp ? createWriteStream(tmp) : process.stdout);
+    if (tmp) await rename(tmp, file!);
+  } catch (e) {
+    if (tmp) await rm(tmp, { force: true });
+    if ((e as NodeJS.ErrnoException).code === 'EPIPE') return 0;
+    throw new CliError(`Error response from daemon: ${(e as Error).message}`, 1);
+  }
+  return 0;
+}
+
+export async function load(_args: string[], opts: Opts): Promise<number> {
+  const file = opts.input as string | undefined;
+  if (!file && process.stdin.isTTY) {
+    throw new CliError('requested load from stdin, but stdin is empty', 1);
+  }
+  const input = file ? createReadStream(file) : process.stdin;
+  if (file) {
+    await new Promise<void>((resolve, reject) => {
+      input.once('open', () => resolve());
+      input.once('error', (e: NodeJS.ErrnoException) => reject(new CliError(`open ${file}: ${e.code === 'ENOENT' ? 'no such file or directory' : e.message}`, 1)));
+    });
+  }
+  const res = await client().raw('POST', '/images/load', { query: { quiet: opts.quiet ? '1' : undefined }, stream: input, headers: { 'Content-Type': 'application/x-tar' } });
+  for await (const msg of jsonLines<{ stream?: string; error?: string; errorDetail?: { message: string } }>(res)) {
+    if (msg.error || msg.errorDetail) throw new CliError(`Error response from daemon: ${msg.errorDetail?.message ?? msg.error}`, 1);
+    if (msg.stream) out(msg.stream);
+  }
+  return 0;
 }

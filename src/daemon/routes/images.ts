@@ -1,4 +1,5 @@
-import type { Router } from '../router.js';
+import type { Router, RequestContext } from '../router.js';
+import { loadImages, saveImages, selectImages } from '../../image/archive.js';
 import { sendJson, boolParam, parseFilters, checkFilterKeys, res } from '../http-util.js';
 import type { Engine } from '../engine.js';
 import { EngineError, InvalidParameterError, NotFoundError } from '../../lib/errors.js';
@@ -43,6 +44,40 @@ export function imageRoutes(r: Router, engine: Engine): void {
       throw new NotFoundError(`pull access denied for ${familiarString(ref).replace(/:[^:/]+$/, '')}: pulling from registries is not implemented in this Berth version`);
     }
     throw new InvalidParameterError('fromImage or fromSrc is required');
+  });
+
+  const save = async (ctx: RequestContext, names: string[]): Promise<void> => {
+    const selected = selectImages(images, names);
+    const out = res(ctx);
+    out.writeHead(200, { 'Content-Type': 'application/x-tar' });
+    try {
+      await saveImages(images, selected, out);
+    } catch (err) {
+      // Headers are gone: cut the stream so the client sees a broken archive, not a short one.
+      out.destroy(err as Error);
+    }
+  };
+  r.add('GET', '/images/get', (ctx) => save(ctx, ctx.query.getAll('names').flatMap((n) => n.split(',')).filter(Boolean)));
+  r.add('GET', '/images/{name:.*}/get', (ctx) => save(ctx, [ctx.params.name!]));
+
+  r.add('POST', '/images/load', async (ctx) => {
+    const quiet = boolParam(ctx.query, 'quiet');
+    const out = res(ctx);
+    const start = (): void => { if (!out.headersSent) out.writeHead(200, { 'Content-Type': 'application/json' }); };
+    try {
+      await loadImages(images, ctx.req, (line) => {
+        start();
+        if (!quiet || line.startsWith('Loaded image')) out.write(JSON.stringify({ stream: `${line}\n` }) + '\n');
+      });
+    } catch (err) {
+      if (!out.headersSent && err instanceof EngineError) throw err;
+      start();
+      const message = (err as Error).message;
+      out.end(JSON.stringify({ errorDetail: { message }, error: message }) + '\n');
+      return;
+    }
+    start();
+    out.end();
   });
 
   r.add('GET', '/images/json', (ctx) => {
