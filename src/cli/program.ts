@@ -27,6 +27,7 @@ const execCmd = lazy(async () => (await import('./commands/exec.js')).exec as Ac
 const statsCmd = (name: string) => lazy(async () => (await import('./commands/stats.js'))[name as 'stats'] as Action);
 const system = (name: string) => lazy(async () => (await import('./commands/system.js'))[name as 'version'] as Action);
 const volumes = (name: string) => lazy(async () => (await import('./commands/volumes.js'))[name as 'volumeLs'] as Action);
+const registryCmd = (name: string) => lazy(async () => (await import('./commands/registry.js'))[name as 'pull'] as Action);
 const fsCmd = (name: string) => lazy(async () => (await import('./commands/filesystem.js'))[name as 'diff'] as Action);
 const networks = (name: string) => lazy(async () => (await import('./commands/networks.js'))[name as 'port'] as Action);
 
@@ -258,6 +259,15 @@ export function buildProgram(): Command {
       .argument('<images...>').action(images('rmi'));
     sub('tag').description('Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE')
       .usage('SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]').argument('<source>').argument('<target>').action(images('tag'));
+    sub('pull').description('Download an image from a registry').usage('[OPTIONS] NAME[:TAG|@DIGEST]')
+      .option('-a, --all-tags', 'Download all tagged images in the repository')
+      .option('-q, --quiet', 'Suppress verbose output')
+      .option('--platform <string>', 'Set platform if server is multi-platform capable')
+      .argument('<name>').action(registryCmd('pull'));
+    sub('push').description('Upload an image to a registry').usage('[OPTIONS] NAME[:TAG]')
+      .option('-a, --all-tags', 'Push all tags of an image to the repository')
+      .option('-q, --quiet', 'Suppress verbose output')
+      .argument('<name>').action(registryCmd('push'));
     sub('save').description('Save one or more images to a tar archive (streamed to STDOUT by default)').usage('[OPTIONS] IMAGE [IMAGE...]')
       .option('-o, --output <string>', 'Write to a file, instead of STDOUT')
       .option('--platform <string>', 'Save only the given platform variant')
@@ -368,6 +378,13 @@ export function buildProgram(): Command {
   sys.command('events').option('--since <string>').option('--until <string>').option('-f, --filter <filter>', '', collect)
     .option('--format <string>').action(system('events'));
   sys.command('info').option('-f, --format <string>').action(system('info'));
+  program.command('login').description('Log in to a registry').usage('[OPTIONS] [SERVER]').helpOption('--help', 'Print usage')
+    .option('-u, --username <string>', 'Username')
+    .option('-p, --password <string>', 'Password')
+    .option('--password-stdin', 'Take the password from stdin')
+    .argument('[server]').action(registryCmd('login'));
+  program.command('logout').description('Log out from a registry').usage('[SERVER]').helpOption('--help', 'Print usage')
+    .argument('[server]').action(registryCmd('logout'));
   program.command('version').description('Show the Berth version information').helpOption('--help', 'Print usage')
     .option('-f, --format <string>', 'Format output using a custom template').action(system('version'));
   program.command('info').description('Display system-wide information').helpOption('--help', 'Print usage')

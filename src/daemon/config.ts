@@ -22,6 +22,8 @@ export interface DaemonConfig {
   bip?: string;
   /** default address for published ports (dockerd's --ip) */
   defaultBindIp: string;
+  /** registries (host[:port] or CIDR) reached over plain HTTP when HTTPS fails; loopback always is */
+  insecureRegistries: string[];
 }
 
 export const DEFAULT_CONFIG_FILE = '/etc/berth/daemon.json';
@@ -45,6 +47,7 @@ Options:
   -b, --bridge string        Interface of the default bridge network (default "berth0")
       --bip string           Address and prefix of the default bridge, e.g. 172.30.0.1/16
       --ip string            Default address for published ports (default "0.0.0.0")
+      --insecure-registry list  Registry (host:port or CIDR) that may be reached over plain HTTP
   -v, --version              Print version information and quit
 `;
 
@@ -72,6 +75,7 @@ export function loadConfig(argv: string[]): DaemonConfig | 'help' | 'version' {
         bridge: { type: 'string', short: 'b' },
         bip: { type: 'string' },
         ip: { type: 'string' },
+        'insecure-registry': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -115,7 +119,13 @@ export function loadConfig(argv: string[]): DaemonConfig | 'help' | 'version' {
   if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(defaultBindIp)) throw new ConfigError(`invalid --ip ${defaultBindIp}: an IPv4 address is required`);
   const bip = f.bip ?? str('bip');
   if (bip !== undefined && !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(bip)) throw new ConfigError(`invalid --bip ${bip}: use an address with a prefix, e.g. 172.30.0.1/16`);
+  const fileInsecure = file['insecure-registries'];
+  if (fileInsecure !== undefined && (!Array.isArray(fileInsecure) || fileInsecure.some((x) => typeof x !== 'string'))) {
+    throw new ConfigError(`${fileName}: "insecure-registries" must be a list of strings`);
+  }
+  const insecureRegistries = [...((fileInsecure as string[] | undefined) ?? []), ...(f['insecure-registry'] ?? [])];
   return {
+    insecureRegistries,
     bridge,
     bip,
     defaultBindIp,

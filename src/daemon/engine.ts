@@ -17,6 +17,9 @@ import { writeFileAtomic } from '../lib/atomic.js';
 import { which } from '../lib/which.js';
 import { NetworkService } from '../network/service.js';
 import { VolumeService } from '../volume/service.js';
+import { RegistryClient, isInsecure } from '../registry/client.js';
+import type { AuthConfig } from '../registry/auth.js';
+import { BERTH_VERSION } from './version.js';
 
 export class Engine {
   readonly events = new EventBus();
@@ -123,6 +126,11 @@ export class Engine {
     for (const id of [...this.health.keys()]) this.stopHealth(id);
     this.containers.close();
     this.networks.close();
+  }
+
+  /** A registry client for one pull, push or login, with that request's credentials. */
+  registry(domain: string, auth: AuthConfig): RegistryClient {
+    return new RegistryClient(domain, auth, isInsecure(domain, this.config.insecureRegistries), `berth/${BERTH_VERSION}`);
   }
 
   imageSize(imageId: string): number {

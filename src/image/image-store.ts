@@ -8,7 +8,7 @@ import { writeJsonAtomic, readJson } from '../lib/atomic.js';
 import { shortId } from '../lib/ids.js';
 import type { ContentStore } from './content-store.js';
 import { chainIds, type LayerStore } from './layer-store.js';
-import { parseReference, withDefaultTag, fullString, familiarString, normalizedTag, type Reference } from './reference.js';
+import { parseReference, withDefaultTag, fullString, familiarName, familiarString, normalizedTag, type Reference } from './reference.js';
 import { parseChanges, type ImageConfigBody } from './changes.js';
 import { detectCompression, MEDIA_TYPES } from './compression.js';
 import { writeLayer, type Descriptor } from './layer-diff.js';
@@ -135,7 +135,11 @@ export class ImageStore {
     } catch {
       ref = undefined;
     }
-    if (ref) {
+    if (ref?.digest) {
+      // name@sha256:… names the image pulled or pushed under that manifest digest.
+      const want = `${familiarName(ref)}@${ref.digest}`;
+      for (const r of this.records.values()) if (r.repoDigests.includes(want)) return this.withTags(r);
+    } else if (ref) {
       const id = this.tags.get(fullString(withDefaultTag(ref)));
       if (id) return this.withTags(this.records.get(id)!);
     }
@@ -374,6 +378,23 @@ export class ImageStore {
     }
     for (const l of rec.layers) if (!usedLayers.has(l)) await this.layers.remove(l);
     for (const b of [rec.id, rec.manifestDigest, ...rec.layerBlobs.map((d) => d.digest)]) if (!usedBlobs.has(b)) await this.content.delete(b);
+  }
+
+  /** Remember where an image was pushed: one digest per repository, as Docker keeps them. */
+  async addRepoDigest(id: string, repoDigest: string): Promise<void> {
+    await this.serial(async () => {
+      const rec = this.records.get(id);
+      if (!rec) return;
+      const repo = repoDigest.split('@')[0];
+      rec.repoDigests = [...rec.repoDigests.filter((d) => d.split('@')[0] !== repo), repoDigest];
+      await writeJsonAtomic(join(this.root, 'images', `${rec.id.slice(7)}.json`), { ...rec, repoTags: undefined });
+    });
+  }
+
+  /** Tags (just the tag part) of one repository, for `push` without a tag. */
+  tagsOfRepository(repo: Reference): string[] {
+    const prefix = `${repo.domain}/${repo.path}:`;
+    return [...this.tags.keys()].filter((k) => k.startsWith(prefix) && !k.slice(prefix.length).includes('/')).map((k) => k.slice(prefix.length)).sort();
   }
 
   /** The image a tag names now, if any (`load` says when it moves a tag away). */

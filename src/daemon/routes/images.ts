@@ -1,9 +1,13 @@
 import type { Router, RequestContext } from '../router.js';
 import { loadImages, saveImages, selectImages } from '../../image/archive.js';
-import { sendJson, boolParam, parseFilters, checkFilterKeys, res } from '../http-util.js';
+import { sendJson, boolParam, parseFilters, checkFilterKeys, res, readJsonBody } from '../http-util.js';
 import type { Engine } from '../engine.js';
 import { EngineError, InvalidParameterError, NotFoundError } from '../../lib/errors.js';
-import { parseReference, familiarString } from '../../image/reference.js';
+import { parseReference, familiarString, fullName } from '../../image/reference.js';
+import { decodeAuthHeader, type AuthConfig } from '../../registry/auth.js';
+import { pullImage } from '../../registry/pull.js';
+import { pushImage } from '../../registry/push.js';
+import type { JsonMessage } from '../../lib/progress.js';
 
 export function imageRoutes(r: Router, engine: Engine): void {
   const images = engine.images;
@@ -39,11 +43,45 @@ export function imageRoutes(r: Router, engine: Engine): void {
       return;
     }
     if (fromImage) {
-      const ref = parseReference(q.get('tag') ? `${fromImage}:${q.get('tag')}` : fromImage);
-      // Registry pulls arrive with the images issue; say so rather than pretend.
-      throw new NotFoundError(`pull access denied for ${familiarString(ref).replace(/:[^:/]+$/, '')}: pulling from registries is not implemented in this Berth version`);
+      const tagParam = q.get('tag') ?? '';
+      const joined = !tagParam ? fromImage : tagParam.startsWith('sha256:') ? `${fromImage}@${tagParam}` : `${fromImage}:${tagParam}`;
+      let ref = parseReference(joined);
+      if (!ref.tag && !ref.digest) ref = { ...ref, tag: 'latest' };
+      const auth = decodeAuthHeader(headerValue(ctx.req.headers['x-registry-auth']));
+      const platform = q.get('platform') || undefined;
+      await jsonStream(ctx, async (say) => {
+        await pullImage(images, engine.registry(ref.domain, auth), ref, { platform, progress: say });
+      });
+      return;
     }
     throw new InvalidParameterError('fromImage or fromSrc is required');
+  });
+
+  r.add('POST', '/images/{name:.*}/push', async (ctx) => {
+    const ref = parseReference(ctx.params.name!);
+    const tagParam = ctx.query.get('tag') || ref.tag;
+    const auth = decodeAuthHeader(headerValue(ctx.req.headers['x-registry-auth']));
+    const base = { ...ref, tag: undefined, digest: undefined };
+    // No tag: every tag of the repository, as `docker push --all-tags`.
+    const tags = tagParam ? [tagParam] : images.tagsOfRepository(base);
+    if (tags.length === 0) throw new NotFoundError(`An image does not exist locally with the tag: ${familiarString(base)}`);
+    for (const t of tags) {
+      if (!images.tryResolve(familiarString({ ...base, tag: t }))) throw new NotFoundError(`An image does not exist locally with the tag: ${familiarString(base)}`);
+    }
+    const client = engine.registry(ref.domain, auth);
+    await jsonStream(ctx, async (say) => {
+      say({ status: `The push refers to repository [${fullName(base)}]` });
+      for (const t of tags) await pushImage(images, client, base, t, say);
+    });
+  });
+
+  r.add('POST', '/auth', async (ctx) => {
+    const body = await readJsonBody<AuthConfig>(ctx.req);
+    if (!body || typeof body !== 'object') throw new InvalidParameterError('invalid auth configuration');
+    const server = (body.serveraddress || 'docker.io').replace(/^https?:\/\//, '').replace(/\/.*$/, '');
+    const domain = server === 'index.docker.io' || server === 'registry-1.docker.io' ? 'docker.io' : server;
+    await engine.registry(domain, body).login();
+    sendJson(res(ctx), 200, { Status: 'Login Succeeded', IdentityToken: '' });
   });
 
   const save = async (ctx: RequestContext, names: string[]): Promise<void> => {
@@ -135,4 +173,32 @@ export function imageRoutes(r: Router, engine: Engine): void {
 function globMatch(pattern: string, text: string): boolean {
   const re = new RegExp('^' + pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '.') + '$');
   return re.test(text);
+}
+
+function headerValue(h: string | string[] | undefined): string | undefined {
+  return Array.isArray(h) ? h[0] : h;
+}
+
+/**
+ * A JSON message stream whose headers go out with the first message: an
+ * error before that is a plain HTTP error (the docker CLI prints it as
+ * "Error response from daemon"), one after it an errorDetail message.
+ */
+async function jsonStream(ctx: RequestContext, fn: (say: (m: JsonMessage) => void) => Promise<void>): Promise<void> {
+  const out = res(ctx);
+  const start = (): void => { if (!out.headersSent) out.writeHead(200, { 'Content-Type': 'application/json' }); };
+  try {
+    await fn((m) => {
+      start();
+      out.write(JSON.stringify(m) + '\n');
+    });
+  } catch (err) {
+    if (!out.headersSent && err instanceof EngineError) throw err;
+    start();
+    const message = (err as Error).message;
+    out.end(JSON.stringify({ errorDetail: { message }, error: message }) + '\n');
+    return;
+  }
+  start();
+  out.end();
 }

@@ -1,0 +1,128 @@
+// Registry commands: pull, push, login, logout. Credentials come from and go
+// to Docker's config.json; the daemon gets them per request in X-Registry-Auth.
+import { createInterface } from 'node:readline';
+import { client, CliError, out, err } from '../context.js';
+import { displayJsonMessages } from '../progress.js';
+import { credentialsFor, storeCredentials, removeCredentials, configPath, serverKey } from '../credentials.js';
+import { encodeAuthHeader } from '../../registry/auth.js';
+import { familiarName, fullString, parseReference, type Reference } from '../../image/reference.js';
+
+type Opts = Record<string, unknown>;
+
+function reference(name: string): Reference {
+  try {
+    return parseReference(name);
+  } catch (e) {
+    throw new CliError((e as Error).message, 1);
+  }
+}
+
+export async function pull(args: string[], opts: Opts): Promise<number> {
+  let ref = reference(args[0]!);
+  const quiet = Boolean(opts.quiet);
+  if (!ref.tag && !ref.digest) {
+    if (!quiet) out('Using default tag: latest\n');
+    ref = { ...ref, tag: 'latest' };
+  }
+  const auth = await credentialsFor(ref.domain);
+  const res = await client().raw('POST', '/images/create', {
+    query: { fromImage: familiarName(ref), tag: ref.digest ?? ref.tag, platform: opts.platform as string | undefined },
+    headers: { 'X-Registry-Auth': encodeAuthHeader(auth) },
+  });
+  await displayJsonMessages(res, quiet ? () => undefined : out, Boolean(process.stdout.isTTY));
+  out(`${fullString(ref)}\n`);
+  return 0;
+}
+
+export async function push(args: string[], opts: Opts): Promise<number> {
+  let ref = reference(args[0]!);
+  if (ref.digest) throw new CliError('invalid reference format: push takes a tag, not a digest', 1);
+  const quiet = Boolean(opts.quiet);
+  if (!ref.tag && !opts.allTags) {
+    if (!quiet) out('Using default tag: latest\n');
+    ref = { ...ref, tag: 'latest' };
+  }
+  const auth = await credentialsFor(ref.domain);
+  const res = await client().raw('POST', `/images/${familiarName(ref)}/push`, {
+    query: { tag: ref.tag },
+    headers: { 'X-Registry-Auth': encodeAuthHeader(auth) },
+  });
+  await displayJsonMessages(res, quiet ? () => undefined : out, Boolean(process.stdout.isTTY));
+  if (quiet) out(`${fullString(ref)}\n`);
+  return 0;
+}
+
+/** `localhost:5000`, `https://registry.example/v2/` → the registry's domain. */
+export function serverDomain(server: string | undefined): string {
+  if (!server) return 'docker.io';
+  const host = server.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
+  return ['index.docker.io', 'registry-1.docker.io', 'docker.io'].includes(host) ? 'docker.io' : host;
+}
+
+async function prompt(question: string, hidden: boolean): Promise<string> {
+  if (!process.stdin.isTTY) throw new CliError(`Error: Cannot perform an interactive login from a non TTY device`, 1);
+  process.stdout.write(question);
+  if (!hidden) {
+    const rl = createInterface({ input: process.stdin });
+    const line = await new Promise<string>((resolve) => rl.once('line', resolve));
+    rl.close();
+    return line.trim();
+  }
+  process.stdin.setRawMode(true);
+  process.stdin.resume();
+  let value = '';
+  await new Promise<void>((resolve, reject) => {
+    const onData = (d: Buffer): void => {
+      for (const ch of d.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') { process.stdin.off('data', onData); resolve(); return; }
+        if (ch === '\u0003') { process.stdin.off('data', onData); reject(new CliError('', 130)); return; }
+        if (ch === '\u007f') value = value.slice(0, -1);
+        else value += ch;
+      }
+    };
+    process.stdin.on('data', onData);
+  }).finally(() => {
+    process.stdin.setRawMode(false);
+    process.stdin.pause();
+    process.stdout.write('\n');
+  });
+  return value;
+}
+
+async function readStdin(): Promise<string> {
+  let s = '';
+  for await (const chunk of process.stdin) s += (chunk as Buffer).toString('utf8');
+  return s.replace(/\r?\n$/, '');
+}
+
+export async function login(args: string[], opts: Opts): Promise<number> {
+  const domain = serverDomain(args[0]);
+  let username = opts.username as string | undefined;
+  let password = opts.password as string | undefined;
+  if (opts.passwordStdin) {
+    if (password !== undefined) throw new CliError('--password and --password-stdin are mutually exclusive', 1);
+    if (!username) throw new CliError('Must provide --username with --password-stdin', 1);
+    password = await readStdin();
+  } else if (password !== undefined) {
+    err('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
+  }
+  if (!username) username = await prompt('Username: ', false);
+  if (!username) throw new CliError('Error: Non-null Username Required', 1);
+  if (password === undefined) password = await prompt('Password: ', true);
+  if (!password) throw new CliError('Error: Password Required', 1);
+  await client().json('POST', '/auth', { body: { username, password, serveraddress: serverKey(domain) } });
+  await storeCredentials(domain, username, password);
+  err(`WARNING! Your password will be stored unencrypted in ${configPath()}.\n`);
+  out('Login Succeeded\n');
+  return 0;
+}
+
+export async function logout(args: string[]): Promise<number> {
+  const domain = serverDomain(args[0]);
+  if (!(await removeCredentials(domain))) {
+    out(`Not logged in to ${serverKey(domain)}\n`);
+    return 0;
+  }
+  out(`Removing login credentials for ${serverKey(domain)}\n`);
+  return 0;
+}

@@ -1,0 +1,114 @@
+// Blob transfer. Downloads are hashed as they arrive, can feed a consumer
+// (the layer unpacker) while they land on disk, and resume an interrupted
+// transfer with an HTTP Range request instead of starting over.
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { Readable } from 'node:stream';
+import type { ContentStore } from '../image/content-store.js';
+import { DigestMismatchError } from '../image/content-store.js';
+import { RegistryError, type RegistryClient } from './client.js';
+
+export interface BlobRef { digest: string; size: number }
+
+const MAX_ATTEMPTS = 5;
+
+/**
+ * Fetch `blob` of `repo` into the content store. Every chunk is also handed to
+ * `onChunk` (awaited: backpressure), in order and exactly once, across resumes.
+ */
+export async function downloadBlob(
+  client: RegistryClient, repo: string, blob: BlobRef, content: ContentStore,
+  opts: { onChunk?: (chunk: Buffer) => Promise<void>; onProgress?: (current: number) => void; onRetry?: (attempt: number, err: Error) => void } = {},
+): Promise<void> {
+  await content.init();
+  const tmp = content.tempPath();
+  const fh = await fs.open(tmp, 'w', 0o600);
+  const hash = createHash('sha256');
+  let offset = 0;
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const headers: Record<string, string> = offset > 0 ? { Range: `bytes=${offset}-` } : {};
+        const res = await client.request(`/v2/${repo}/blobs/${blob.digest}`, { headers, scope: `repository:${repo}:pull` });
+        if (!res.ok) await client.fail(res, `failed to fetch blob ${blob.digest}`);
+        // A server that ignores Range sends it all again: skip what we already have.
+        let skip = offset > 0 && res.status !== 206 ? offset : 0;
+        for await (const raw of Readable.fromWeb(res.body! as import('node:stream/web').ReadableStream<Uint8Array>)) {
+          let chunk = Buffer.from(raw as Uint8Array);
+          if (skip > 0) {
+            const n = Math.min(skip, chunk.length);
+            chunk = chunk.subarray(n);
+            skip -= n;
+            if (chunk.length === 0) continue;
+          }
+          hash.update(chunk);
+          await fh.write(chunk);
+          offset += chunk.length;
+          if (opts.onChunk) await opts.onChunk(chunk);
+          opts.onProgress?.(offset);
+        }
+        break;
+      } catch (err) {
+        // Registry answers (404, 401, bad request) are final; broken connections are retried.
+        if (err instanceof RegistryError || attempt >= MAX_ATTEMPTS || (err as { status?: number }).status !== undefined) throw err;
+        opts.onRetry?.(attempt, err as Error);
+        await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
+      }
+    }
+    const digest = `sha256:${hash.digest('hex')}`;
+    if (digest !== blob.digest) throw new DigestMismatchError(`filesystem layer verification failed for digest ${blob.digest}`);
+    await fh.close();
+    await content.commit(tmp, digest);
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    await fs.rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Push one blob: skipped when the registry has it, mounted from another repository when it can be, uploaded otherwise. */
+export async function uploadBlob(
+  client: RegistryClient, repo: string, blob: BlobRef, content: ContentStore,
+  opts: { mountFrom?: string[]; onProgress?: (current: number) => void } = {},
+): Promise<'exists' | 'mounted' | 'pushed'> {
+  const scope = `repository:${repo}:pull,push`;
+  const head = await client.request(`/v2/${repo}/blobs/${blob.digest}`, { method: 'HEAD', scope });
+  if (head.ok) return 'exists';
+  for (const from of opts.mountFrom ?? []) {
+    const res = await client.request(`/v2/${repo}/blobs/uploads/?mount=${encodeURIComponent(blob.digest)}&from=${encodeURIComponent(from)}`, {
+      method: 'POST', scope: `${scope} repository:${from}:pull`,
+    });
+    await res.arrayBuffer().catch(() => undefined);
+    if (res.status === 201) return 'mounted';
+    // 202: the registry started a plain upload instead; it is abandoned and a fresh one used.
+  }
+  const start = await client.request(`/v2/${repo}/blobs/uploads/`, { method: 'POST', scope });
+  if (start.status !== 202) await client.fail(start, `failed to start the upload of ${blob.digest}`);
+  await start.arrayBuffer().catch(() => undefined);
+  const location = start.headers.get('location');
+  if (!location) throw new RegistryError(500, 'the registry started an upload without a Location');
+  const url = new URL(location, 'http://placeholder');
+  url.searchParams.set('digest', blob.digest);
+  const target = /^https?:/.test(location) ? url.toString() : `${url.pathname}${url.search}`;
+  let sent = 0;
+  async function* body(): AsyncGenerator<Uint8Array> {
+    const fh = await fs.open(content.path(blob.digest), 'r');
+    try {
+      for await (const chunk of fh.createReadStream() as AsyncIterable<Buffer>) {
+        sent += chunk.length;
+        opts.onProgress?.(sent);
+        yield chunk;
+      }
+    } finally {
+      await fh.close().catch(() => undefined);
+    }
+  }
+  const put = await client.request(target, {
+    method: 'PUT', scope,
+    headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(blob.size) },
+    body: body(),
+  });
+  if (put.status !== 201) await client.fail(put, `failed to upload ${blob.digest}`);
+  await put.arrayBuffer().catch(() => undefined);
+  return 'pushed';
+}

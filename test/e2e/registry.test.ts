@@ -1,0 +1,168 @@
+// push, pull and login against a real registry server (Debian's
+// docker-registry), anonymous and behind a bearer-token server, with real
+// interrupted downloads.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { daemonWithBusybox, hasDockerCli } from './harness.js';
+import { TestRegistry, TOKEN_USER, TOKEN_PASSWORD, freePort } from '../helpers/registry.js';
+
+const d = daemonWithBusybox();
+const open = new TestRegistry();
+const locked = new TestRegistry();
+const dockerConfig = mkdtempSync('/tmp/bt-dcfg-');
+const env = { DOCKER_CONFIG: dockerConfig };
+let started = false;
+
+async function setup(): Promise<void> {
+  if (started) return;
+  started = true;
+  await open.start();
+  await locked.start({ token: true });
+  const mk = d.berth(['run', '--name', 'mk', 'busybox', 'sh', '-c', 'echo payload > /payload; rm /etc/group']);
+  assert.equal(mk.code, 0, mk.stderr);
+  assert.equal(d.berth(['commit', '-c', 'CMD ["cat", "/payload"]', 'mk', 'app:src']).code, 0);
+  d.berth(['rm', 'mk']);
+}
+after(async () => {
+  await open.stop();
+  await locked.stop();
+  rmSync(dockerConfig, { recursive: true, force: true });
+});
+
+const berth = (args: string[], input?: string): ReturnType<typeof d.berth> => d.berth(args, { env, ...(input !== undefined ? { input } : {}) });
+const inspect = (ref: string): Record<string, unknown> => (JSON.parse(berth(['image', 'inspect', ref]).stdout) as Record<string, unknown>[])[0]!;
+const layerDirs = (): string[] => readdirSync(join(d.dataRoot, 'layers')).filter((f) => /^[a-f0-9]{64}$/.test(f));
+
+test('push then pull: same image id, runs, RepoDigests, pull by digest, up to date', async () => {
+  await setup();
+  const ref = `${open.host}/team/app:1.2`;
+  assert.equal(berth(['tag', 'app:src', ref]).code, 0);
+  const push = berth(['push', ref]);
+  assert.equal(push.code, 0, push.stderr);
+  assert.match(push.stdout, new RegExp(`^The push refers to repository \\[${open.host}/team/app\\]\n`));
+  assert.match(push.stdout, /[a-f0-9]{12}: Pushed\n/);
+  const m = /1\.2: digest: (sha256:[a-f0-9]{64}) size: \d+\n$/.exec(push.stdout);
+  assert.ok(m, push.stdout);
+  const id = inspect(ref).Id;
+  assert.deepEqual(inspect(ref).RepoDigests, [`${open.host}/team/app@${m[1]}`]);
+  // Gone locally, then back from the registry.
+  assert.equal(berth(['rmi', ref, 'app:src']).code, 0);
+  const pull = berth(['pull', ref]);
+  assert.equal(pull.code, 0, pull.stderr);
+  assert.match(pull.stdout, /^1\.2: Pulling from team\/app\n/);
+  assert.match(pull.stdout, /[a-f0-9]{12}: Pull complete\n/);
+  assert.match(pull.stdout, new RegExp(`Digest: ${m[1]}\nStatus: Downloaded newer image for ${open.host}/team/app:1.2\n${open.host}/team/app:1.2\n$`));
+  assert.equal(inspect(ref).Id, id);
+  assert.equal(berth(['run', '--rm', ref]).stdout, 'payload\n');
+  assert.match(berth(['run', '--rm', ref, 'ls', '/etc/group']).stderr, /No such file/);
+  const again = berth(['pull', ref]);
+  assert.match(again.stdout, /Already exists\n/);
+  assert.match(again.stdout, new RegExp(`Status: Image is up to date for ${open.host}/team/app:1.2\n`));
+  // By digest: no new tag, found by the digest reference.
+  assert.equal(berth(['rmi', ref]).code, 0);
+  const byDigest = berth(['pull', '-q', `${open.host}/team/app@${m[1]}`]);
+  assert.equal(byDigest.code, 0, byDigest.stderr);
+  assert.equal(byDigest.stdout, `${open.host}/team/app@${m[1]}\n`);
+  assert.equal(inspect(`${open.host}/team/app@${m[1]}`).Id, id);
+  assert.deepEqual(inspect(id as string).RepoTags, []);
+  assert.equal(berth(['tag', id as string, ref]).code, 0);
+  assert.equal(berth(['tag', id as string, 'app:src']).code, 0);
+});
+
+test('a second repository on the same registry mounts the layers instead of uploading them', async () => {
+  await setup();
+  const other = `${open.host}/team/other:1`;
+  assert.equal(berth(['tag', `${open.host}/team/app:1.2`, other]).code, 0);
+  const push = berth(['push', other]);
+  assert.equal(push.code, 0, push.stderr);
+  assert.match(push.stdout, /[a-f0-9]{12}: Mounted from team\/app\n/);
+  assert.doesNotMatch(push.stdout, /: Pushed\n/);
+  const again = berth(['push', other]);
+  assert.match(again.stdout, /Layer already exists\n/);
+});
+
+test('an interrupted download resumes with a Range request and the image is whole', async () => {
+  await setup();
+  const proxy = await open.flakyProxy(100_000);
+  const ref = `127.0.0.1:${proxy.port}/team/app:1.2`;
+  // Nothing of the image may be local, or there is nothing to download.
+  const id = inspect('app:src').Id as string;
+  assert.equal(berth(['rmi', '-f', id, 'busybox']).code, 0);
+  const pull = berth(['pull', ref]);
+  assert.equal(pull.code, 0, pull.stderr);
+  const log = proxy.log();
+  assert.ok(log.some((l) => l.startsWith('CUT ')), `the proxy broke a download:\n${log.join('\n')}\n${pull.stdout}`);
+  const cut = /^CUT (\S+) at/.exec(log.find((l) => l.startsWith('CUT '))!)![1]!;
+  const again = log.filter((l) => l.startsWith(`GET ${cut} `)).slice(1);
+  assert.equal(again.length, 1, log.join('\n'));
+  const from = Number(/range=bytes=(\d+)-$/.exec(again[0]!)?.[1]);
+  assert.ok(from > 0 && from <= 100_000, `the client resumed from where it stopped, not from 0:\n${log.join('\n')}`);
+  assert.equal(berth(['run', '--rm', ref]).stdout, 'payload\n');
+  assert.equal(inspect(ref).Id, id);
+  assert.equal(berth(['tag', ref, 'app:src']).code, 0);
+  await d.importBusybox();
+});
+
+test('pull and push errors: unknown manifest, no registry, bad names, nothing local; no leftovers', async () => {
+  await setup();
+  const layersBefore = layerDirs().length;
+  const unknown = berth(['pull', `${open.host}/team/nope:9`]);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, new RegExp(`Error response from daemon: manifest for ${open.host}/team/nope:9 not found: manifest unknown: manifest unknown`));
+  const closed = await freePort();
+  const down = berth(['pull', `127.0.0.1:${closed}/x:1`]);
+  assert.match(down.stderr, new RegExp(`Get "http://127\\.0\\.0\\.1:${closed}/v2/": dial tcp 127\\.0\\.0\\.1:${closed}: connect: connection refused`));
+  assert.match(berth(['pull', 'Bad/Name']).stderr, /invalid reference format/);
+  const nolocal = berth(['push', `${open.host}/team/none:1`]);
+  assert.equal(nolocal.code, 1);
+  assert.match(nolocal.stderr, new RegExp(`An image does not exist locally with the tag: ${open.host}/team/none`));
+  assert.equal(layerDirs().length, layersBefore);
+  assert.deepEqual(readdirSync(join(d.dataRoot, 'content', 'ingest')), []);
+});
+
+test('token auth: anonymous is refused, login stores credentials in config.json, push and pull with them, logout', async () => {
+  await setup();
+  const ref = `${locked.host}/private/app:1`;
+  const tag = berth(['tag', 'app:src', ref]);
+  assert.equal(tag.code, 0, tag.stderr);
+  const anon = berth(['push', ref]);
+  assert.equal(anon.code, 1);
+  assert.match(anon.stderr, /unauthorized|denied/);
+  const bad = berth(['login', '-u', TOKEN_USER, '--password-stdin', locked.host], 'wrong');
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /unauthorized|401/);
+  assert.ok(!existsSync(join(dockerConfig, 'config.json')));
+  const good = berth(['login', '-u', TOKEN_USER, '--password-stdin', locked.host], TOKEN_PASSWORD);
+  assert.equal(good.code, 0, good.stderr);
+  assert.equal(good.stdout, 'Login Succeeded\n');
+  const cfg = JSON.parse(readFileSync(join(dockerConfig, 'config.json'), 'utf8')) as { auths: Record<string, { auth: string }> };
+  assert.equal(Buffer.from(cfg.auths[locked.host]!.auth, 'base64').toString(), `${TOKEN_USER}:${TOKEN_PASSWORD}`);
+  const push = berth(['push', ref]);
+  assert.equal(push.code, 0, push.stderr);
+  assert.equal(berth(['rmi', ref]).code, 0);
+  const pull = berth(['pull', ref]);
+  assert.equal(pull.code, 0, pull.stderr);
+  assert.equal(berth(['logout', locked.host]).stdout, `Removing login credentials for ${locked.host}\n`);
+  assert.equal(berth(['logout', locked.host]).stdout, `Not logged in to ${locked.host}\n`);
+  const denied = berth(['pull', `${locked.host}/private/app:1`]);
+  assert.equal(denied.code, 1);
+  assert.match(denied.stderr, /pull access denied for 127\.0\.0\.1:\d+\/private\/app, repository does not exist or may require 'docker login'/);
+});
+
+test('docker CLI against berthd: login, push, pull', { skip: !hasDockerCli() }, async () => {
+  await setup();
+  const ref = `${locked.host}/private/dk:2`;
+  assert.equal(berth(['tag', 'app:src', ref]).code, 0);
+  const login = d.docker(['login', '-u', TOKEN_USER, '--password-stdin', locked.host], { input: TOKEN_PASSWORD, env });
+  assert.equal(login.code, 0, login.stderr);
+  const push = d.docker(['push', ref], { env });
+  assert.equal(push.code, 0, push.stderr);
+  assert.match(push.stdout, /2: digest: sha256:[a-f0-9]{64} size: \d+/);
+  assert.equal(berth(['rmi', ref]).code, 0);
+  const pull = d.docker(['pull', ref], { env });
+  assert.equal(pull.code, 0, pull.stderr);
+  assert.match(pull.stdout, /Status: Downloaded newer image/);
+  assert.equal(d.docker(['run', '--rm', ref], { env }).stdout, 'payload\n');
+});
