@@ -259,6 +259,20 @@ export function buildProgram(): Command {
       .argument('<images...>').action(images('rmi'));
     sub('tag').description('Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE')
       .usage('SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]').argument('<source>').argument('<target>').action(images('tag'));
+    sub('history').description('Show the history of an image').usage('[OPTIONS] IMAGE')
+      .option('--format <string>', 'Format output using a custom template')
+      .option('-H, --human', 'Print sizes and dates in human readable format (default true; --human=false for raw values)')
+      .addOption(new Option('--no-human').hideHelp())
+      .option('--no-trunc', "Don't truncate output")
+      .option('-q, --quiet', 'Only show image IDs')
+      .argument('<image>').action(images('history'));
+    if (prefix === 'image') {
+      sub('prune').description('Remove unused images').usage('[OPTIONS]')
+        .option('-a, --all', 'Remove all unused images, not just dangling ones')
+        .option('--filter <filter>', 'Provide filter values (e.g. "until=<timestamp>")', collect)
+        .option('-f, --force', 'Do not prompt for confirmation')
+        .action(images('imagePrune'));
+    }
     sub('pull').description('Download an image from a registry').usage('[OPTIONS] NAME[:TAG|@DIGEST]')
       .option('-a, --all-tags', 'Download all tagged images in the repository')
       .option('-q, --quiet', 'Suppress verbose output')
@@ -408,7 +422,7 @@ function configureErrors(cmd: Command): void {
  * Docker's boolean flags that default to true are turned off as `--flag=false`;
  * commander spells that `--no-flag`. Only flags declared with a `--no-` twin.
  */
-const TRUE_BY_DEFAULT: Record<string, string> = { '-p': 'pause', '--pause': 'pause' };
+const TRUE_BY_DEFAULT: Record<string, string> = { '-p': 'pause', '--pause': 'pause', '-H': 'human', '--human': 'human' };
 
 export function normaliseBoolFlags(argv: string[]): string[] {
   return argv.map((a) => {
@@ -421,7 +435,7 @@ export function normaliseBoolFlags(argv: string[]): string[] {
 
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
-  if (argv.includes('commit')) argv = normaliseBoolFlags(argv);
+  if (argv.includes('commit') || argv.includes('history')) argv = normaliseBoolFlags(argv);
   configureErrors(program);
   let current: Command = program;
   program.hook('preSubcommand', (_t, sub) => { current = sub; });

@@ -65,6 +65,8 @@ export interface RegisterInput {
   eventAttributes?: Record<string, string>;
 }
 
+export interface HistoryEntry { Id: string; Created: number; CreatedBy: string; Tags: string[] | null; Size: number; Comment: string }
+
 export type RemoveResult = ({ Untagged: string } | { Deleted: string })[];
 
 const GOARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
@@ -110,6 +112,8 @@ export class ImageStore {
     } catch {
       this.tags = new Map();
     }
+    // A crash in the middle of rmi, pull or load can leave layers and blobs no image names: sweep them.
+    await this.collectGarbage({ layers: await this.layers.list(), blobs: await this.content.list() });
   }
 
   private async saveTags(): Promise<void> {
@@ -361,7 +365,74 @@ export class ImageStore {
     return result;
   }
 
-  private async deleteImage(id: string, result: RemoveResult): Promise<void> {
+  /** `history`: one entry per history record, newest first, with each layer's size. */
+  async history(nameOrId: string): Promise<HistoryEntry[]> {
+    const rec = this.resolve(nameOrId);
+    let hist = rec.config.history ?? [];
+    if (hist.filter((h) => !h.empty_layer).length !== rec.layers.length) {
+      // No usable history (some tools write none): one anonymous entry per layer.
+      hist = rec.layers.map(() => ({ created: rec.config.created }));
+    }
+    // An entry belongs to the image (this one or an ancestor) whose history ends there.
+    const owners = new Map<number, ImageRecord>();
+    for (let img: ImageRecord | undefined = rec; img; img = img.parent ? this.records.get(img.parent) : undefined) {
+      owners.set((img.config.history ?? []).length - 1, this.withTags(img));
+    }
+    const out: HistoryEntry[] = [];
+    let layer = 0;
+    for (let i = 0; i < hist.length; i++) {
+      const h = hist[i]!;
+      let size = 0;
+      if (!h.empty_layer) {
+        const chain = rec.layers[layer++];
+        if (chain) size = (await this.layers.get(chain).catch(() => ({ size: 0 }))).size;
+      }
+      const owner = i === hist.length - 1 ? this.withTags(rec) : owners.get(i);
+      out.push({
+        Id: owner?.id ?? '<missing>',
+        Created: Math.floor(Date.parse(h.created ?? rec.config.created ?? '1970-01-01T00:00:00Z') / 1000),
+        CreatedBy: h.created_by ?? '',
+        Tags: owner && owner.repoTags.length ? owner.repoTags : null,
+        Size: size,
+        Comment: h.comment ?? '',
+      });
+    }
+    return out.reverse();
+  }
+
+  /**
+   * `image prune`: dangling images (no tag, no child), or with `all` every
+   * image no container uses. Children go before their parents.
+   */
+  async prune(opts: { all: boolean; keep: (rec: ImageRecord) => boolean; inUse: (id: string) => boolean }): Promise<{ ImagesDeleted: RemoveResult | null; SpaceReclaimed: number }> {
+    return this.serial(async () => {
+      const result: RemoveResult = [];
+      let reclaimed = 0;
+      for (let changed = true; changed;) {
+        changed = false;
+        for (const raw of [...this.records.values()]) {
+          const rec = this.withTags(raw);
+          const hasChildren = [...this.records.values()].some((r) => r.parent === rec.id);
+          if (hasChildren || opts.inUse(rec.id) || opts.keep(rec)) continue;
+          if (!opts.all && rec.repoTags.length > 0) continue;
+          for (const [key, id] of [...this.tags]) {
+            if (id !== rec.id) continue;
+            this.tags.delete(key);
+            const fam = familiarString(parseReference(key));
+            result.push({ Untagged: fam });
+            this.events('untag', rec.id, { name: fam });
+          }
+          await this.saveTags();
+          reclaimed += await this.deleteImage(rec.id, result);
+          changed = true;
+        }
+      }
+      return { ImagesDeleted: result.length ? result : null, SpaceReclaimed: reclaimed };
+    });
+  }
+
+  /** Remove the record and whatever no remaining image needs; returns the bytes of layers removed. */
+  private async deleteImage(id: string, result: RemoveResult): Promise<number> {
     const rec = this.records.get(id)!;
     await fs.rm(join(this.root, 'images', `${id.slice(7)}.json`), { force: true });
     this.records.delete(id);
@@ -376,8 +447,14 @@ export class ImageStore {
       usedBlobs.add(r.id);
       usedBlobs.add(r.manifestDigest);
     }
-    for (const l of rec.layers) if (!usedLayers.has(l)) await this.layers.remove(l);
+    let freed = 0;
+    for (const l of rec.layers) {
+      if (usedLayers.has(l)) continue;
+      freed += (await this.layers.get(l).catch(() => ({ size: 0 }))).size;
+      await this.layers.remove(l);
+    }
     for (const b of [rec.id, rec.manifestDigest, ...rec.layerBlobs.map((d) => d.digest)]) if (!usedBlobs.has(b)) await this.content.delete(b);
+    return freed;
   }
 
   /** Remember where an image was pushed: one digest per repository, as Docker keeps them. */

@@ -94,6 +94,11 @@ export class Daemon {
     return run(BERTH, ['-H', `unix://${this.socket}`, ...args], opts);
   }
 
+  /** The berth CLI in the background, for tests that act while a command runs. */
+  berthSpawn(args: string[]): ChildProcess {
+    return spawn(BERTH, ['-H', `unix://${this.socket}`, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  }
+
   docker(args: string[], opts: { input?: string | Buffer; env?: Record<string, string>; timeout?: number } = {}): RunResult {
     return run('docker', args, { ...opts, env: { DOCKER_HOST: `unix://${this.socket}`, DOCKER_CONFIG: join(this.dir, 'docker-config'), ...opts.env } });
   }

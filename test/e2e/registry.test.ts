@@ -5,7 +5,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { daemonWithBusybox, hasDockerCli } from './harness.js';
+import { daemonWithBusybox, hasDockerCli, eventually } from './harness.js';
 import { TestRegistry, TOKEN_USER, TOKEN_PASSWORD, freePort } from '../helpers/registry.js';
 
 const d = daemonWithBusybox();
@@ -165,4 +165,53 @@ test('docker CLI against berthd: login, push, pull', { skip: !hasDockerCli() }, 
   assert.equal(pull.code, 0, pull.stderr);
   assert.match(pull.stdout, /Status: Downloaded newer image/);
   assert.equal(d.docker(['run', '--rm', ref], { env }).stdout, 'payload\n');
+});
+
+test('kill -9 of berthd in the middle of a pull, then of a load: the restarted store is whole and usable', async () => {
+  await setup();
+  // A 6 MB layer of noise, served at 2 MB/s: the pull is surely in flight when berthd dies.
+  assert.equal(berth(['run', '--name', 'big', 'busybox', 'sh', '-c', 'head -c 6000000 /dev/urandom > /noise']).code, 0);
+  assert.equal(berth(['commit', 'big', `${open.host}/team/big:1`]).code, 0);
+  berth(['rm', 'big']);
+  assert.equal(berth(['push', `${open.host}/team/big:1`]).code, 0);
+  const saved = join(dockerConfig, 'big.tar');
+  assert.equal(berth(['save', '-o', saved, `${open.host}/team/big:1`]).code, 0);
+  const bigId = inspect(`${open.host}/team/big:1`).Id as string;
+  assert.equal(berth(['rmi', `${open.host}/team/big:1`]).code, 0);
+  const slow = await open.flakyProxy(0, 2_000_000);
+  const ref = `127.0.0.1:${slow.port}/team/big:1`;
+  const pull = d.berthSpawn(['pull', ref]);
+  await eventually(() => readdirSync(join(d.dataRoot, 'content', 'ingest')).length > 0 || undefined, 20_000);
+  await d.kill9();
+  pull.kill('SIGKILL');
+  await d.start();
+  assert.equal(berth(['image', 'inspect', ref]).code, 1, 'no half-pulled image is visible');
+  assert.deepEqual(readdirSync(join(d.dataRoot, 'content', 'ingest')), []);
+  assert.equal(berth(['run', '--rm', 'busybox', 'true']).code, 0, 'the store still runs containers');
+  const again = berth(['pull', ref]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(inspect(ref).Id, bigId);
+  assert.equal(berth(['run', '--rm', ref, 'wc', '-c', '/noise']).stdout.trim(), '6000000 /noise');
+  assert.equal(berth(['rmi', ref]).code, 0);
+
+  // The same for load, fed slowly through stdin.
+  const load = d.berthSpawn(['load']);
+  load.stdin!.on('error', () => undefined);
+  const data = readFileSync(saved);
+  let fed = 0;
+  const feeder = setInterval(() => {
+    if (fed >= data.length) return;
+    load.stdin!.write(data.subarray(fed, fed + 200_000));
+    fed += 200_000;
+  }, 50);
+  await eventually(() => (fed > data.length / 2 ? true : undefined), 20_000);
+  await d.kill9();
+  clearInterval(feeder);
+  load.kill('SIGKILL');
+  await d.start();
+  assert.equal(berth(['image', 'inspect', bigId]).code, 1);
+  assert.deepEqual(readdirSync(join(d.dataRoot, 'content', 'ingest')), []);
+  const ok = berth(['load', '-i', saved]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(inspect(bigId).Id, bigId);
 });

@@ -42,8 +42,10 @@ if (mode === 'token') {
     res.end(JSON.stringify({ token: `${signing}.${b64url(sig)}`, expires_in: 600 }));
   }).listen(port, '127.0.0.1');
 } else if (mode === 'proxy') {
-  const [upstreamPort, cutArg, logFile] = rest as [string, string, string];
+  const [upstreamPort, cutArg, logFile, rateArg] = rest as [string, string, string, string | undefined];
   const cut = Number(cutArg);
+  // Bytes per second for blob bodies (0: as fast as the registry sends them).
+  const rate = Number(rateArg ?? 0);
   const broken = new Set<string>();
   http.createServer((req, res) => {
     const isBlobGet = req.method === 'GET' && /\/blobs\/sha256:/.test(req.url ?? '');
@@ -51,7 +53,16 @@ if (mode === 'token') {
     const up = http.request({ host: '127.0.0.1', port: Number(upstreamPort), method: req.method, path: req.url, headers: req.headers }, (ur) => {
       res.writeHead(ur.statusCode ?? 502, ur.headers);
       const key = req.url ?? '';
-      if (!isBlobGet || broken.has(key) || Number(ur.headers['content-length'] ?? 0) <= cut) {
+      if (isBlobGet && rate > 0) {
+        ur.on('data', (d: Buffer) => {
+          ur.pause();
+          res.write(d);
+          setTimeout(() => ur.resume(), Math.ceil((d.length / rate) * 1000));
+        });
+        ur.on('end', () => res.end());
+        return;
+      }
+      if (!isBlobGet || cut <= 0 || broken.has(key) || Number(ur.headers['content-length'] ?? 0) <= cut) {
         ur.pipe(res);
         return;
       }

@@ -76,12 +76,12 @@ ${auth}`);
     await waitFor(`http://${this.host}/v2/`, this.procs[this.procs.length - 1]!, () => this.logs);
   }
 
-  /** A proxy in front of the registry that cuts the first download of every blob after `cutAt` bytes; returns its port. */
-  async flakyProxy(cutAt: number): Promise<{ port: number; log: () => string[] }> {
+  /** A proxy in front of the registry that cuts the first download of every blob after `cutAt` bytes (0: never), or slows blobs down; returns its port. */
+  async flakyProxy(cutAt: number, bytesPerSecond = 0): Promise<{ port: number; log: () => string[] }> {
     const port = await freePort();
     const logFile = join(this.dir, `proxy-${port}.log`);
     writeFileSync(logFile, '');
-    this.spawn(process.execPath, [HELPER, 'proxy', String(port), String(this.port), String(cutAt), logFile]);
+    this.spawn(process.execPath, [HELPER, 'proxy', String(port), String(this.port), String(cutAt), logFile, String(bytesPerSecond)]);
     await waitFor(`http://127.0.0.1:${port}/v2/`, this.procs[this.procs.length - 1]!, () => this.logs);
     return { port, log: () => readFileSync(logFile, 'utf8').split('\n').filter(Boolean) };
   }

@@ -1,8 +1,8 @@
 // Container commands: run, create, start, ps, logs, stop, restart, kill, rm,
 // wait, rename, inspect, prune — with the docker CLI's output and exit codes.
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
+import { confirm, parseFilterFlags } from '../prompt.js';
 import { client, CliError, out, err } from '../context.js';
 import { EngineApiError, type ContainerSummary, type JsonObject } from '../../client/client.js';
 import { attachSession } from '../attach-session.js';
@@ -502,22 +502,11 @@ function formatPorts(ports: ContainerSummary['Ports']): string {
   return (ports ?? []).map((p) => (p.PublicPort ? `${p.IP ?? '0.0.0.0'}:${p.PublicPort}->${p.PrivatePort}/${p.Type}` : `${p.PrivatePort}/${p.Type}`)).join(', ');
 }
 
-function filtersFrom(values: string[]): Record<string, string[]> | undefined {
-  if (!values.length) return undefined;
-  const f: Record<string, string[]> = {};
-  for (const v of values) {
-    const i = v.indexOf('=');
-    if (i < 0) throw new CliError(`invalid argument "${v}" for "-f, --filter" flag: bad format of filter (expected name=value)`, 125);
-    (f[v.slice(0, i).toLowerCase()] ??= []).push(v.slice(i + 1));
-  }
-  return f;
-}
-
 export async function ps(_args: string[], opts: Opts): Promise<number> {
   const limit = opts.latest ? 1 : (opts.last as number | undefined);
   const list = await client().listContainers({
     all: Boolean(opts.all), limit: limit !== undefined && limit > 0 ? limit : undefined, size: Boolean(opts.size),
-    filters: filtersFrom(list_(opts.filter)),
+    filters: parseFilterFlags(list_(opts.filter)),
   });
   if (opts.quiet) {
     out(list.map((c) => (opts.trunc === false ? c.Id : c.Id.slice(0, 12)) + '\n').join(''));
@@ -564,17 +553,8 @@ export async function inspectContainers(args: string[], opts: Opts): Promise<num
 }
 
 export async function prune(_args: string[], opts: Opts, _cmd: Command): Promise<number> {
-  if (!opts.force) {
-    out('WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ');
-    const rl = createInterface({ input: process.stdin });
-    const answer = await new Promise<string>((resolve) => {
-      rl.once('line', resolve);
-      rl.once('close', () => resolve(''));
-    });
-    rl.close();
-    if (!/^y(es)?$/i.test(answer.trim())) return 0;
-  }
-  const r = await client().pruneContainers(filtersFrom(list(opts.filter)));
+  if (!opts.force && !(await confirm('WARNING! This will remove all stopped containers.'))) return 0;
+  const r = await client().pruneContainers(parseFilterFlags(list(opts.filter)));
   const deleted = r.ContainersDeleted ?? [];
   if (deleted.length) out(`Deleted Containers:\n${deleted.join('\n')}\n\n`);
   out(`Total reclaimed space: ${humanSize(r.SpaceReclaimed)}\n`);

@@ -2,6 +2,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
+import { confirm, parseFilterFlags } from '../prompt.js';
 import { client, CliError, out, err } from '../context.js';
 import { EngineApiError, jsonLines, type ImageSummary } from '../../client/client.js';
 import { tabwrite } from '../tabwriter.js';
@@ -37,12 +38,7 @@ export function imageRows(images: ImageSummary[], o: { noTrunc?: boolean; digest
 }
 
 export async function images(args: string[], opts: Opts): Promise<number> {
-  const filters: Record<string, string[]> = {};
-  for (const f of list(opts.filter)) {
-    const i = f.indexOf('=');
-    if (i < 0) throw new CliError(`invalid argument "${f}" for "-f, --filter" flag: bad format of filter (expected name=value)`, 125);
-    (filters[f.slice(0, i)] ??= []).push(f.slice(i + 1));
-  }
+  const filters: Record<string, string[]> = parseFilterFlags(list(opts.filter)) ?? {};
   if (args[0]) (filters.reference ??= []).push(args[0]);
   const imgs = await client().listImages({ all: Boolean(opts.all), filters: Object.keys(filters).length ? filters : undefined });
   if (opts.quiet) {
@@ -150,5 +146,52 @@ export async function load(_args: string[], opts: Opts): Promise<number> {
     if (msg.error || msg.errorDetail) throw new CliError(`Error response from daemon: ${msg.errorDetail?.message ?? msg.error}`, 1);
     if (msg.stream) out(msg.stream);
   }
+  return 0;
+}
+
+interface HistoryItem { Id: string; Created: number; CreatedBy: string; Tags: string[] | null; Size: number; Comment: string }
+
+export async function history(args: string[], opts: Opts): Promise<number> {
+  const items = await client().json<HistoryItem[]>('GET', `/images/${encodeURIComponent(args[0]!)}/history`);
+  const noTrunc = opts.trunc === false;
+  const human = opts.human !== false;
+  const id = (i: HistoryItem): string => (i.Id === '<missing>' || noTrunc ? i.Id : i.Id.replace(/^sha256:/, '').slice(0, 12));
+  if (opts.quiet) {
+    out(items.map((i) => `${id(i)}\n`).join(''));
+    return 0;
+  }
+  const rows = items.map((i) => {
+    const by = i.CreatedBy.replace(/\t/g, ' ');
+    return {
+      ID: id(i),
+      CreatedSince: human ? `${humanDuration(Date.now() - i.Created * 1000)} ago` : new Date(i.Created * 1000).toISOString().replace(/\.\d+Z$/, 'Z'),
+      CreatedAt: new Date(i.Created * 1000).toISOString().replace(/\.\d+Z$/, 'Z'),
+      CreatedBy: !noTrunc && [...by].length > 45 ? `${[...by].slice(0, 44).join('')}…` : by,
+      Size: human ? humanSize(i.Size) : String(i.Size),
+      Comment: i.Comment,
+    };
+  });
+  const headers = { ID: 'IMAGE', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', CreatedBy: 'CREATED BY', Size: 'SIZE', Comment: 'COMMENT' };
+  if (typeof opts.format === 'string' && opts.format !== 'table') {
+    out(formatRows(opts.format, rows, headers));
+    return 0;
+  }
+  out(tabwrite([['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT'], ...rows.map((r) => [r.ID, r.CreatedSince, r.CreatedBy, r.Size, r.Comment])]));
+  return 0;
+}
+
+export async function imagePrune(_args: string[], opts: Opts): Promise<number> {
+  const warning = opts.all ? 'WARNING! This will remove all images without at least one container associated to them.' : 'WARNING! This will remove all dangling images.';
+  if (!opts.force && !(await confirm(warning))) return 0;
+  const filters = parseFilterFlags(list(opts.filter)) ?? {};
+  if (opts.all) filters.dangling = ['false'];
+  const r = await client().json<{ ImagesDeleted: { Untagged?: string; Deleted?: string }[] | null; SpaceReclaimed: number }>('POST', '/images/prune', {
+    query: { filters: Object.keys(filters).length ? JSON.stringify(filters) : undefined },
+  });
+  const deleted = r.ImagesDeleted ?? [];
+  if (deleted.length) {
+    out(`Deleted Images:\n${deleted.map((d) => (d.Untagged ? `untagged: ${d.Untagged}\n` : `deleted: ${d.Deleted}\n`)).join('')}\n`);
+  }
+  out(`Total reclaimed space: ${humanSize(r.SpaceReclaimed)}\n`);
   return 0;
 }

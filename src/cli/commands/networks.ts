@@ -1,6 +1,6 @@
 // Network commands (network create/ls/inspect/rm/prune/connect/disconnect)
 // and `port`, with the docker CLI's output.
-import { createInterface } from 'node:readline/promises';
+import { confirm, filtersQuery } from '../prompt.js';
 import { client, CliError, out, err } from '../context.js';
 import { EngineApiError, type JsonObject } from '../../client/client.js';
 import { tabwrite } from '../tabwriter.js';
@@ -20,28 +20,6 @@ function keyValues(values: string[], flag: string): Record<string, string> {
     outMap[v.slice(0, i)] = v.slice(i + 1);
   }
   return outMap;
-}
-
-function filtersFrom(values: string[]): string | undefined {
-  if (!values.length) return undefined;
-  const f: Record<string, string[]> = {};
-  for (const v of values) {
-    const i = v.indexOf('=');
-    if (i < 0) throw new CliError(`invalid argument "${v}" for "-f, --filter" flag: bad format of filter (expected name=value)`, 125);
-    (f[v.slice(0, i).toLowerCase()] ??= []).push(v.slice(i + 1));
-  }
-  return JSON.stringify(f);
-}
-
-async function confirm(question: string): Promise<boolean> {
-  out(`${question}\nAre you sure you want to continue? [y/N] `);
-  const rl = createInterface({ input: process.stdin });
-  const answer = await new Promise<string>((resolve) => {
-    rl.once('line', resolve);
-    rl.once('close', () => resolve(''));
-  });
-  rl.close();
-  return /^y(es)?$/i.test(answer.trim());
 }
 
 export async function networkCreate(args: string[], opts: Opts): Promise<number> {
@@ -72,7 +50,7 @@ export async function networkCreate(args: string[], opts: Opts): Promise<number>
 }
 
 export async function networkLs(_args: string[], opts: Opts): Promise<number> {
-  const nets = await client().json<NetworkSummary[]>('GET', '/networks', { query: { filters: filtersFrom(list(opts.filter)) } });
+  const nets = await client().json<NetworkSummary[]>('GET', '/networks', { query: { filters: filtersQuery(list(opts.filter)) } });
   // The docker CLI sorts by name.
   nets.sort((a, b) => a.Name.localeCompare(b.Name));
   const id = (n: NetworkSummary): string => (opts.trunc === false ? n.Id : n.Id.slice(0, 12));
@@ -113,7 +91,7 @@ export async function networkRm(args: string[]): Promise<number> {
 
 export async function networkPrune(_args: string[], opts: Opts): Promise<number> {
   if (!opts.force && !(await confirm('WARNING! This will remove all custom networks not used by at least one container.'))) return 0;
-  const r = await client().json<{ NetworksDeleted: string[] | null }>('POST', '/networks/prune', { query: { filters: filtersFrom(list(opts.filter)) } });
+  const r = await client().json<{ NetworksDeleted: string[] | null }>('POST', '/networks/prune', { query: { filters: filtersQuery(list(opts.filter)) } });
   const deleted = r.NetworksDeleted ?? [];
   if (deleted.length) out(`Deleted Networks:\n${deleted.join('\n')}\n\n`);
   return 0;

@@ -1,4 +1,5 @@
 // version, info, events, and the type-agnostic inspect.
+import { parseFilterFlags } from '../prompt.js';
 import { client, CliError, out, err } from '../context.js';
 import { jsonLines, type JsonObject } from '../../client/client.js';
 import { inspectEach, orMissing } from '../inspect.js';
@@ -63,12 +64,7 @@ function eventTime(ns: number): string {
 }
 
 export async function events(_a: string[], opts: Opts): Promise<number> {
-  const filters: Record<string, string[]> = {};
-  for (const f of (opts.filter as string[] | undefined) ?? []) {
-    const i = f.indexOf('=');
-    if (i < 0) throw new CliError(`invalid argument "${f}" for "-f, --filter" flag: bad format of filter (expected name=value)`, 125);
-    (filters[f.slice(0, i)] ??= []).push(f.slice(i + 1));
-  }
+  const filters: Record<string, string[]> = parseFilterFlags((opts.filter as string[] | undefined) ?? []) ?? {};
   const res = await client().events({ since: opts.since as string | undefined, until: opts.until as string | undefined, filters: Object.keys(filters).length ? filters : undefined });
   for await (const e of jsonLines<{ Type: string; Action: string; Actor: { ID: string; Attributes: Record<string, string> }; timeNano: number }>(res)) {
     if (opts.format) out(renderTemplate(opts.format as string, e) + '\n');

@@ -1,5 +1,5 @@
 // Volume commands: volume create/ls/inspect/rm/prune, with the docker CLI's output.
-import { createInterface } from 'node:readline/promises';
+import { confirm, filtersQuery } from '../prompt.js';
 import { client, CliError, out, err } from '../context.js';
 import { EngineApiError, type JsonObject } from '../../client/client.js';
 import { tabwrite } from '../tabwriter.js';
@@ -23,17 +23,6 @@ function keyValues(values: string[], flag: string): Record<string, string> {
   return o;
 }
 
-function filtersFrom(values: string[]): string | undefined {
-  if (!values.length) return undefined;
-  const f: Record<string, string[]> = {};
-  for (const v of values) {
-    const i = v.indexOf('=');
-    if (i < 0) throw new CliError(`invalid argument "${v}" for "-f, --filter" flag: bad format of filter (expected name=value)`, 125);
-    (f[v.slice(0, i).toLowerCase()] ??= []).push(v.slice(i + 1));
-  }
-  return JSON.stringify(f);
-}
-
 export async function volumeCreate(args: string[], opts: Opts): Promise<number> {
   if (args[0] && opts.name) throw new CliError('conflicting options: either specify --name or provide positional arg, not both', 1);
   const v = await client().json<Volume>('POST', '/volumes/create', {
@@ -47,7 +36,7 @@ export async function volumeCreate(args: string[], opts: Opts): Promise<number> 
 }
 
 export async function volumeLs(_args: string[], opts: Opts): Promise<number> {
-  const r = await client().json<{ Volumes: Volume[] | null }>('GET', '/volumes', { query: { filters: filtersFrom(list(opts.filter)) } });
+  const r = await client().json<{ Volumes: Volume[] | null }>('GET', '/volumes', { query: { filters: filtersQuery(list(opts.filter)) } });
   const vols = (r.Volumes ?? []).sort((a, b) => a.Name.localeCompare(b.Name));
   if (opts.quiet) {
     out(vols.map((v) => v.Name + '\n').join(''));
@@ -85,19 +74,10 @@ export async function volumeRm(args: string[], opts: Opts): Promise<number> {
 }
 
 export async function volumePrune(_args: string[], opts: Opts): Promise<number> {
-  if (!opts.force) {
-    out('WARNING! This will remove all local volumes not used by at least one container.\nAre you sure you want to continue? [y/N] ');
-    const rl = createInterface({ input: process.stdin });
-    const answer = await new Promise<string>((resolve) => {
-      rl.once('line', resolve);
-      rl.once('close', () => resolve(''));
-    });
-    rl.close();
-    if (!/^y(es)?$/i.test(answer.trim())) return 0;
-  }
+  if (!opts.force && !(await confirm('WARNING! This will remove all local volumes not used by at least one container.'))) return 0;
   const filters = list(opts.filter);
   if (opts.all) filters.push('all=true');
-  const r = await client().json<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/volumes/prune', { query: { filters: filtersFrom(filters) } });
+  const r = await client().json<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/volumes/prune', { query: { filters: filtersQuery(filters) } });
   const deleted = r.VolumesDeleted ?? [];
   if (deleted.length) out(`Deleted Volumes:\n${deleted.join('\n')}\n\n`);
   out(`Total reclaimed space: ${humanSize(r.SpaceReclaimed)}\n`);

@@ -11,6 +11,7 @@ import { InvalidParameterError, NotModifiedError } from '../../lib/errors.js';
 import { validateCreateRequest } from '../../container/create-request.js';
 import type { ContainerConfig, ContainerRecord } from '../../container/record.js';
 import { commitContainer } from '../commit.js';
+import { matchesLabels, createdBefore } from '../filters.js';
 import type { WaitCondition } from '../../container/service.js';
 import { containerStatusString } from '../../lib/units.js';
 import { readLogs, formatDockerTimestamp } from '../../container/logs.js';
@@ -224,7 +225,8 @@ export function containerRoutes(r: Router, engine: Engine): void {
   r.add('POST', '/containers/prune', async (ctx) => {
     const filters = parseFilters(ctx.query);
     checkFilterKeys(filters, ['label', 'label!', 'until']);
-    const result = await svc.prune((c) => labelFilter(c, filters.get('label'), filters.get('label!')));
+    const before = createdBefore(filters.get('until'));
+    const result = await svc.prune((c) => labelFilter(c, filters.get('label'), filters.get('label!')) && before(Date.parse(c.Created)));
     sendJson(res(ctx), 200, result);
   });
 
@@ -522,15 +524,7 @@ function wakeOn(engine: Engine, id: string): (fn: () => void) => () => void {
 }
 
 function labelFilter(c: ContainerRecord, labels?: string[], notLabels?: string[]): boolean {
-  const has = (spec: string): boolean => {
-    const i = spec.indexOf('=');
-    const k = i < 0 ? spec : spec.slice(0, i);
-    const v = c.Config.Labels?.[k];
-    return v !== undefined && (i < 0 || v === spec.slice(i + 1));
-  };
-  if (labels && !labels.every(has)) return false;
-  if (notLabels && notLabels.some(has)) return false;
-  return true;
+  return matchesLabels(c.Config.Labels, labels, notLabels);
 }
 
 /** `80`, `80/udp`, `8000-8080/tcp` against port keys such as `80/tcp`. */

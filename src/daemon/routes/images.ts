@@ -8,6 +8,7 @@ import { decodeAuthHeader, type AuthConfig } from '../../registry/auth.js';
 import { pullImage } from '../../registry/pull.js';
 import { pushImage } from '../../registry/push.js';
 import type { JsonMessage } from '../../lib/progress.js';
+import { matchesLabels, createdBefore } from '../filters.js';
 
 export function imageRoutes(r: Router, engine: Engine): void {
   const images = engine.images;
@@ -82,6 +83,23 @@ export function imageRoutes(r: Router, engine: Engine): void {
     const domain = server === 'index.docker.io' || server === 'registry-1.docker.io' ? 'docker.io' : server;
     await engine.registry(domain, body).login();
     sendJson(res(ctx), 200, { Status: 'Login Succeeded', IdentityToken: '' });
+  });
+
+  r.add('GET', '/images/{name:.*}/history', async (ctx) => {
+    sendJson(res(ctx), 200, await images.history(ctx.params.name!));
+  });
+
+  r.add('POST', '/images/prune', async (ctx) => {
+    const filters = parseFilters(ctx.query);
+    checkFilterKeys(filters, ['dangling', 'label', 'label!', 'until']);
+    const dangling = filters.get('dangling')?.[0];
+    const before = createdBefore(filters.get('until'));
+    const result = await images.prune({
+      all: dangling === 'false' || dangling === '0',
+      keep: (img) => !matchesLabels(img.config.config?.Labels, filters.get('label'), filters.get('label!')) || !before(Date.parse(img.config.created ?? '')),
+      inUse: (id) => engine.containers.imageInUse(id) !== undefined,
+    });
+    sendJson(res(ctx), 200, result);
   });
 
   const save = async (ctx: RequestContext, names: string[]): Promise<void> => {
