@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { ContentStore } from '../image/content-store.js';
 import { DigestMismatchError } from '../image/content-store.js';
-import { RegistryError, type RegistryClient } from './client.js';
+import { RegistryError, TransientRegistryError, type RegistryClient } from './client.js';
 
 export interface BlobRef { digest: string; size: number }
 
@@ -49,8 +49,9 @@ export async function downloadBlob(
         }
         break;
       } catch (err) {
-        // Registry answers (404, 401, bad request) are final; broken connections are retried.
-        if (err instanceof RegistryError || attempt >= MAX_ATTEMPTS || (err as { status?: number }).status !== undefined) throw err;
+        // Broken connections, 429 and 5xx are retried; other registry answers (404, 401) and bad data are final.
+        const transient = err instanceof TransientRegistryError || (!(err instanceof RegistryError) && (err as { status?: number }).status === undefined);
+        if (!transient || attempt >= MAX_ATTEMPTS) throw err;
         opts.onRetry?.(attempt, err as Error);
         await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
       }

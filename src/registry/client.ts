@@ -7,6 +7,9 @@ import { basicHeader, parseChallenges, type AuthConfig, type Challenge } from '.
 
 export class RegistryError extends EngineError {}
 
+/** 429 and 5xx: the registry may answer next time; transfers retry these. */
+export class TransientRegistryError extends RegistryError {}
+
 /** Docker Hub's API lives on another host than its name. */
 export function registryEndpoint(domain: string): string {
   return domain === 'docker.io' ? 'registry-1.docker.io' : domain;
@@ -177,6 +180,9 @@ export class RegistryClient {
   async fail(res: Response, what: string): Promise<never> {
     const text = await res.text().catch(() => '');
     const detail = describeRegistryErrors(text) ?? (`${res.status} ${res.statusText}`.trim());
+    if (res.status === 429 || res.status >= 500) {
+      throw new TransientRegistryError(500, describeRegistryErrors(text) ?? `received unexpected HTTP status: ${res.status} ${res.statusText}`);
+    }
     if (res.status === 404) throw new NotFoundError(`${what}: ${detail}`);
     if (res.status === 401 || res.status === 403) throw new RegistryError(res.status === 401 ? 401 : 403, `${what}: ${detail}`);
     if (res.status >= 400 && res.status < 500) throw new InvalidParameterError(`${what}: ${detail}`);

@@ -56,6 +56,7 @@ export async function fetchManifest(client: RegistryClient, ref: Reference, refe
     throw new RegistryError(404, `pull access denied for ${familiarName(ref)}, repository does not exist or may require 'docker login': denied: requested access to the resource is denied`);
   }
   if (!res.ok) await client.fail(res, `failed to resolve reference "${shown}"`);
+  const known = new Set([...MANIFEST_ACCEPT.split(', ')]);
   const raw = Buffer.from(await res.arrayBuffer());
   if (raw.length > 4 * 1024 * 1024) throw new InvalidParameterError(`manifest for ${shown} is too large`);
   const digest = `sha256:${createHash('sha256').update(raw).digest('hex')}`;
@@ -63,10 +64,14 @@ export async function fetchManifest(client: RegistryClient, ref: Reference, refe
   let doc: ManifestDoc;
   try {
     doc = JSON.parse(raw.toString('utf8')) as ManifestDoc;
-  } catch {
-    throw new InvalidParameterError(`invalid manifest for ${shown}: not JSON`);
+  } catch (err) {
+    throw new InvalidParameterError(`invalid manifest for ${shown}: ${(err as Error).message}`);
   }
+  if (typeof doc !== 'object' || doc === null) throw new InvalidParameterError(`invalid manifest for ${shown}: not a JSON object`);
   const mediaType = doc.mediaType ?? res.headers.get('content-type')?.split(';')[0] ?? '';
+  if (doc.schemaVersion !== 1 && !known.has(mediaType) && !(doc.config && doc.layers) && !doc.manifests) {
+    throw new InvalidParameterError(`unsupported manifest media type and no default available: ${mediaType}`);
+  }
   if (doc.schemaVersion === 1) {
     throw new InvalidParameterError(`[DEPRECATION NOTICE] Docker Image Format v1 and Docker Image manifest version 2, schema 1 support has been removed. Suggest the author of ${shown} to upgrade the image to the OCI Format or Docker Image manifest v2, schema 2.`);
   }

@@ -4,6 +4,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, existsSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { daemonWithBusybox, hasDockerCli, eventually } from './harness.js';
 import { TestRegistry, TOKEN_USER, TOKEN_PASSWORD, freePort } from '../helpers/registry.js';
@@ -11,6 +12,9 @@ import { TestRegistry, TOKEN_USER, TOKEN_PASSWORD, freePort } from '../helpers/r
 const d = daemonWithBusybox();
 const open = new TestRegistry();
 const locked = new TestRegistry();
+const basic = new TestRegistry();
+const broken = new TestRegistry();
+let fakePort = 0;
 const dockerConfig = mkdtempSync('/tmp/bt-dcfg-');
 const env = { DOCKER_CONFIG: dockerConfig };
 let started = false;
@@ -20,6 +24,8 @@ async function setup(): Promise<void> {
   started = true;
   await open.start();
   await locked.start({ token: true });
+  await basic.start({ htpasswd: true });
+  fakePort = await broken.fake();
   const mk = d.berth(['run', '--name', 'mk', 'busybox', 'sh', '-c', 'echo payload > /payload; rm /etc/group']);
   assert.equal(mk.code, 0, mk.stderr);
   assert.equal(d.berth(['commit', '-c', 'CMD ["cat", "/payload"]', 'mk', 'app:src']).code, 0);
@@ -28,6 +34,8 @@ async function setup(): Promise<void> {
 after(async () => {
   await open.stop();
   await locked.stop();
+  await basic.stop();
+  await broken.stop();
   rmSync(dockerConfig, { recursive: true, force: true });
 });
 
@@ -214,4 +222,62 @@ test('kill -9 of berthd in the middle of a pull, then of a load: the restarted s
   const ok = berth(['load', '-i', saved]);
   assert.equal(ok.code, 0, ok.stderr);
   assert.equal(inspect(bigId).Id, bigId);
+});
+
+test('basic auth (htpasswd): refused without login, push and pull after it', async () => {
+  await setup();
+  const ref = `${basic.host}/team/basic:1`;
+  assert.equal(berth(['tag', 'app:src', ref]).code, 0);
+  const anon = berth(['push', ref]);
+  assert.equal(anon.code, 1);
+  assert.match(anon.stderr, /unauthorized/);
+  assert.match(berth(['login', '-u', TOKEN_USER, '--password-stdin', basic.host], 'nope').stderr, /failed with status: 401 Unauthorized/);
+  assert.equal(berth(['login', '-u', TOKEN_USER, '--password-stdin', basic.host], TOKEN_PASSWORD).code, 0);
+  const push = berth(['push', ref]);
+  assert.equal(push.code, 0, push.stderr);
+  assert.equal(berth(['rmi', ref]).code, 0);
+  const pull = berth(['pull', ref]);
+  assert.equal(pull.code, 0, pull.stderr);
+  assert.equal(berth(['run', '--rm', ref]).stdout, 'payload\n');
+  berth(['logout', basic.host]);
+});
+
+test('a misbehaving registry: bad JSON, unknown media type, 403, 429, 500, 503 and a digest mismatch; nothing is stored', async () => {
+  await setup();
+  const layersBefore = layerDirs().length;
+  const blobsBefore = readdirSync(join(d.dataRoot, 'content', 'blobs', 'sha256')).length;
+  const host = `127.0.0.1:${fakePort}`;
+  const cases: [string, RegExp][] = [
+    ['json', /invalid manifest for 127\.0\.0\.1:\d+\/bad\/json:1: /],
+    ['mediatype', /unsupported manifest media type and no default available: application\/vnd\.example\.unknown\+json/],
+    ['forbidden', /pull access denied for 127\.0\.0\.1:\d+\/bad\/forbidden/],
+    ['ratelimit', /toomanyrequests: You have reached your pull rate limit\./],
+    ['server', /received unexpected HTTP status: 500 Internal Server Error/],
+    ['flaky', /unavailable: service unavailable/],
+    ['digest', /filesystem layer verification failed for digest sha256:[a-f0-9]{64}/],
+  ];
+  for (const [kind, expected] of cases) {
+    const r = berth(['pull', `${host}/bad/${kind}:1`]);
+    assert.equal(r.code, 1, kind);
+    assert.match(r.stderr, expected, kind);
+  }
+  // The well-behaved repository of the same server works.
+  const ok = berth(['pull', `${host}/bad/fine:1`]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(berth(['run', '--rm', `${host}/bad/fine:1`, 'cat', '/hello']).stderr, /executable file not found/, 'a real image, with only a file in it');
+  assert.equal(berth(['rmi', `${host}/bad/fine:1`]).code, 0);
+  assert.equal(layerDirs().length, layersBefore);
+  assert.equal(readdirSync(join(d.dataRoot, 'content', 'blobs', 'sha256')).length, blobsBefore);
+  assert.deepEqual(readdirSync(join(d.dataRoot, 'content', 'ingest')), []);
+});
+
+test('skopeo reads what Berth pushed', async () => {
+  await setup();
+  const ref = `${open.host}/team/skopeo:1`;
+  assert.equal(berth(['tag', 'app:src', ref]).code, 0);
+  assert.equal(berth(['push', ref]).code, 0);
+  const out = execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${ref}`], { encoding: 'utf8' });
+  const info = JSON.parse(out) as { Digest: string; Layers: string[] };
+  assert.equal(info.Layers.length, 2);
+  assert.ok((inspect(ref).RepoDigests as string[]).includes(`${open.host}/team/skopeo@${info.Digest}`));
 });

@@ -5,6 +5,29 @@
 import http from 'node:http';
 import { createSign, randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync, appendFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { gzipSync, gunzipSync } from 'node:zlib';
+
+const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+/** A ustar header for one small regular file. */
+function tarHeader(name: string, size: number): Buffer {
+  const h = Buffer.alloc(512);
+  h.write(name, 0);
+  h.write('0000644\0', 100);
+  h.write('0000000\0', 108);
+  h.write('0000000\0', 116);
+  h.write(size.toString(8).padStart(11, '0') + '\0', 124);
+  h.write('00000000000\0', 136);
+  h.write('        ', 148);
+  h.write('0', 156);
+  h.write('ustar\0', 257);
+  h.write('00', 263);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148);
+  return h;
+}
 
 const [mode, portArg, ...rest] = process.argv.slice(2);
 const port = Number(portArg);
@@ -82,6 +105,45 @@ if (mode === 'token') {
     });
     up.on('error', () => res.destroy());
     req.pipe(up);
+  }).listen(port, '127.0.0.1');
+} else if (mode === 'fake') {
+  // A registry that misbehaves on purpose, one repository per kind of trouble.
+  const layer = gzipSync(Buffer.concat([tarHeader('hello', 6), Buffer.from('hello\n'), Buffer.alloc(506), Buffer.alloc(1024)]));
+  const diffId = sha(gunzipSync(layer));
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [diffId] } }));
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha(config), size: config.length },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha(layer), size: layer.length }],
+  }));
+  const send = (res: http.ServerResponse, status: number, body: string | Buffer, type = 'application/json'): void => {
+    res.writeHead(status, { 'Content-Type': type });
+    res.end(body);
+  };
+  const err = (code: string, message: string): string => JSON.stringify({ errors: [{ code, message }] });
+  http.createServer((req, res) => {
+    const m = /^\/v2\/bad\/([a-z]+)\/(manifests|blobs)\/(.+)$/.exec(req.url ?? '');
+    if (req.url === '/v2/') return send(res, 200, '{}');
+    if (!m) return send(res, 404, err('NAME_UNKNOWN', 'repository name not known to registry'));
+    const [, kind, what, ref] = m as unknown as [string, string, string, string];
+    if (what === 'manifests') {
+      switch (kind) {
+        case 'json': return send(res, 200, '{ this is not json', 'application/vnd.oci.image.manifest.v1+json');
+        case 'mediatype': return send(res, 200, JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.example.unknown+json' }), 'application/vnd.example.unknown+json');
+        case 'ratelimit': return send(res, 429, err('TOOMANYREQUESTS', 'You have reached your pull rate limit.'));
+        case 'server': return send(res, 500, 'oops', 'text/plain');
+        case 'forbidden': return send(res, 403, err('DENIED', 'requested access to the resource is denied'));
+        default: return send(res, 200, manifest, 'application/vnd.oci.image.manifest.v1+json');
+      }
+    }
+    if (ref === sha(config)) return send(res, 200, config, 'application/octet-stream');
+    if (ref === sha(layer)) {
+      // `digest`: the bytes do not match the digest; `flaky`: 503 for every blob.
+      if (kind === 'digest') return send(res, 200, gzipSync(Buffer.from('something else entirely')), 'application/octet-stream');
+      if (kind === 'flaky') return send(res, 503, err('UNAVAILABLE', 'service unavailable'));
+      return send(res, 200, layer, 'application/octet-stream');
+    }
+    return send(res, 404, err('BLOB_UNKNOWN', 'blob unknown to registry'));
   }).listen(port, '127.0.0.1');
 } else {
   process.stderr.write(`unknown mode ${mode}\n`);

@@ -47,10 +47,15 @@ export class TestRegistry {
 
   get host(): string { return `127.0.0.1:${this.port}`; }
 
-  /** `token`: require bearer tokens from a token server that knows one user. */
-  async start(opts: { token?: boolean } = {}): Promise<void> {
+  /** `token`: require bearer tokens from a token server that knows one user; `htpasswd`: basic auth for that user. */
+  async start(opts: { token?: boolean; htpasswd?: boolean } = {}): Promise<void> {
     this.port = await freePort();
     let auth = '';
+    if (opts.htpasswd) {
+      const line = execFileSync('htpasswd', ['-Bbn', TOKEN_USER, TOKEN_PASSWORD], { encoding: 'utf8' });
+      writeFileSync(join(this.dir, 'htpasswd'), line);
+      auth = `auth:\n  htpasswd:\n    realm: berth-basic\n    path: ${join(this.dir, 'htpasswd')}\n`;
+    }
     if (opts.token) {
       const tport = await freePort();
       execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(this.dir, 'key.pem'), '-out', join(this.dir, 'cert.pem'),
@@ -84,6 +89,14 @@ ${auth}`);
     this.spawn(process.execPath, [HELPER, 'proxy', String(port), String(this.port), String(cutAt), logFile, String(bytesPerSecond)]);
     await waitFor(`http://127.0.0.1:${port}/v2/`, this.procs[this.procs.length - 1]!, () => this.logs);
     return { port, log: () => readFileSync(logFile, 'utf8').split('\n').filter(Boolean) };
+  }
+
+  /** A registry that misbehaves on purpose (see registry-aux `fake`); returns its port. */
+  async fake(): Promise<number> {
+    const port = await freePort();
+    this.spawn(process.execPath, [HELPER, 'fake', String(port)]);
+    await waitFor(`http://127.0.0.1:${port}/v2/`, this.procs[this.procs.length - 1]!, () => this.logs);
+    return port;
   }
 
   private spawn(cmd: string, args: string[]): void {
