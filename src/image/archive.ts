@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import tarStream from 'tar-stream';
 import { InvalidParameterError } from '../lib/errors.js';
 import { detectCompression, MEDIA_TYPES } from './compression.js';
+import { sha256Stream } from '../lib/hash-pool.js';
 import type { Descriptor } from './layer-diff.js';
 import { chainIds } from './layer-store.js';
 import type { ImageRecord, ImageStore, OciImageConfig } from './image-store.js';
@@ -99,6 +100,8 @@ export async function saveImages(store: ImageStore, selected: Selected[], out: W
 class ExtractedArchive {
   private readonly links = new Map<string, string>();
   readonly files = new Set<string>();
+  /** sha256 and size of each regular member, computed while it was written */
+  readonly digests = new Map<string, Promise<{ digest: string; size: number }>>();
 
   constructor(readonly dir: string) {}
 
@@ -130,9 +133,25 @@ class ExtractedArchive {
           return;
         }
         const target = join(dir, name);
+        // Hashed on the way to disk: blobs are then moved into the store without a second read.
+        const hash = sha256Stream();
+        let size = 0;
+        const tap = async function* (src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+          for await (const chunk of src) {
+            size += chunk.length;
+            await hash.update(chunk);
+            yield chunk;
+          }
+        };
         void fs.mkdir(posix.dirname(target), { recursive: true })
-          .then(() => pipeline(stream as unknown as Readable, createWriteStream(target, { mode: 0o600 })))
-          .then(() => { a.files.add(name); next(); }, (err: Error) => fail(err));
+          .then(() => pipeline(stream as unknown as Readable, tap, createWriteStream(target, { mode: 0o600 })))
+          .then(() => {
+            a.files.add(name);
+            const digest = hash.digest().then((d) => ({ digest: d, size }));
+            digest.catch(() => undefined);
+            a.digests.set(name, digest);
+            next();
+          }, (err: Error) => { hash.drop(); fail(err); });
       });
       extract.on('finish', resolve);
       extract.on('error', (err) => reject(new InvalidParameterError(`invalid tar archive: ${err.message}`)));
@@ -141,6 +160,13 @@ class ExtractedArchive {
     input.pipe(extract as unknown as Writable);
     await done;
     return a;
+  }
+
+  /** Digest and size of the member a path names (after symlinks). */
+  async digestOf(member: string): Promise<{ digest: string; size: number } | undefined> {
+    const path = this.resolve(member);
+    if (!path) return undefined;
+    return this.digests.get(posix.relative(this.dir, path));
   }
 
   /** The member a path names, following the archive's own symlinks (as old `docker save` writes for shared layers). */
@@ -236,6 +262,8 @@ export async function loadImages(store: ImageStore, input: Readable, say: (line:
     const archive = await ExtractedArchive.from(input, dir);
     const list = await candidates(archive);
     if (list.length === 0) throw new InvalidParameterError('invalid archive: no images in it');
+    // Read and check every config first: a bad archive fails before any layer is unpacked.
+    const images = [];
     for (const c of list) {
       const configPath = archive.resolve(c.config);
       if (!configPath) throw new InvalidParameterError(`invalid archive: config ${c.config} is missing`);
@@ -253,31 +281,52 @@ export async function loadImages(store: ImageStore, input: Readable, say: (line:
       const diffIds = config?.rootfs?.diff_ids;
       if (!config || !Array.isArray(diffIds)) throw new InvalidParameterError(`invalid archive: ${c.config} is not an image config`);
       if (diffIds.length !== c.layers.length) throw new InvalidParameterError(`invalid archive: ${c.config} lists ${diffIds.length} layers, the manifest ${c.layers.length}`);
-      const chains = chainIds(diffIds);
+      const files = c.layers.map((l) => {
+        const file = archive.resolve(l);
+        if (!file) throw new InvalidParameterError(`invalid archive: layer ${l} is missing`);
+        return file;
+      });
+      images.push({ c, config, rawConfig, diffIds, chains: chainIds(diffIds), files });
+    }
+    // Every missing layer at once (a layer's directory does not need its parent's), each only once.
+    const jobs = new Map<string, () => Promise<unknown>>();
+    for (const img of images) {
+      for (let i = 0; i < img.files.length; i++) {
+        const chain = img.chains[i]!;
+        if (jobs.has(chain) || (await store.layers.has(chain))) continue;
+        jobs.set(chain, async () => {
+          await store.layers.unpack(createReadStream(img.files[i]!), { parent: img.chains[i - 1], expectedDiffId: img.diffIds[i]! });
+          newLayers.push(chain);
+        });
+      }
+    }
+    const results = await Promise.allSettled([...jobs.values()].map((job) => job()));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    for (const { c, config, rawConfig, files } of images) {
       const blobs: Descriptor[] = [];
-      for (let i = 0; i < c.layers.length; i++) {
-        const file = archive.resolve(c.layers[i]!);
-        if (!file) throw new InvalidParameterError(`invalid archive: layer ${c.layers[i]} is missing`);
-        if (!(await store.layers.has(chains[i]!))) {
-          await store.layers.unpack(createReadStream(file), { parent: chains[i - 1], expectedDiffId: diffIds[i]! });
-          newLayers.push(chains[i]!);
-        }
+      for (let i = 0; i < files.length; i++) {
+        const hashed = await archive.digestOf(c.layers[i]!);
         const expected = /^blobs\/sha256\/[a-f0-9]{64}$/.test(c.layers[i]!) ? `sha256:${posix.basename(c.layers[i]!)}` : undefined;
-        const blob = await adopt(file, expected);
-        newBlobs.push(blob.digest);
+        if (!hashed) throw new InvalidParameterError(`invalid archive: layer ${c.layers[i]} is missing`);
+        if (expected && hashed.digest !== expected) throw new InvalidParameterError(`invalid archive: digest mismatch for ${c.layers[i]}`);
+        await adopt(files[i]!, hashed);
+        newBlobs.push(hashed.digest);
         const head = Buffer.alloc(4);
-        const fh = await fs.open(store.content.path(blob.digest), 'r');
+        const fh = await fs.open(store.content.path(hashed.digest), 'r');
         const { bytesRead } = await fh.read(head, 0, 4, 0).finally(() => fh.close());
         const comp = detectCompression(head.subarray(0, bytesRead));
-        blobs.push({ mediaType: comp === 'gzip' ? MEDIA_TYPES.ociLayerGzip : comp === 'zstd' ? MEDIA_TYPES.ociLayerZstd : MEDIA_TYPES.ociLayer, digest: blob.digest, size: blob.size });
+        blobs.push({ mediaType: comp === 'gzip' ? MEDIA_TYPES.ociLayerGzip : comp === 'zstd' ? MEDIA_TYPES.ociLayerZstd : MEDIA_TYPES.ociLayer, digest: hashed.digest, size: hashed.size });
       }
       let manifestDigest: string | undefined;
       if (c.manifest) {
         const mfile = archive.resolve(c.manifest);
-        if (!mfile) throw new InvalidParameterError(`invalid archive: manifest ${c.manifest} is missing`);
-        const m = await adopt(mfile, `sha256:${posix.basename(c.manifest)}`);
-        newBlobs.push(m.digest);
-        manifestDigest = m.digest;
+        const hashed = await archive.digestOf(c.manifest);
+        if (!mfile || !hashed) throw new InvalidParameterError(`invalid archive: manifest ${c.manifest} is missing`);
+        if (hashed.digest !== `sha256:${posix.basename(c.manifest)}`) throw new InvalidParameterError(`invalid archive: digest mismatch for ${c.manifest}`);
+        await adopt(mfile, hashed);
+        newBlobs.push(hashed.digest);
+        manifestDigest = hashed.digest;
       }
       const moved: string[] = [];
       const tags: string[] = [];
@@ -305,18 +354,15 @@ export async function loadImages(store: ImageStore, input: Readable, say: (line:
 }
 
 /**
- * Move extracted members into the content store (a rename, no copy). The same
- * member may be asked for twice (images sharing layers), so remember each one.
+ * Move extracted members into the content store (a rename, no copy, no second
+ * hash: the digest was computed while the member was written). The same
+ * member may be asked for twice (images sharing layers).
  */
-function memberAdopter(store: ImageStore): (file: string, expected?: string) => Promise<{ digest: string; size: number }> {
-  const adopted = new Map<string, { digest: string; size: number }>();
-  return async (file, expected) => {
-    const known = adopted.get(file);
-    if (known) return known;
-    let r: { digest: string; size: number };
-    if (expected && (await store.content.has(expected))) r = { digest: expected, size: (await fs.stat(store.content.path(expected))).size };
-    else r = await store.content.adopt(file, expected);
-    adopted.set(file, r);
-    return r;
+function memberAdopter(store: ImageStore): (file: string, hashed: { digest: string; size: number }) => Promise<void> {
+  const adopted = new Set<string>();
+  return async (file, hashed) => {
+    if (adopted.has(file) || (await store.content.has(hashed.digest))) return;
+    await store.content.commit(file, hashed.digest);
+    adopted.add(file);
   };
 }

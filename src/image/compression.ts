@@ -52,7 +52,8 @@ export async function decompressed(input: Readable): Promise<{ stream: Readable;
   const compression = detectCompression(head);
   if (compression === 'none') return { stream, compression };
   if (compression === 'gzip') {
-    const gunzip = createGunzip();
+    // Big output chunks: every chunk costs a hash update, a tar-stream parse and a pipe write.
+    const gunzip = createGunzip({ chunkSize: 512 * 1024 });
     stream.on('error', (err) => gunzip.destroy(err));
     gunzip.on('error', () => stream.destroy());
     return { stream: stream.pipe(gunzip), compression };

@@ -11,6 +11,7 @@ import tarStream from 'tar-stream';
 import { EngineError, InvalidParameterError, SystemError } from '../lib/errors.js';
 import { writeJsonAtomic, readJson } from '../lib/atomic.js';
 import { decompressed } from './compression.js';
+import { sha256Stream, type StreamingHash } from '../lib/hash-pool.js';
 import { DigestMismatchError } from './content-store.js';
 import { parseWhiteout, whiteoutScript, type Whiteout } from './whiteouts.js';
 
@@ -141,6 +142,7 @@ export class LayerStore {
     const diffDir = join(tmp, 'diff');
     await fs.mkdir(diffDir, { recursive: true });
     let tar: ChildProcessWithoutNullStreams | undefined;
+    let hash: StreamingHash | undefined;
     try {
       const { stream } = await decompressed(input);
       const scan = layerScanner();
@@ -156,9 +158,9 @@ export class LayerStore {
       tarDone.catch(() => undefined);
       const failed = Promise.race([scan.result.then(() => new Promise<never>(() => undefined)), tarDone.then(() => new Promise<never>(() => undefined))]);
       failed.catch(() => undefined);
-      const hash = createHash('sha256');
+      hash = sha256Stream();
       for await (const chunk of stream as AsyncIterable<Buffer>) {
-        hash.update(chunk);
+        await hash.update(chunk);
         await writeWithBackpressure(scan.sink, chunk, failed);
         await writeWithBackpressure(child.stdin, chunk, failed);
       }
@@ -166,7 +168,8 @@ export class LayerStore {
       const { size, whiteouts } = await scan.result;
       child.stdin.end();
       await tarDone;
-      const diffId = `sha256:${hash.digest('hex')}`;
+      const diffId = await hash.digest();
+      hash = undefined;
       if (opts.expectedDiffId && opts.expectedDiffId !== diffId) {
         throw new DigestMismatchError(`failed to register layer: diff id mismatch: expected ${opts.expectedDiffId}, got ${diffId}`);
       }
@@ -190,6 +193,7 @@ export class LayerStore {
       }
       return rec;
     } catch (err) {
+      hash?.drop();
       if (tar && tar.exitCode === null) tar.kill('SIGKILL');
       await fs.rm(tmp, { recursive: true, force: true });
       if (err instanceof EngineError) throw err;

@@ -1,7 +1,7 @@
 // Blob transfer. Downloads are hashed as they arrive, can feed a consumer
 // (the layer unpacker) while they land on disk, and resume an interrupted
 // transfer with an HTTP Range request instead of starting over.
-import { createHash } from 'node:crypto';
+import { sha256Stream } from '../lib/hash-pool.js';
 import { promises as fs } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { ContentStore } from '../image/content-store.js';
@@ -23,7 +23,7 @@ export async function downloadBlob(
   await content.init();
   const tmp = content.tempPath();
   const fh = await fs.open(tmp, 'w', 0o600);
-  const hash = createHash('sha256');
+  const hash = sha256Stream();
   let offset = 0;
   try {
     for (let attempt = 1; ; attempt++) {
@@ -41,7 +41,7 @@ export async function downloadBlob(
             skip -= n;
             if (chunk.length === 0) continue;
           }
-          hash.update(chunk);
+          await hash.update(chunk);
           await fh.write(chunk);
           offset += chunk.length;
           if (opts.onChunk) await opts.onChunk(chunk);
@@ -56,11 +56,12 @@ export async function downloadBlob(
         await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
       }
     }
-    const digest = `sha256:${hash.digest('hex')}`;
+    const digest = await hash.digest();
     if (digest !== blob.digest) throw new DigestMismatchError(`filesystem layer verification failed for digest ${blob.digest}`);
     await fh.close();
     await content.commit(tmp, digest);
   } catch (err) {
+    hash.drop();
     await fh.close().catch(() => undefined);
     await fs.rm(tmp, { force: true });
     throw err;

@@ -1,0 +1,115 @@
+// SHA-256 off the main thread. Layers are hashed twice (the compressed blob,
+// then the diff id of the tar inside) and several layers move at once; done
+// on the event loop's thread that hashing serialises everything else behind
+// it. A small pool of worker threads (one per core, at most four) keeps many
+// hash contexts each; callers stream chunks in and await the digest. Each
+// hash holds at most a few MB in flight, so a fast producer waits instead of
+// queueing a whole layer in memory.
+import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+const hashes = new Map();
+parentPort.on('message', (m) => {
+  if (m.op === 'update') {
+    let h = hashes.get(m.id);
+    if (!h) { h = createHash('sha256'); hashes.set(m.id, h); }
+    h.update(m.data);
+    parentPort.postMessage({ id: m.id, ack: m.data.length });
+  } else if (m.op === 'digest') {
+    const h = hashes.get(m.id) ?? createHash('sha256');
+    hashes.delete(m.id);
+    parentPort.postMessage({ id: m.id, hex: h.digest('hex') });
+  } else if (m.op === 'drop') {
+    hashes.delete(m.id);
+  }
+});
+`;
+
+const MAX_IN_FLIGHT = 8 * 1024 * 1024;
+
+export interface StreamingHash {
+  /** Resolves at once unless too much is still waiting to be hashed. */
+  update(chunk: Buffer): Promise<void> | undefined;
+  /** `sha256:…` of everything passed to update */
+  digest(): Promise<string>;
+  /** Forget it (a failed transfer). */
+  drop(): void;
+}
+
+interface Context { inFlight: number; waiters: (() => void)[]; done?: (hex: string) => void }
+
+class HashPool {
+  private workers: { w: Worker; refs: number }[] = [];
+  private next = 0;
+  private seq = 0;
+  private readonly contexts = new Map<number, Context>();
+
+  private pick(): { w: Worker; refs: number } {
+    const size = Math.max(1, Math.min(4, availableParallelism()));
+    if (this.workers.length < size) {
+      const entry = { w: new Worker(WORKER_SOURCE, { eval: true }), refs: 0 };
+      entry.w.on('message', (m: { id: number; ack?: number; hex?: string }) => {
+        const c = this.contexts.get(m.id);
+        if (!c) return;
+        if (m.ack !== undefined) {
+          c.inFlight -= m.ack;
+          if (c.inFlight < MAX_IN_FLIGHT) for (const wake of c.waiters.splice(0)) wake();
+        } else if (m.hex !== undefined) {
+          this.contexts.delete(m.id);
+          this.release(entry);
+          c.done?.(m.hex);
+        }
+      });
+      // Workers keep the process alive only while a hash is open.
+      entry.w.unref();
+      this.workers.push(entry);
+      return entry;
+    }
+    return this.workers[this.next++ % this.workers.length]!;
+  }
+
+  private release(entry: { w: Worker; refs: number }): void {
+    if (--entry.refs === 0) entry.w.unref();
+    if (this.contexts.size === 0) {
+      // Nothing open: let the threads go, an idle daemon holds none.
+      for (const e of this.workers) void e.w.terminate();
+      this.workers = [];
+    }
+  }
+
+  create(): StreamingHash {
+    const id = ++this.seq;
+    const entry = this.pick();
+    if (entry.refs++ === 0) entry.w.ref();
+    const c: Context = { inFlight: 0, waiters: [] };
+    this.contexts.set(id, c);
+    return {
+      update: (chunk) => {
+        c.inFlight += chunk.length;
+        entry.w.postMessage({ id, op: 'update', data: chunk });
+        if (c.inFlight < MAX_IN_FLIGHT) return undefined;
+        return new Promise<void>((resolve) => c.waiters.push(resolve));
+      },
+      digest: () => new Promise<string>((resolve) => {
+        c.done = (hex) => resolve(`sha256:${hex}`);
+        entry.w.postMessage({ id, op: 'digest' });
+      }),
+      drop: () => {
+        if (!this.contexts.delete(id)) return;
+        entry.w.postMessage({ id, op: 'drop' });
+        for (const wake of c.waiters.splice(0)) wake();
+        this.release(entry);
+      },
+    };
+  }
+}
+
+const pool = new HashPool();
+
+/** A SHA-256 computed on a worker thread. */
+export function sha256Stream(): StreamingHash {
+  return pool.create();
+}
