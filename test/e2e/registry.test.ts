@@ -281,3 +281,22 @@ test('skopeo reads what Berth pushed', async () => {
   assert.equal(info.Layers.length, 2);
   assert.ok((inspect(ref).RepoDigests as string[]).includes(`${open.host}/team/skopeo@${info.Digest}`));
 });
+
+test('run pulls a missing image (progress on stderr), --pull always refreshes, a missing remote image is exit 125', async () => {
+  await setup();
+  const ref = `${open.host}/team/runpull:1`;
+  assert.equal(berth(['tag', 'app:src', ref]).code, 0);
+  assert.equal(berth(['push', ref]).code, 0);
+  assert.equal(berth(['rmi', ref]).code, 0);
+  const r = berth(['run', '--rm', ref]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'payload\n');
+  assert.match(r.stderr, new RegExp(`^Unable to find image '${ref}' locally\n1: Pulling from team/runpull\n`));
+  assert.match(r.stderr, new RegExp(`Status: Downloaded newer image for ${ref}\n$`));
+  const again = berth(['run', '--rm', '--pull', 'always', ref]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /Status: Image is up to date for/);
+  const missing = berth(['run', '--rm', `${open.host}/team/absent:1`]);
+  assert.equal(missing.code, 125);
+  assert.match(missing.stderr, /berth: Error response from daemon: manifest for 127\.0\.0\.1:\d+\/team\/absent:1 not found: manifest unknown: manifest unknown/);
+});

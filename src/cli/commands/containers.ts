@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { confirm, parseFilterFlags } from '../prompt.js';
+import { pullWithProgress } from './registry.js';
 import { client, CliError, out, err } from '../context.js';
 import { EngineApiError, type ContainerSummary, type JsonObject } from '../../client/client.js';
 import { attachSession } from '../attach-session.js';
@@ -293,10 +294,27 @@ function familiar(image: string): string {
   return `${image}:latest`;
 }
 
+/** `run`'s pull: progress on stderr, as docker run shows it; a failure is a daemon error. */
+async function pullQuietly(image: string): Promise<void> {
+  try {
+    await pullWithProgress(image, (t) => err(t), Boolean(process.stderr.isTTY));
+  } catch (e) {
+    if (e instanceof CliError) throw new EngineApiError(404, e.message.replace(/^Error response from daemon: /, ''));
+    throw e;
+  }
+}
+
 /** Create, pulling first when the image is missing (docker's flow). */
 async function createContainer(image: string, command: string[], opts: Opts, cmdName: string): Promise<string> {
   const body = createBody(image, command, opts);
   const c = client();
+  if (opts.pull === 'always') {
+    try {
+      await pullQuietly(image);
+    } catch (e) {
+      throw daemonError(e, cmdName);
+    }
+  }
   try {
     const r = await c.createContainer(body, opts.name as string | undefined);
     for (const w of r.Warnings ?? []) err(`WARNING: ${w}\n`);
@@ -306,9 +324,7 @@ async function createContainer(image: string, command: string[], opts: Opts, cmd
   }
   err(`Unable to find image '${familiar(image)}' locally\n`);
   try {
-    const res = await c.pullImage(image);
-    res.resume();
-    await new Promise((resolve) => res.on('end', resolve));
+    await pullQuietly(image);
   } catch (e) {
     throw daemonError(e, cmdName);
   }

@@ -17,19 +17,29 @@ function reference(name: string): Reference {
   }
 }
 
-export async function pull(args: string[], opts: Opts): Promise<number> {
-  let ref = reference(args[0]!);
-  const quiet = Boolean(opts.quiet);
-  if (!ref.tag && !ref.digest) {
-    if (!quiet) out('Using default tag: latest\n');
-    ref = { ...ref, tag: 'latest' };
-  }
+/** POST /images/create for `name` with the stored credentials, showing the progress with `write`. */
+export async function pullWithProgress(name: string, write: (s: string) => void, isTTY: boolean, platform?: string): Promise<Reference> {
+  let ref = reference(name);
+  if (!ref.tag && !ref.digest) ref = { ...ref, tag: 'latest' };
   const auth = await credentialsFor(ref.domain);
   const res = await client().raw('POST', '/images/create', {
-    query: { fromImage: familiarName(ref), tag: ref.digest ?? ref.tag, platform: opts.platform as string | undefined },
+    query: { fromImage: familiarName(ref), tag: ref.digest ?? ref.tag, platform },
     headers: { 'X-Registry-Auth': encodeAuthHeader(auth) },
   });
-  await displayJsonMessages(res, quiet ? () => undefined : out, Boolean(process.stdout.isTTY));
+  try {
+    await displayJsonMessages(res, write, isTTY);
+  } catch (e) {
+    if (e instanceof CliError) throw new CliError(`Error response from daemon: ${e.message}`, 1);
+    throw e;
+  }
+  return ref;
+}
+
+export async function pull(args: string[], opts: Opts): Promise<number> {
+  const quiet = Boolean(opts.quiet);
+  const given = reference(args[0]!);
+  if (!given.tag && !given.digest && !quiet) out('Using default tag: latest\n');
+  const ref = await pullWithProgress(args[0]!, quiet ? () => undefined : out, Boolean(process.stdout.isTTY), opts.platform as string | undefined);
   out(`${fullString(ref)}\n`);
   return 0;
 }
@@ -47,7 +57,12 @@ export async function push(args: string[], opts: Opts): Promise<number> {
     query: { tag: ref.tag },
     headers: { 'X-Registry-Auth': encodeAuthHeader(auth) },
   });
-  await displayJsonMessages(res, quiet ? () => undefined : out, Boolean(process.stdout.isTTY));
+  try {
+    await displayJsonMessages(res, quiet ? () => undefined : out, Boolean(process.stdout.isTTY));
+  } catch (e) {
+    if (e instanceof CliError) throw new CliError(`Error response from daemon: ${e.message}`, 1);
+    throw e;
+  }
   if (quiet) out(`${fullString(ref)}\n`);
   return 0;
 }
