@@ -392,6 +392,17 @@ export function buildProgram(): Command {
   sys.command('events').option('--since <string>').option('--until <string>').option('-f, --filter <filter>', '', collect)
     .option('--format <string>').action(system('events'));
   sys.command('info').option('-f, --format <string>').action(system('info'));
+  const disk = (name: string) => lazy(async () => (await import('./commands/disk.js'))[name as 'systemDf'] as Action);
+  sys.command('df').description('Show Berth disk usage').usage('[OPTIONS]').helpOption('--help', 'Print usage')
+    .option('--format <string>', 'Format output using a custom template')
+    .option('-v, --verbose', 'Show detailed information on space usage')
+    .action(disk('systemDf'));
+  sys.command('prune').description('Remove unused data').usage('[OPTIONS]').helpOption('--help', 'Print usage')
+    .option('-a, --all', 'Remove all unused images not just dangling ones')
+    .option('--filter <filter>', 'Provide filter values (e.g. "label=<key>=<value>")', collect)
+    .option('-f, --force', 'Do not prompt for confirmation')
+    .option('--volumes', 'Prune anonymous volumes')
+    .action(disk('systemPrune'));
   program.command('login').description('Log in to a registry').usage('[OPTIONS] [SERVER]').helpOption('--help', 'Print usage')
     .option('-u, --username <string>', 'Username')
     .option('-p, --password <string>', 'Password')

@@ -94,7 +94,7 @@ export function containerInspect(rec: ContainerRecord, engine: Engine): Record<s
   };
 }
 
-function statusOf(rec: ContainerRecord): string {
+export function statusOf(rec: ContainerRecord): string {
   return containerStatusString({
     status: rec.State.Status,
     startedAt: rec.State.StartedAt,

@@ -4,6 +4,7 @@ import type { Router } from '../router.js';
 import { sendJson, parseFilters, checkFilterKeys, res } from '../http-util.js';
 import { DEFAULT_API_VERSION, MIN_API_VERSION, BERTH_VERSION } from '../version.js';
 import type { Engine } from '../engine.js';
+import { diskUsage } from '../disk-usage.js';
 import type { EngineEvent } from '../../lib/event-bus.js';
 import { parseTimestamp } from '../../lib/timestamps.js';
 import { InvalidParameterError } from '../../lib/errors.js';
@@ -42,6 +43,10 @@ export function systemRoutes(r: Router, engine: Engine): void {
       BuildTime: '',
     };
     sendJson(res(ctx), 200, v);
+  });
+
+  r.add('GET', '/system/df', async (ctx) => {
+    sendJson(res(ctx), 200, await diskUsage(engine));
   });
 
   r.add('GET', '/info', (ctx) => {
