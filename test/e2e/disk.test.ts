@@ -37,7 +37,7 @@ test('system prune: stopped containers, unused networks, dangling images; -a and
   assert.equal(d.berth(['run', '--name', 'anon', '-v', '/scratch', 'busybox', 'true']).code, 0);
   const dangling = d.berth(['commit', 'down']).stdout.trim();
   const asked = d.berth(['system', 'prune'], { input: 'n\n' });
-  assert.match(asked.stdout, /^WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n  - all dangling images\n  - unused build cache\n\nAre you sure you want to continue\? \[y\/N\] $/);
+  assert.match(asked.stdout, /^WARNING! This will remove:\n {2}- all stopped containers\n {2}- all networks not used by at least one container\n {2}- all dangling images\n {2}- unused build cache\n\nAre you sure you want to continue\? \[y\/N\] $/);
   assert.equal(d.berth(['inspect', 'down']).code, 0, 'a no changes nothing');
   const r = d.berth(['system', 'prune', '-f']);
   assert.equal(r.code, 0, r.stderr);
