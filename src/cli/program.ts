@@ -403,6 +403,23 @@ export function buildProgram(): Command {
     .option('-f, --force', 'Do not prompt for confirmation')
     .option('--volumes', 'Prune anonymous volumes')
     .action(disk('systemPrune'));
+  const buildCmd = lazy(async () => (await import('./commands/build.js')).build as Action);
+  for (const parent of [program, program.commands.find((c) => c.name() === 'image')].filter((c): c is Command => c !== undefined)) {
+    parent.command('build').description('Build an image from a Dockerfile').usage('[OPTIONS] PATH').helpOption('--help', 'Print usage')
+      .option('-t, --tag <name>', 'Name and optionally a tag in the "name:tag" format', collect)
+      .option('-f, --file <string>', "Name of the Dockerfile (Default is 'PATH/Dockerfile')")
+      .option('--build-arg <list>', 'Set build-time variables', collect)
+      .option('--label <list>', 'Set metadata for an image', collect)
+      .option('--target <string>', 'Set the target build stage to build')
+      .option('--no-cache', 'Do not use cache when building the image')
+      .option('-q, --quiet', 'Suppress the build output and print image ID on success')
+      .option('--pull', 'Always attempt to pull a newer version of the image')
+      .option('--rm', 'Remove intermediate containers after a successful build (default true)')
+      .option('--force-rm', 'Always remove intermediate containers')
+      .option('--platform <string>', 'Set platform if server is multi-platform capable')
+      .option('--progress <string>', 'Set type of progress output (accepted; the classic stream is shown)')
+      .argument('<path>').action(buildCmd);
+  }
   program.command('login').description('Log in to a registry').usage('[OPTIONS] [SERVER]').helpOption('--help', 'Print usage')
     .option('-u, --username <string>', 'Username')
     .option('-p, --password <string>', 'Password')

@@ -20,6 +20,7 @@ import { VolumeService } from '../volume/service.js';
 import { RegistryClient, isInsecure } from '../registry/client.js';
 import type { AuthConfig } from '../registry/auth.js';
 import { BERTH_VERSION } from './version.js';
+import { cleanupBuildLeftovers } from './build.js';
 
 export class Engine {
   readonly events = new EventBus();
@@ -113,6 +114,7 @@ export class Engine {
       await writeFileAtomic(idFile, this.daemonId + '\n');
     }
     await this.images.load();
+    await cleanupBuildLeftovers(this);
     this.networks.setNetnsPrefix(`berth-${this.daemonId.slice(0, 8)}-`);
     await this.networks.load();
     await this.volumes.load();

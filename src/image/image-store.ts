@@ -254,33 +254,46 @@ export class ImageStore {
    * `commit`: the container's upper directory becomes a new layer on top of
    * its image. `exclude` are the paths Berth itself put in the upper directory.
    */
-  async commit(upper: string, baseId: string, opts: { config: ImageConfigBody; author?: string; comment?: string; createdBy?: string; tag?: string; exclude?: Set<string> }): Promise<ImageRecord> {
-    const base = this.records.get(baseId);
-    if (!base) throw noSuchImage(baseId);
+  async commit(upper: string, baseId: string | undefined, opts: { config: ImageConfigBody; author?: string; comment?: string; createdBy?: string; tag?: string; exclude?: Set<string> }): Promise<ImageRecord> {
+    const base = baseId === undefined ? undefined : this.records.get(baseId);
+    if (baseId !== undefined && !base) throw noSuchImage(baseId);
     const { descriptor, diffId } = await writeLayer(this.content, upper, { exclude: opts.exclude });
     try {
-      await this.layers.unpack(createReadStream(this.content.path(descriptor.digest)), { parent: base.layers[base.layers.length - 1], expectedDiffId: diffId });
+      await this.layers.unpack(createReadStream(this.content.path(descriptor.digest)), { parent: base?.layers[base.layers.length - 1], expectedDiffId: diffId });
     } catch (err) {
       if (!this.blobInUse(descriptor.digest)) await this.content.delete(descriptor.digest);
       throw err;
     }
     const created = new Date().toISOString();
     const config: OciImageConfig = {
-      architecture: base.config.architecture,
-      os: base.config.os,
-      ...(base.config.variant ? { variant: base.config.variant } : {}),
+      ...baseConfig(base),
       created,
       ...(opts.author ? { author: opts.author } : {}),
       config: opts.config,
-      rootfs: { type: 'layers', diff_ids: [...base.config.rootfs.diff_ids, diffId] },
-      history: [...(base.config.history ?? []), {
+      rootfs: { type: 'layers', diff_ids: [...(base?.config.rootfs.diff_ids ?? []), diffId] },
+      history: [...(base?.config.history ?? []), {
         created,
         ...(opts.author ? { author: opts.author } : {}),
         created_by: opts.createdBy ?? '',
         ...(opts.comment ? { comment: opts.comment } : {}),
       }],
     };
-    return this.register({ config, layerBlobs: [...base.layerBlobs, descriptor], parent: base.id, tag: opts.tag, event: '' });
+    return this.register({ config, layerBlobs: [...(base?.layerBlobs ?? []), descriptor], ...(base ? { parent: base.id } : {}), tag: opts.tag, event: '' });
+  }
+
+  /** A new image with the same layers and another config (a builder's ENV, CMD, LABEL… step). */
+  async derive(baseId: string | undefined, opts: { config: ImageConfigBody; createdBy: string }): Promise<ImageRecord> {
+    const base = baseId === undefined ? undefined : this.records.get(baseId);
+    if (baseId !== undefined && !base) throw noSuchImage(baseId);
+    const created = new Date().toISOString();
+    const config: OciImageConfig = {
+      ...baseConfig(base),
+      created,
+      config: opts.config,
+      rootfs: { type: 'layers', diff_ids: [...(base?.config.rootfs.diff_ids ?? [])] },
+      history: [...(base?.config.history ?? []), { created, created_by: opts.createdBy, empty_layer: true }],
+    };
+    return this.register({ config, layerBlobs: [...(base?.layerBlobs ?? [])], ...(base ? { parent: base.id } : {}), event: '' });
   }
 
   private async setTag(target: string, id: string): Promise<void> {
@@ -468,6 +481,12 @@ export class ImageStore {
     });
   }
 
+  /** Is some image built or committed on top of this one (an intermediate image when untagged)? */
+  hasChildren(id: string): boolean {
+    for (const r of this.records.values()) if (r.parent === id) return true;
+    return false;
+  }
+
   /** Tags (just the tag part) of one repository, for `push` without a tag. */
   tagsOfRepository(repo: Reference): string[] {
     const prefix = `${repo.domain}/${repo.path}:`;
@@ -560,6 +579,12 @@ export class ImageStore {
       Metadata: { LastTagTime: rec.lastTagTime ?? '0001-01-01T00:00:00Z' },
     };
   }
+}
+
+/** What a child image inherits from its base (or a scratch image from the host). */
+function baseConfig(base: ImageRecord | undefined): Pick<OciImageConfig, 'architecture' | 'os' | 'variant'> {
+  if (!base) return { architecture: hostArch(), os: 'linux' };
+  return { architecture: base.config.architecture, os: base.config.os, ...(base.config.variant ? { variant: base.config.variant } : {}) };
 }
 
 async function blobMediaType(path: string): Promise<string> {

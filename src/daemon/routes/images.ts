@@ -9,6 +9,7 @@ import { pullImage } from '../../registry/pull.js';
 import { pushImage } from '../../registry/push.js';
 import type { JsonMessage } from '../../lib/progress.js';
 import { matchesLabels, createdBefore } from '../filters.js';
+import { buildRoute } from '../build.js';
 
 export function imageRoutes(r: Router, engine: Engine): void {
   const images = engine.images;
@@ -85,6 +86,8 @@ export function imageRoutes(r: Router, engine: Engine): void {
     sendJson(res(ctx), 200, { Status: 'Login Succeeded', IdentityToken: '' });
   });
 
+  r.add('POST', '/build', (ctx) => buildRoute(ctx, engine));
+
   r.add('GET', '/images/{name:.*}/history', async (ctx) => {
     sendJson(res(ctx), 200, await images.history(ctx.params.name!));
   });
@@ -140,12 +143,13 @@ export function imageRoutes(r: Router, engine: Engine): void {
     const filters = parseFilters(ctx.query);
     checkFilterKeys(filters, ['dangling', 'label', 'reference', 'before', 'since']);
     const all = boolParam(ctx.query, 'all');
-    void all;
     let list = images.list();
+    // Untagged images with children are a build's intermediate steps: shown with -a only, as Docker does.
+    if (!all) list = list.filter((i) => i.repoTags.length > 0 || !images.hasChildren(i.id));
     const dangling = filters.get('dangling');
     if (dangling && dangling.length) {
       const want = dangling[0] === 'true' || dangling[0] === '1';
-      list = list.filter((i) => (i.repoTags.length === 0) === want);
+      list = list.filter((i) => (i.repoTags.length === 0 && !images.hasChildren(i.id)) === want);
     }
     const refs = filters.get('reference');
     if (refs && refs.length) {

@@ -1,0 +1,508 @@
+// The builder: a parsed Dockerfile executed stage by stage, each step a new
+// image on top of the last (as Docker's classic builder does), with a cache
+// of step → image that survives restarts. RUN runs in a real container whose
+// upper directory becomes the step's layer; COPY and ADD write into an
+// overlay of the stage's layers. Output is Docker's classic build stream.
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { join, posix } from 'node:path';
+import type { ImageRecord, ImageStore } from '../image/image-store.js';
+import type { ImageConfigBody } from '../image/changes.js';
+import { parseHealthcheck } from '../image/changes.js';
+import { EngineError, InvalidParameterError } from '../lib/errors.js';
+import { readJson, writeJsonAtomic } from '../lib/atomic.js';
+import { shortId } from '../lib/ids.js';
+import { flagValue, flagValues, parseDockerfile, DockerfileParseError, type Instruction } from './dockerfile.js';
+import { processKeyValues, processWord, processWords, SubstitutionError, type Lookup } from './shell-lex.js';
+import { hashSources } from './context.js';
+import { copyInto, resolveSources } from './copy.js';
+
+export class BuildError extends EngineError {
+  constructor(message: string, readonly code = 1) {
+    super(400, message);
+  }
+}
+
+export interface BuildOptions {
+  /** path of the Dockerfile inside the context */
+  dockerfile: string;
+  tags: string[];
+  buildArgs: Record<string, string>;
+  target?: string;
+  noCache: boolean;
+  labels: Record<string, string>;
+}
+
+export interface RunSpec { cmd: string[]; env: string[]; workdir: string; user: string; network?: string }
+
+/** What the builder needs from the engine (images, containers, mounts), injected so this layer never reaches up. */
+export interface BuildHost {
+  images: ImageStore;
+  /** Run a RUN step; the result's `commit` turns the container's changes into an image and removes it. */
+  run(imageId: string, spec: RunSpec, output: (chunk: Buffer) => void, started: (containerId: string) => void): Promise<{ containerId: string; exitCode: number; commit(config: ImageConfigBody, createdBy: string): Promise<ImageRecord>; remove(): Promise<void> }>;
+  /** Mount an image's layers at a new directory: writable (its upper returned) or read-only. */
+  mount(imageId: string | undefined, writable: boolean): Promise<{ root: string; upper?: string; release(): Promise<void> }>;
+  /** FROM of an image that is not here. */
+  pull(ref: string, output: (line: string) => void): Promise<ImageRecord>;
+  cacheFile: string;
+}
+
+interface Stage {
+  index: number;
+  name?: string;
+  from: Instruction;
+  instructions: Instruction[];
+}
+
+interface StageState {
+  imageId: string | undefined;
+  config: ImageConfigBody & { Shell?: string[]; OnBuild?: string[] };
+  /** ARGs declared in this stage with their values */
+  args: Map<string, string>;
+}
+
+const DEFAULT_SHELL = ['/bin/sh', '-c'];
+const PREDEFINED_ARGS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
+
+function envMap(env: string[] | undefined): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const e of env ?? []) {
+    const i = e.indexOf('=');
+    m.set(i < 0 ? e : e.slice(0, i), i < 0 ? '' : e.slice(i + 1));
+  }
+  return m;
+}
+
+function setEnv(env: string[] | undefined, key: string, value: string): string[] {
+  return [...(env ?? []).filter((e) => e.split('=')[0] !== key), `${key}=${value}`];
+}
+
+/** Split a Dockerfile into stages; ARGs before the first FROM are global. */
+function stagesOf(instructions: Instruction[]): { globalArgs: Instruction[]; stages: Stage[] } {
+  const globalArgs: Instruction[] = [];
+  const stages: Stage[] = [];
+  for (const ins of instructions) {
+    if (ins.keyword === 'FROM') {
+      stages.push({ index: stages.length, from: ins, instructions: [] });
+    } else if (stages.length === 0) {
+      globalArgs.push(ins);
+    } else {
+      stages[stages.length - 1]!.instructions.push(ins);
+    }
+  }
+  return { globalArgs, stages };
+}
+
+export class Builder {
+  private cache: Record<string, string> = {};
+  private readonly platform = { os: 'linux', arch: 'amd64' };
+
+  constructor(private readonly host: BuildHost, private readonly say: (text: string) => void) {}
+
+  private async loadCache(): Promise<void> {
+    try {
+      this.cache = await readJson<Record<string, string>>(this.host.cacheFile);
+    } catch {
+      this.cache = {};
+    }
+  }
+
+  private async remember(key: string, imageId: string): Promise<void> {
+    this.cache[key] = imageId;
+    await fs.mkdir(posix.dirname(this.host.cacheFile), { recursive: true });
+    await writeJsonAtomic(this.host.cacheFile, this.cache);
+  }
+
+  private cached(key: string, noCache: boolean): ImageRecord | undefined {
+    if (noCache) return undefined;
+    const id = this.cache[key];
+    return id ? this.host.images.tryResolve(id) : undefined;
+  }
+
+  /** Build; returns the final image. */
+  async build(contextDir: string, dockerfileText: string, opts: BuildOptions): Promise<ImageRecord> {
+    await this.loadCache();
+    let df;
+    try {
+      df = parseDockerfile(dockerfileText, opts.dockerfile);
+    } catch (err) {
+      if (err instanceof DockerfileParseError) throw new BuildError(err.message);
+      throw err;
+    }
+    const { globalArgs, stages } = stagesOf(df.instructions);
+    const escape = df.escape;
+    // Global ARGs: their defaults, overridden by --build-arg; usable in FROM lines.
+    const globals = new Map<string, string>();
+    for (const a of globalArgs) {
+      for (const [k, v] of this.argPairs(a, (n) => globals.get(n), escape)) globals.set(k, opts.buildArgs[k] ?? v ?? '');
+    }
+    const stageNames = stages.map((s) => {
+      const words = processWords(s.from.rest, (n) => globals.get(n), escape);
+      if (words.length !== 1 && !(words.length === 3 && words[1]!.toLowerCase() === 'as')) {
+        throw new BuildError(`${opts.dockerfile}:${s.from.line}: FROM requires either one or three arguments`);
+      }
+      s.name = words[2]?.toLowerCase();
+      return words;
+    });
+    let targetIndex = stages.length - 1;
+    if (opts.target) {
+      targetIndex = stages.findIndex((s) => s.name === opts.target!.toLowerCase());
+      if (targetIndex < 0) throw new BuildError(`failed to reach build target ${opts.target} in Dockerfile`);
+    }
+    const needed = this.neededStages(stages, targetIndex, stageNames, escape);
+    const total = stages.filter((s) => needed.has(s.index)).reduce((n, s) => n + 1 + s.instructions.length, 0);
+    let step = 0;
+    const built = new Map<number, string | undefined>();
+    let last: ImageRecord | undefined;
+    for (const stage of stages) {
+      if (!needed.has(stage.index)) continue;
+      const base = stageNames[stage.index]![0]!;
+      this.say(`Step ${++step}/${total} : ${stage.from.original}\n`);
+      const st = await this.from(base, stages, built, opts);
+      this.say(` ---> ${st.imageId ? shortId(st.imageId) : 'scratch'}\n`);
+      for (const ins of stage.instructions) {
+        this.say(`Step ${++step}/${total} : ${ins.original}\n`);
+        await this.step(ins, st, { contextDir, opts, escape, globals, stages, built, file: opts.dockerfile });
+        this.say(` ---> ${st.imageId ? shortId(st.imageId) : 'scratch'}\n`);
+      }
+      // Labels from --label go on the final image only.
+      if (stage.index === targetIndex && Object.keys(opts.labels).length) {
+        st.config = { ...st.config, Labels: { ...(st.config.Labels ?? {}), ...opts.labels } };
+        st.imageId = (await this.host.images.derive(st.imageId, { config: st.config, createdBy: 'LABEL ' + Object.entries(opts.labels).map(([k, v]) => `${k}=${v}`).join(' ') })).id;
+      }
+      built.set(stage.index, st.imageId);
+      if (stage.index === targetIndex) {
+        if (!st.imageId) throw new BuildError('the target stage is an empty scratch image: nothing to tag');
+        last = this.host.images.tryResolve(st.imageId);
+        break;
+      }
+    }
+    if (!last) throw new BuildError('no image was built');
+    return last;
+  }
+
+  private argPairs(ins: Instruction, lookup: Lookup, escape: string): [string, string | undefined][] {
+    const out: [string, string | undefined][] = [];
+    for (const word of ins.rest.trim().split(/\s+/)) {
+      const i = word.indexOf('=');
+      if (i < 0) out.push([word, undefined]);
+      else out.push([word.slice(0, i), processWord(word.slice(i + 1), lookup, escape)]);
+    }
+    return out;
+  }
+
+  /** Stages the target needs: itself, stages it is FROM, stages it copies from, transitively. */
+  private neededStages(stages: Stage[], target: number, names: string[][], escape: string): Set<number> {
+    const need = new Set<number>();
+    const byRef = (ref: string): Stage | undefined => stages.find((s) => s.name === ref.toLowerCase()) ?? (/^\d+$/.test(ref) ? stages[Number(ref)] : undefined);
+    const visit = (i: number): void => {
+      if (need.has(i)) return;
+      need.add(i);
+      const parent = byRef(names[i]![0]!);
+      if (parent && parent.index < i) visit(parent.index);
+      for (const ins of stages[i]!.instructions) {
+        const from = (ins.keyword === 'COPY' || ins.keyword === 'ADD') ? flagValue(ins, 'from') : undefined;
+        if (from !== undefined) {
+          const dep = byRef(processWord(from, () => undefined, escape));
+          if (dep && dep.index !== i) visit(dep.index);
+        }
+      }
+    };
+    visit(target);
+    return need;
+  }
+
+  private async from(base: string, stages: Stage[], built: Map<number, string | undefined>, opts: BuildOptions): Promise<StageState> {
+    void opts;
+    const fresh = (img: ImageRecord | undefined): StageState => ({
+      imageId: img?.id,
+      config: structuredClone(img?.config.config ?? {}),
+      args: new Map(),
+    });
+    if (base.toLowerCase() === 'scratch') return fresh(undefined);
+    const stage = stages.find((s) => s.name === base.toLowerCase());
+    if (stage && built.has(stage.index)) {
+      const id = built.get(stage.index);
+      return fresh(id ? this.host.images.tryResolve(id) : undefined);
+    }
+    const local = this.host.images.tryResolve(base);
+    if (local) return fresh(local);
+    return fresh(await this.host.pull(base, (l) => this.say(l)));
+  }
+
+  private async step(ins: Instruction, st: StageState, ctx: { contextDir: string; opts: BuildOptions; escape: string; globals: Map<string, string>; stages: Stage[]; built: Map<number, string | undefined>; file: string }): Promise<void> {
+    const { escape, opts } = ctx;
+    const env = envMap(st.config.Env);
+    // ENV wins over ARG, as in Docker.
+    const lookup: Lookup = (n) => env.get(n) ?? st.args.get(n);
+    const where = `${ctx.file}:${ins.line}`;
+    const fail = (msg: string): never => { throw new BuildError(`${where}: ${msg}`); };
+    try {
+      switch (ins.keyword) {
+        case 'ARG': {
+          for (const [k, v] of this.argPairs(ins, lookup, escape)) {
+            const value = opts.buildArgs[k] ?? v ?? ctx.globals.get(k) ?? (PREDEFINED_ARGS.includes(k) ? process.env[k] : undefined) ?? this.predefined(k);
+            if (value !== undefined) st.args.set(k, value);
+            else st.args.set(k, '');
+          }
+          await this.metadata(st, ins, st.config, `ARG ${ins.rest}`);
+          return;
+        }
+        case 'ENV': {
+          let config = st.config;
+          for (const [k, v] of processKeyValues(ins.rest, lookup, escape)) {
+            config = { ...config, Env: setEnv(config.Env, k, v) };
+            env.set(k, v);
+          }
+          await this.metadata(st, ins, config, `ENV ${ins.rest}`);
+          return;
+        }
+        case 'LABEL': {
+          const labels = { ...(st.config.Labels ?? {}) };
+          for (const [k, v] of processKeyValues(ins.rest, lookup, escape, false)) labels[k] = v;
+          await this.metadata(st, ins, { ...st.config, Labels: labels }, `LABEL ${ins.rest}`);
+          return;
+        }
+        case 'MAINTAINER':
+          await this.metadata(st, ins, st.config, `MAINTAINER ${ins.rest}`);
+          return;
+        case 'WORKDIR': {
+          const dir = processWord(ins.rest, lookup, escape);
+          const abs = posix.resolve(st.config.WorkingDir || '/', dir);
+          await this.metadata(st, ins, { ...st.config, WorkingDir: abs }, `WORKDIR ${abs}`);
+          return;
+        }
+        case 'USER':
+          await this.metadata(st, ins, { ...st.config, User: processWord(ins.rest, lookup, escape) }, `USER ${ins.rest}`);
+          return;
+        case 'EXPOSE': {
+          const ports = { ...(st.config.ExposedPorts ?? {}) };
+          for (const p of processWords(ins.rest, lookup, escape)) {
+            if (!/^\d+(-\d+)?(\/(tcp|udp|sctp))?$/i.test(p)) fail(`invalid containerPort: ${p}`);
+            ports[p.includes('/') ? p.toLowerCase() : `${p}/tcp`] = {};
+          }
+          await this.metadata(st, ins, { ...st.config, ExposedPorts: ports }, `EXPOSE ${ins.rest}`);
+          return;
+        }
+        case 'VOLUME': {
+          const vols = { ...(st.config.Volumes ?? {}) };
+          for (const v of ins.json ?? processWords(ins.rest, lookup, escape)) {
+            if (!v) fail('VOLUME specified can not be an empty string');
+            vols[v] = {};
+          }
+          await this.metadata(st, ins, { ...st.config, Volumes: vols }, `VOLUME ${JSON.stringify(Object.keys(vols))}`);
+          return;
+        }
+        case 'STOPSIGNAL':
+          await this.metadata(st, ins, { ...st.config, StopSignal: processWord(ins.rest, lookup, escape) }, `STOPSIGNAL ${ins.rest}`);
+          return;
+        case 'CMD':
+        case 'ENTRYPOINT': {
+          const shell = st.config.Shell ?? DEFAULT_SHELL;
+          const argv = ins.json ?? (ins.rest ? [...shell, ins.rest] : []);
+          const config = ins.keyword === 'CMD' ? { ...st.config, Cmd: argv } : { ...st.config, Entrypoint: argv, ...(st.config.Cmd ? { Cmd: null } : {}) };
+          await this.metadata(st, ins, config, `${ins.keyword} ${JSON.stringify(argv)}`);
+          return;
+        }
+        case 'SHELL':
+          await this.metadata(st, ins, { ...st.config, Shell: ins.json! }, `SHELL ${JSON.stringify(ins.json)}`);
+          return;
+        case 'HEALTHCHECK': {
+          const flags = ins.flags.map((f) => `--${f.name}=${f.value ?? ''}`).join(' ');
+          const h = parseHealthcheck(`${flags} ${ins.rest}`.trim());
+          await this.metadata(st, ins, { ...st.config, Healthcheck: h }, `HEALTHCHECK ${ins.rest}`);
+          return;
+        }
+        case 'ONBUILD':
+          await this.metadata(st, ins, { ...st.config, OnBuild: [...(st.config.OnBuild ?? []), ins.rest] }, `ONBUILD ${ins.rest}`);
+          return;
+        case 'RUN':
+          await this.run(ins, st, lookup, ctx);
+          return;
+        case 'COPY':
+        case 'ADD':
+          await this.copy(ins, st, lookup, ctx);
+          return;
+        default:
+          fail(`unknown instruction: ${ins.keyword}`);
+      }
+    } catch (err) {
+      if (err instanceof SubstitutionError) throw new BuildError(`${where}: ${err.message}`);
+      throw err;
+    }
+  }
+
+  private predefined(name: string): string | undefined {
+    const p = `${this.platform.os}/${this.platform.arch}`;
+    const values: Record<string, string> = {
+      TARGETPLATFORM: p, TARGETOS: this.platform.os, TARGETARCH: this.platform.arch, TARGETVARIANT: '',
+      BUILDPLATFORM: p, BUILDOS: this.platform.os, BUILDARCH: this.platform.arch, BUILDVARIANT: '',
+    };
+    return values[name];
+  }
+
+  private key(parts: unknown[]): string {
+    return `sha256:${createHash('sha256').update(JSON.stringify(parts)).digest('hex')}`;
+  }
+
+  /** A step that only changes the config: cached like any other, no layer. */
+  private async metadata(st: StageState, ins: Instruction, config: StageState['config'], createdBy: string): Promise<void> {
+    const key = this.key([st.imageId ?? 'scratch', 'meta', ins.keyword, ins.original, config, [...st.args]]);
+    const hit = this.cached(key, false);
+    if (hit) {
+      this.say(' ---> Using cache\n');
+      st.imageId = hit.id;
+      st.config = config;
+      return;
+    }
+    const img = await this.host.images.derive(st.imageId, { config, createdBy: `/bin/sh -c #(nop) ${createdBy}` });
+    await this.remember(key, img.id);
+    st.imageId = img.id;
+    st.config = config;
+  }
+
+  private async run(ins: Instruction, st: StageState, lookup: Lookup, ctx: { opts: BuildOptions; file: string }): Promise<void> {
+    if (ins.flags.some((f) => f.name === 'mount')) throw new BuildError(`${ctx.file}:${ins.line}: RUN --mount is not supported yet`);
+    const shell = st.config.Shell ?? DEFAULT_SHELL;
+    let argv: string[];
+    if (ins.json) {
+      argv = ins.json;
+    } else if (ins.heredocs.length) {
+      if (ins.rest.replace(/<<-?\s*["']?[A-Za-z_][A-Za-z0-9_]*["']?/g, '').trim() !== '') {
+        throw new BuildError(`${ctx.file}:${ins.line}: a heredoc fed to a command (RUN cmd <<EOF) is not supported yet; use RUN <<EOF alone`);
+      }
+      argv = [...shell, ins.heredocs.map((h) => h.content).join('')];
+    } else {
+      argv = [...shell, ins.rest];
+    }
+    if (!st.imageId) throw new BuildError(`${ctx.file}:${ins.line}: RUN in a stage FROM scratch has nothing to run`);
+    // ARG values are in the environment of RUN (not in the image).
+    const env = [...(st.config.Env ?? [])];
+    const envKeys = new Set(env.map((e) => e.split('=')[0]));
+    for (const [k, v] of st.args) if (!envKeys.has(k)) env.push(`${k}=${v}`);
+    const network = flagValue(ins, 'network');
+    const key = this.key([st.imageId, 'run', argv, env, st.config.WorkingDir ?? '', st.config.User ?? '', network ?? '']);
+    const hit = this.cached(key, ctx.opts.noCache);
+    if (hit) {
+      this.say(' ---> Using cache\n');
+      st.imageId = hit.id;
+      return;
+    }
+    const run = await this.host.run(st.imageId, { cmd: argv, env, workdir: st.config.WorkingDir || '/', user: st.config.User ?? '', network },
+      (chunk) => this.say(chunk.toString('utf8')), (id) => this.say(` ---> Running in ${shortId(id)}\n`));
+    if (run.exitCode !== 0) {
+      await run.remove();
+      const shown = ins.json ? JSON.stringify(argv) : `${shell.join(' ')} ${argv[argv.length - 1]}`;
+      throw new BuildError(`The command '${shown}' returned a non-zero code: ${run.exitCode}`, run.exitCode);
+    }
+    const createdBy = ins.json ? `RUN ${JSON.stringify(argv)}` : `RUN ${shell.join(' ')} ${argv[argv.length - 1]}`;
+    const img = await run.commit(st.config, `${createdBy}`);
+    this.say(`Removing intermediate container ${shortId(run.containerId)}\n`);
+    await this.remember(key, img.id);
+    st.imageId = img.id;
+  }
+
+  private async copy(ins: Instruction, st: StageState, lookup: Lookup, ctx: { contextDir: string; opts: BuildOptions; escape: string; stages: Stage[]; built: Map<number, string | undefined>; file: string }): Promise<void> {
+    const what = ins.keyword;
+    const where = `${ctx.file}:${ins.line}`;
+    if (what === 'ADD' && flagValue(ins, 'checksum') !== undefined) throw new BuildError(`${where}: ADD --checksum is not supported yet`);
+    const words = ins.json ?? processWords(ins.rest, lookup, ctx.escape);
+    const heredocs = ins.heredocs;
+    const sources = heredocs.length ? [] : words.slice(0, -1);
+    const destWord = words[words.length - 1];
+    if (!destWord || (!heredocs.length && sources.length === 0)) throw new BuildError(`${where}: ${what} requires at least two arguments, but only one was provided. Destination could not be determined`);
+    if (sources.some((s) => /^https?:\/\//.test(s))) {
+      if (what === 'COPY') throw new BuildError(`${where}: source can't be a URL for COPY`);
+      throw new BuildError(`${where}: ADD from a URL is not supported yet`);
+    }
+    const dest = posix.resolve(st.config.WorkingDir || '/', destWord) + (destWord.endsWith('/') || destWord.endsWith('/.') ? '/' : '');
+    const chownSpec = flagValue(ins, 'chown');
+    const chmodSpec = flagValue(ins, 'chmod');
+    let mode: number | undefined;
+    if (chmodSpec !== undefined) {
+      if (!/^[0-7]{3,4}$/.test(chmodSpec)) throw new BuildError(`${where}: invalid chmod parameter: ${chmodSpec}`);
+      mode = parseInt(chmodSpec, 8);
+    }
+    const excludes = flagValues(ins, 'exclude');
+    if (excludes.length) throw new BuildError(`${where}: ${what} --exclude is not supported yet`);
+    // Where the sources come from: the context, another stage, or an image.
+    const fromRef = flagValue(ins, 'from');
+    let srcMount: { root: string; release(): Promise<void> } | undefined;
+    let srcRoot = ctx.contextDir;
+    let srcIdentity = 'context';
+    if (fromRef !== undefined) {
+      const ref = processWord(fromRef, lookup, ctx.escape);
+      const stage = ctx.stages.find((s) => s.name === ref.toLowerCase()) ?? (/^\d+$/.test(ref) ? ctx.stages[Number(ref)] : undefined);
+      let imageId: string | undefined;
+      if (stage) {
+        if (!ctx.built.has(stage.index)) throw new BuildError(`${where}: invalid from flag value ${ref}: stage ${ref} is not built before this one`);
+        imageId = ctx.built.get(stage.index);
+      } else {
+        imageId = (this.host.images.tryResolve(ref) ?? await this.host.pull(ref, (l) => this.say(l))).id;
+      }
+      srcMount = await this.host.mount(imageId, false);
+      srcRoot = srcMount.root;
+      srcIdentity = imageId ?? 'scratch';
+    }
+    try {
+      let heredocDir: string | undefined;
+      let resolved: string[];
+      if (heredocs.length) {
+        // COPY <<EOF /path: the heredoc is the file.
+        heredocDir = join(posix.dirname(ctx.contextDir), `.heredoc-${randomBytes(6).toString('hex')}`);
+        await fs.mkdir(heredocDir, { recursive: true });
+        for (const h of heredocs) {
+          const content = h.expand ? processHeredoc(h.content, lookup, ctx.escape) : h.content;
+          await fs.writeFile(join(heredocDir, h.name), content, { mode: 0o644 });
+        }
+        srcRoot = heredocDir;
+        resolved = heredocs.map((h) => h.name);
+      } else {
+        resolved = await resolveSources(srcRoot, sources, what);
+      }
+      const contentHash = await hashSources(srcRoot, resolved);
+      const key = this.key([st.imageId ?? 'scratch', what, srcIdentity, contentHash, dest, chownSpec ?? '', chmodSpec ?? '', resolved.length > 1 || sources.some((s) => /[*?[]/.test(s))]);
+      const hit = this.cached(key, ctx.opts.noCache);
+      if (hit) {
+        this.say(' ---> Using cache\n');
+        st.imageId = hit.id;
+        return;
+      }
+      const target = await this.host.mount(st.imageId, true);
+      try {
+        let uid = 0;
+        let gid = 0;
+        if (chownSpec) {
+          const { resolveUser } = await import('../container/user.js');
+          try {
+            const u = await resolveUser(target.root, chownSpec);
+            uid = u.uid;
+            gid = chownSpec.includes(':') ? u.gid : u.gid;
+          } catch (err) {
+            throw new BuildError(`${where}: unable to convert uid/gid chown string to host mapping: ${(err as Error).message}`);
+          }
+        }
+        await copyInto(target.root, srcRoot, resolved, dest, sources.length > 1 || sources.some((s) => /[*?[]/.test(s)), { uid, gid, mode }, what);
+        const createdBy = `/bin/sh -c #(nop) ${what} ${chownSpec ? `--chown=${chownSpec} ` : ''}${what === 'COPY' && fromRef ? `--from=${fromRef} ` : ''}${contentHash.replace('sha256:', 'multi:').slice(0, 20)} in ${dest}`;
+        const img = await this.host.images.commit(target.upper!, st.imageId, { config: st.config, createdBy });
+        await this.remember(key, img.id);
+        st.imageId = img.id;
+      } finally {
+        await target.release();
+      }
+      if (heredocDir) await fs.rm(heredocDir, { recursive: true, force: true });
+    } catch (err) {
+      if (err instanceof EngineError && !(err instanceof BuildError)) {
+        if (err instanceof InvalidParameterError) throw new BuildError(err.message);
+      }
+      throw err;
+    } finally {
+      await srcMount?.release();
+    }
+  }
+}
+
+/** Heredoc bodies expand variables unless the name was quoted; each line as a double-quoted word would. */
+function processHeredoc(content: string, lookup: Lookup, escape: string): string {
+  return content.split('\n').map((line) => processWord(`"${line.replace(/"/g, `${escape}"`)}"`, lookup, escape)).join('\n');
+}

@@ -1,0 +1,148 @@
+// berth build against a real daemon: multi-stage with build args, .dockerignore,
+// the cache (also across a daemon restart), --target, -f, heredocs, and the
+// errors a user meets.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { daemonWithBusybox, hasDockerCli } from './harness.js';
+import { makeTar } from '../helpers/tar.js';
+import http from 'node:http';
+
+const d = daemonWithBusybox();
+const ctx = mkdtempSync('/tmp/bt-build-');
+after(() => rmSync(ctx, { recursive: true, force: true }));
+
+const DOCKERFILE = `# syntax=docker/dockerfile:1
+ARG BASE=busybox
+FROM $BASE AS deps
+WORKDIR /app
+COPY deps.txt ./
+RUN echo "installing $(cat deps.txt)" && cp deps.txt installed.txt
+
+FROM deps AS builder
+ARG APP_VERSION=0.0.1
+COPY src/ ./src/
+RUN echo "$APP_VERSION" > version && cat src/main.txt >> version
+
+FROM busybox
+LABEL org.example.team=blue
+ENV GREETING="hello world"
+COPY --from=builder /app/version /srv/version
+COPY --from=deps /app/installed.txt /srv/
+EXPOSE 8000
+HEALTHCHECK --interval=5s CMD true
+CMD ["cat", "/srv/version"]
+`;
+
+function writeContext(): void {
+  mkdirSync(join(ctx, 'src'), { recursive: true });
+  writeFileSync(join(ctx, 'Dockerfile'), DOCKERFILE);
+  writeFileSync(join(ctx, 'deps.txt'), 'fastapi uvicorn\n');
+  writeFileSync(join(ctx, 'src/main.txt'), 'main v1\n');
+  writeFileSync(join(ctx, '.env'), 'SECRET=hunter2\n');
+  writeFileSync(join(ctx, '.dockerignore'), '# secrets stay home\n.env\n*.log\n');
+  writeFileSync(join(ctx, 'debug.log'), 'noise\n');
+}
+
+const cacheLines = (out: string): string[] => out.split('\n').filter((l, i, all) => all[i + 1] === ' ---> Using cache' && l.startsWith('Step '));
+
+test('a multi-stage build with build args, labels, env, expose, healthcheck; the image runs', () => {
+  writeContext();
+  const r = d.berth(['build', '-t', 'task-api:v1', '--build-arg', 'APP_VERSION=1.2.3', ctx]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /^Step 1\/16 : FROM \$BASE AS deps\n/);
+  assert.match(r.stdout, /installing fastapi uvicorn\n/);
+  assert.match(r.stdout, /Successfully built [a-f0-9]{12}\nSuccessfully tagged task-api:v1\n$/);
+  assert.equal(d.berth(['run', '--rm', 'task-api:v1']).stdout, '1.2.3\nmain v1\n');
+  const img = (JSON.parse(d.berth(['image', 'inspect', 'task-api:v1']).stdout) as { Config: Record<string, unknown> }[])[0]!.Config;
+  assert.deepEqual(img.Labels, { 'org.example.team': 'blue' });
+  assert.ok((img.Env as string[]).includes('GREETING=hello world'));
+  assert.deepEqual(img.ExposedPorts, { '8000/tcp': {} });
+  assert.deepEqual((img.Healthcheck as { Test: string[] }).Test, ['CMD-SHELL', 'true']);
+  assert.equal(d.berth(['run', '--rm', 'task-api:v1', 'cat', '/srv/installed.txt']).stdout, 'fastapi uvicorn\n');
+  // .dockerignore: the secret never reaches the daemon, so COPY . cannot take it.
+  writeFileSync(join(ctx, 'Dockerfile.all'), 'FROM busybox\nCOPY . /ctx/\nCMD ["ls", "-a", "/ctx"]\n');
+  const all = d.berth(['build', '-q', '-f', join(ctx, 'Dockerfile.all'), ctx]);
+  assert.equal(all.code, 0, all.stderr);
+  assert.match(all.stdout, /^sha256:[a-f0-9]{64}\n$/);
+  const listing = d.berth(['run', '--rm', all.stdout.trim()]).stdout.split('\n');
+  assert.ok(listing.includes('deps.txt') && listing.includes('src'));
+  assert.ok(!listing.includes('.env') && !listing.includes('debug.log'), listing.join(' '));
+});
+
+test('the cache: a rebuild is all cached; a source change rebuilds from its COPY only; --no-cache rebuilds all; the cache survives a restart', async () => {
+  const again = d.berth(['build', '-t', 'task-api:v1', '--build-arg', 'APP_VERSION=1.2.3', ctx]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.doesNotMatch(again.stdout, /Running in/);
+  assert.equal(cacheLines(again.stdout).length, 13, again.stdout);
+  writeFileSync(join(ctx, 'src/main.txt'), 'main v2\n');
+  writeFileSync(join(ctx, 'debug.log'), 'ignored files change nothing\n');
+  const changed = d.berth(['build', '-t', 'task-api:v2', '--build-arg', 'APP_VERSION=1.2.3', ctx]);
+  assert.equal(changed.code, 0, changed.stderr);
+  const cached = cacheLines(changed.stdout).map((l) => l.replace(/^Step \d+\/\d+ : /, ''));
+  assert.ok(cached.includes('COPY deps.txt ./'), 'the dependency layer stays cached');
+  assert.ok(cached.includes('RUN echo "installing $(cat deps.txt)" && cp deps.txt installed.txt'));
+  assert.ok(!cached.includes('COPY src/ ./src/'), 'the changed COPY is rebuilt');
+  assert.equal(d.berth(['run', '--rm', 'task-api:v2']).stdout, '1.2.3\nmain v2\n');
+  await d.stop();
+  await d.start();
+  const afterRestart = d.berth(['build', '-t', 'task-api:v2', '--build-arg', 'APP_VERSION=1.2.3', ctx]);
+  assert.doesNotMatch(afterRestart.stdout, /Running in/, 'still cached after a restart');
+  const nocache = d.berth(['build', '--no-cache', '-t', 'task-api:v3', '--build-arg', 'APP_VERSION=1.2.3', ctx]);
+  assert.equal(nocache.code, 0, nocache.stderr);
+  assert.equal(cacheLines(nocache.stdout).filter((l) => /RUN|COPY/.test(l)).length, 0);
+});
+
+test('--target builds only what the target needs; -f picks another Dockerfile; heredocs', () => {
+  const t = d.berth(['build', '--target', 'deps', '-t', 'deps-only', ctx]);
+  assert.equal(t.code, 0, t.stderr);
+  assert.match(t.stdout, /^Step 1\/4 : /, "only the deps stage: FROM, WORKDIR, COPY, RUN");
+  assert.equal(d.berth(['run', '--rm', 'deps-only', 'cat', '/app/installed.txt']).stdout, 'fastapi uvicorn\n');
+  writeFileSync(join(ctx, 'Dockerfile.prod'), 'FROM busybox\nRUN <<EOF\necho one > /one\necho two >> /one\nEOF\nCOPY <<CONF /etc/app.conf\nmode=$MODE\nCONF\nARG MODE=prod\nCMD ["cat", "/one", "/etc/app.conf"]\n');
+  const f = d.berth(['build', '-f', join(ctx, 'Dockerfile.prod'), '-t', 'prod:1', ctx]);
+  assert.equal(f.code, 0, f.stderr + f.stdout);
+  assert.equal(d.berth(['run', '--rm', 'prod:1']).stdout, 'one\ntwo\nmode=\n');
+});
+
+test('build errors: unknown instruction with its line, failing RUN with its code, missing COPY source, bad target, hostile context', async () => {
+  const bad = join(ctx, 'bad');
+  mkdirSync(bad, { recursive: true });
+  writeFileSync(join(bad, 'Dockerfile'), 'FROM busybox\n\nRUNN echo\n');
+  const unknown = d.berth(['build', bad]);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /dockerfile parse error on line 3: unknown instruction: RUNN/);
+  writeFileSync(join(bad, 'Dockerfile'), 'FROM busybox\nRUN echo before && exit 3\n');
+  const run = d.berth(['build', bad]);
+  assert.equal(run.code, 3);
+  assert.match(run.stdout, /before\n/);
+  assert.match(run.stderr, /The command '\/bin\/sh -c echo before && exit 3' returned a non-zero code: 3/);
+  writeFileSync(join(bad, 'Dockerfile'), 'FROM busybox\nCOPY nothere.txt /x\n');
+  assert.match(d.berth(['build', bad]).stderr, /COPY failed: file not found in build context or excluded by \.dockerignore: stat nothere\.txt: file does not exist/);
+  writeFileSync(join(bad, 'Dockerfile'), 'FROM busybox\nCOPY a b /dest\n');
+  writeFileSync(join(bad, 'a'), 'a');
+  writeFileSync(join(bad, 'b'), 'b');
+  assert.match(d.berth(['build', bad]).stderr, /When using COPY with more than one source file, the destination must be a directory and end with a \//);
+  assert.match(d.berth(['build', '--target', 'nope', bad]).stderr, /failed to reach build target nope in Dockerfile/);
+  assert.match(d.berth(['build', join(ctx, 'missing-dir')]).stderr, /unable to prepare context: path ".*missing-dir" not found/);
+  // A context tar with an escaping entry, sent straight to the API.
+  const evil = await makeTar([{ name: 'Dockerfile', body: 'FROM busybox\n' }, { name: '../../escape', body: 'x' }]);
+  const r = await new Promise<string>((resolve, reject) => {
+    const req = http.request({ socketPath: d.socket, method: 'POST', path: '/build', headers: { 'Content-Type': 'application/x-tar' } }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => { body += c.toString(); });
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.end(evil);
+  });
+  assert.match(JSON.parse(r.trim().split("\n").pop()!).error, /invalid tar entry "..\/..\/escape": path escapes/);
+  assert.deepEqual(d.mounts().filter((m) => m.includes('/build/')), [], 'no build mount is left');
+});
+
+test('docker CLI (classic builder) against berthd', { skip: !hasDockerCli() }, () => {
+  const r = d.docker(['build', '-t', 'from-docker:1', '--build-arg', 'APP_VERSION=9', ctx], { env: { DOCKER_BUILDKIT: '0' } });
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /Successfully tagged from-docker:1/);
+  assert.equal(d.docker(['run', '--rm', 'from-docker:1']).stdout, '9\nmain v2\n');
+});
