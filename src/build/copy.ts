@@ -4,14 +4,13 @@
 // destination, new files owned by root unless --chown, modes kept unless
 // --chmod. Destinations are resolved inside the rootfs: a symlink in the image
 // never sends a write outside it.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { promises as fs } from 'node:fs';
+import { createReadStream, promises as fs } from 'node:fs';
 import { posix } from 'node:path';
+import { Readable } from 'node:stream';
+import tarStream from 'tar-stream';
 import { secureJoin } from '../lib/secure-join.js';
 import { InvalidParameterError } from '../lib/errors.js';
-
-const execFileP = promisify(execFile);
+import { extractInto, type ContainerRoot } from '../container/archive.js';
 
 export class CopyError extends InvalidParameterError {}
 
@@ -84,59 +83,83 @@ export interface CopyOptions {
 
 /**
  * Copy `sources` (relative to `srcRoot`) to `dest` inside `rootfs`. `dest` is
- * absolute (already joined with WORKDIR). Returns nothing; throws CopyError
- * with Docker's message when the destination rule is broken.
+ * absolute (already joined with WORKDIR). The files travel as a tar stream
+ * into the same extractor `cp` uses, which resolves every path inside the
+ * rootfs: a symlink in the image (`/data -> /`) is followed as the container
+ * would see it, never onto the host. Ownership and modes are set in the
+ * stream's headers.
  */
 export async function copyInto(rootfs: string, srcRoot: string, sources: string[], dest: string, multipleGiven: boolean, opts: CopyOptions, what = 'COPY'): Promise<void> {
   const destIsDir = dest.endsWith('/') || dest.endsWith('/.');
   if ((sources.length > 1 || multipleGiven) && !destIsDir) {
     throw new CopyError(`When using ${what} with more than one source file, the destination must be a directory and end with a /`);
   }
+  const root: ContainerRoot = { root: rootfs, mounts: [], readonlyRootfs: false, running: false };
   for (const src of sources) {
     const host = await secureJoin(srcRoot, src);
     const st = await fs.lstat(host);
     let targetDir: string;
-    let targetName: string | undefined;
+    let entries: { from: string; name: string }[];
     if (st.isDirectory()) {
       targetDir = dest;
+      entries = (await fs.readdir(host)).sort().map((n) => ({ from: posix.join(host, n), name: n }));
     } else {
       const existing = await fs.stat(await secureJoin(rootfs, dest)).catch(() => undefined);
       if (destIsDir || existing?.isDirectory()) {
         targetDir = dest;
-        targetName = posix.basename(src);
+        entries = [{ from: host, name: posix.basename(src) }];
       } else {
         targetDir = posix.dirname(dest);
-        targetName = posix.basename(dest);
+        entries = [{ from: host, name: posix.basename(dest) }];
       }
     }
-    const hostDir = await secureJoin(rootfs, targetDir);
     await mkdirOwned(rootfs, targetDir, opts);
-    const copied: string[] = [];
-    if (st.isDirectory()) {
-      for (const name of await fs.readdir(host)) {
-        await cp(posix.join(host, name), posix.join(hostDir, name));
-        copied.push(posix.join(hostDir, name));
-      }
-    } else {
-      // The final name is checked too: a symlink there is replaced, never followed.
-      const target = posix.join(hostDir, targetName!);
-      await fs.rm(target, { force: true, recursive: false }).catch(() => undefined);
-      await cp(host, target);
-      copied.push(target);
-    }
-    if (copied.length) {
-      await execFileP('chown', ['-R', '-h', `${opts.uid}:${opts.gid}`, '--', ...copied]);
-      if (opts.mode !== undefined) await execFileP('chmod', ['-R', opts.mode.toString(8), '--', ...copied]);
+    try {
+      await extractInto(root, targetDir, packEntries(entries, opts), { copyUidGid: true, noOverwriteDirNonDir: false }, 'build');
+    } catch (err) {
+      throw new CopyError(`failed to copy files: ${(err as Error).message}`);
     }
   }
 }
 
-async function cp(from: string, to: string): Promise<void> {
-  try {
-    await execFileP('cp', ['-dR', '--preserve=mode,timestamps,links', '--', from, to], { maxBuffer: 16 * 1024 * 1024 });
-  } catch (err) {
-    throw new CopyError(`failed to copy files: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`);
-  }
+/** The entries (and everything under directories) as a tar stream, owned and moded as the copy wants. */
+function packEntries(entries: { from: string; name: string }[], opts: CopyOptions): Readable {
+  const pack = tarStream.pack();
+  const links = new Map<string, string>();
+  const add = (header: Parameters<typeof pack.entry>[0], body?: Readable): Promise<void> => new Promise((resolve, reject) => {
+    if (!body) {
+      pack.entry(header, (e) => (e ? reject(e) : resolve()));
+      return;
+    }
+    const sink = pack.entry(header, (e) => (e ? reject(e) : resolve()));
+    body.on('error', reject);
+    body.pipe(sink as unknown as NodeJS.WritableStream);
+  });
+  const walk = async (from: string, name: string): Promise<void> => {
+    const st = await fs.lstat(from);
+    const base = { name, uid: opts.uid, gid: opts.gid, mtime: st.mtime, mode: opts.mode ?? (st.mode & 0o7777) };
+    if (st.isDirectory()) {
+      await add({ ...base, type: 'directory' });
+      for (const n of (await fs.readdir(from)).sort()) await walk(posix.join(from, n), `${name}/${n}`);
+    } else if (st.isSymbolicLink()) {
+      await add({ ...base, type: 'symlink', linkname: await fs.readlink(from), mode: 0o777 });
+    } else if (st.isFile()) {
+      const key = `${st.dev}:${st.ino}`;
+      const first = st.nlink > 1 ? links.get(key) : undefined;
+      if (first !== undefined) {
+        await add({ ...base, type: 'link', linkname: first });
+      } else {
+        if (st.nlink > 1) links.set(key, name);
+        await add({ ...base, type: 'file', size: st.size }, createReadStream(from));
+      }
+    }
+    // Devices, fifos and sockets in a build context are skipped, as Docker does.
+  };
+  void (async () => {
+    for (const e of entries) await walk(e.from, e.name);
+    pack.finalize();
+  })().catch((e: Error) => pack.destroy(e));
+  return Readable.from(pack as AsyncIterable<Buffer>, { objectMode: false });
 }
 
 /** mkdir -p inside the rootfs; the directories it creates belong to the copy's owner. */

@@ -3,7 +3,7 @@
 // errors a user meets.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { daemonWithBusybox, hasDockerCli } from './harness.js';
 import { makeTar } from '../helpers/tar.js';
@@ -145,4 +145,22 @@ test('docker CLI (classic builder) against berthd', { skip: !hasDockerCli() }, (
   assert.equal(r.code, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /Successfully tagged from-docker:1/);
   assert.equal(d.docker(['run', '--rm', 'from-docker:1']).stdout, '9\nmain v2\n');
+});
+
+test('COPY through a symlink in the image lands inside the image, never on the host', () => {
+  const hostOnly = mkdtempSync('/tmp/bt-hostonly-');
+  const dir = join(ctx, 'symlink');
+  mkdirSync(join(dir, 'payload'), { recursive: true });
+  writeFileSync(join(dir, 'payload/pwned'), 'x');
+  // A directory of the context whose name is a symlink in the image: copied "onto" it, not through it to the host.
+  mkdirSync(join(dir, 'tree/escape'), { recursive: true });
+  writeFileSync(join(dir, 'tree/escape/nested'), 'n');
+  writeFileSync(join(dir, 'Dockerfile'), `FROM busybox\nRUN ln -s ${hostOnly} /escape && ln -s ../../..${hostOnly} /relative\nCOPY payload/ /escape/\nCOPY payload/pwned /relative/again\nCOPY tree/ /\n`);
+  const r = d.berth(['build', '-t', 'symlink-test', dir]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.deepEqual(readdirSync(hostOnly), [], 'nothing was written on the host');
+  assert.equal(d.berth(['run', '--rm', 'symlink-test', 'cat', `${hostOnly}/pwned`, `${hostOnly}/again`]).stdout, 'xx');
+  // The context's directory replaces the image's symlink of that name (as Docker's classic builder does).
+  assert.equal(d.berth(['run', '--rm', 'symlink-test', 'cat', '/escape/nested']).stdout, 'n');
+  rmSync(hostOnly, { recursive: true, force: true });
 });
