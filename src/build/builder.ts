@@ -119,6 +119,16 @@ export class Builder {
     return id ? this.host.images.tryResolve(id) : undefined;
   }
 
+  /** `builder prune`: forget every cached step (the images stay until image prune or builder prune removes them). */
+  static async forget(cacheFile: string): Promise<number> {
+    let n = 0;
+    try {
+      n = Object.keys(await readJson<Record<string, string>>(cacheFile)).length;
+    } catch { /* no cache yet */ }
+    await fs.rm(cacheFile, { force: true });
+    return n;
+  }
+
   /** Build; returns the final image. */
   async build(contextDir: string, dockerfileText: string, opts: BuildOptions): Promise<ImageRecord> {
     await this.loadCache();
@@ -160,9 +170,27 @@ export class Builder {
       this.say(`Step ${++step}/${total} : ${stage.from.original}\n`);
       const st = await this.from(base, stages, built, opts);
       this.say(` ---> ${st.imageId ? shortId(st.imageId) : 'scratch'}\n`);
+      const ctx = { contextDir, opts, escape, globals, stages, built, file: opts.dockerfile };
+      // The base image's ONBUILD triggers run first; the new image does not inherit them.
+      const triggers = st.config.OnBuild ?? [];
+      if (triggers.length) {
+        this.say(`# Executing ${triggers.length} build trigger${triggers.length > 1 ? 's' : ''}\n`);
+        const { OnBuild: _done, ...rest } = st.config;
+        void _done;
+        st.config = rest;
+        for (const t of triggers) {
+          let trigger: Instruction;
+          try {
+            trigger = parseDockerfile(`FROM scratch\n${t}`, opts.dockerfile).instructions[1]!;
+          } catch (err) {
+            throw new BuildError(`invalid ONBUILD trigger "${t}" in ${base}: ${(err as Error).message}`);
+          }
+          await this.step(trigger, st, ctx);
+        }
+      }
       for (const ins of stage.instructions) {
         this.say(`Step ${++step}/${total} : ${ins.original}\n`);
-        await this.step(ins, st, { contextDir, opts, escape, globals, stages, built, file: opts.dockerfile });
+        await this.step(ins, st, ctx);
         this.say(` ---> ${st.imageId ? shortId(st.imageId) : 'scratch'}\n`);
       }
       // Labels from --label go on the final image only.

@@ -420,6 +420,12 @@ export function buildProgram(): Command {
       .option('--progress <string>', 'Set type of progress output (accepted; the classic stream is shown)')
       .argument('<path>').action(buildCmd);
   }
+  const builder = program.command('builder').description('Manage builds').helpOption('--help', 'Print usage');
+  builder.command('prune').description('Remove build cache').usage('[OPTIONS]').helpOption('--help', 'Print usage')
+    .option('-a, --all', 'Remove all unused build cache, not just dangling ones')
+    .option('-f, --force', 'Do not prompt for confirmation')
+    .option('--filter <filter>', 'Provide filter values', collect)
+    .action(lazy(async () => (await import('./commands/build.js')).builderPrune as Action));
   program.command('login').description('Log in to a registry').usage('[OPTIONS] [SERVER]').helpOption('--help', 'Print usage')
     .option('-u, --username <string>', 'Username')
     .option('-p, --password <string>', 'Password')

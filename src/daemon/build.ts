@@ -151,3 +151,16 @@ export async function buildRoute(ctx: RequestContext, engine: Engine): Promise<v
     out.end();
   }
 }
+
+/**
+ * POST /build/prune: the step cache is forgotten and untagged images no
+ * container uses are removed (a build's intermediate chain goes with its
+ * untagged leaf; tagged images and their parents stay).
+ */
+export async function buildPrune(engine: Engine): Promise<{ CachesDeleted: string[] | null; SpaceReclaimed: number }> {
+  const forgotten = await Builder.forget(join(engine.config.dataRoot, 'build', 'cache.json'));
+  const r = await engine.images.prune({ all: false, keep: () => false, inUse: (id) => engine.containers.imageInUse(id) !== undefined });
+  const deleted = (r.ImagesDeleted ?? []).flatMap((d) => ('Deleted' in d ? [d.Deleted] : []));
+  void forgotten;
+  return { CachesDeleted: deleted.length ? deleted : null, SpaceReclaimed: r.SpaceReclaimed };
+}

@@ -560,7 +560,7 @@ export class ImageStore {
         Hostname: '', Domainname: '', User: c.User ?? '', AttachStdin: false, AttachStdout: false, AttachStderr: false,
         ...(c.ExposedPorts ? { ExposedPorts: c.ExposedPorts } : {}),
         Tty: false, OpenStdin: false, StdinOnce: false, Env: c.Env ?? null, Cmd: c.Cmd ?? null, Image: '',
-        Volumes: c.Volumes ?? null, WorkingDir: c.WorkingDir ?? '', Entrypoint: c.Entrypoint ?? null, OnBuild: null,
+        Volumes: c.Volumes ?? null, WorkingDir: c.WorkingDir ?? '', Entrypoint: c.Entrypoint ?? null, OnBuild: (c as { OnBuild?: string[] }).OnBuild ?? null,
         Labels: c.Labels ?? null, ...(c.StopSignal ? { StopSignal: c.StopSignal } : {}),
         ...(c.Healthcheck ? { Healthcheck: c.Healthcheck } : {}),
       },

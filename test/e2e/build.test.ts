@@ -164,3 +164,26 @@ test('COPY through a symlink in the image lands inside the image, never on the h
   assert.equal(d.berth(['run', '--rm', 'symlink-test', 'cat', '/escape/nested']).stdout, 'n');
   rmSync(hostOnly, { recursive: true, force: true });
 });
+
+test('ONBUILD triggers run in the child build and are not inherited; builder prune forgets the cache', () => {
+  const base = join(ctx, 'onbuild-base');
+  const child = join(ctx, 'onbuild-child');
+  mkdirSync(base, { recursive: true });
+  mkdirSync(child, { recursive: true });
+  writeFileSync(join(base, 'Dockerfile'), 'FROM busybox\nONBUILD COPY trigger.txt /from-trigger\nONBUILD RUN echo triggered > /ran\n');
+  assert.equal(d.berth(['build', '-t', 'onbuild-base', base]).code, 0);
+  assert.equal(d.berth(['image', 'inspect', '-f', '{{json .Config.OnBuild}}', 'onbuild-base']).stdout.trim(), '["COPY trigger.txt /from-trigger","RUN echo triggered > /ran"]');
+  writeFileSync(join(child, 'trigger.txt'), 'copied by a trigger\n');
+  writeFileSync(join(child, 'Dockerfile'), 'FROM onbuild-base\nCMD ["cat", "/from-trigger", "/ran"]\n');
+  const r = d.berth(['build', '-t', 'onbuild-child', child]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /# Executing 2 build triggers\n/);
+  assert.equal(d.berth(['run', '--rm', 'onbuild-child']).stdout, 'copied by a trigger\ntriggered\n');
+  assert.equal(d.berth(['image', 'inspect', '-f', '{{json .Config.OnBuild}}', 'onbuild-child']).stdout.trim(), 'null');
+  const prune = d.berth(['builder', 'prune', '-f']);
+  assert.equal(prune.code, 0, prune.stderr);
+  assert.match(prune.stdout, /Total reclaimed space: /);
+  const rebuilt = d.berth(['build', '-t', 'onbuild-child', child]);
+  assert.match(rebuilt.stdout, /Running in/, 'nothing cached after a prune');
+  assert.equal(d.berth(['image', 'inspect', 'onbuild-base']).code, 0, 'tagged images stay');
+});

@@ -9,6 +9,8 @@ import tarStream from 'tar-stream';
 import { client, CliError, out } from '../context.js';
 import { jsonLines } from '../../client/client.js';
 import { DockerIgnore } from '../../build/dockerignore.js';
+import { confirm } from '../prompt.js';
+import { humanSize } from '../../lib/units.js';
 
 type Opts = Record<string, unknown>;
 const list = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : []);
@@ -101,5 +103,13 @@ export async function build(args: string[], opts: Opts): Promise<number> {
   }
   // As the docker CLI's classic build: a failed RUN's exit code is the build's.
   if (failed) throw new CliError(failed.message, failed.code);
+  return 0;
+}
+
+export async function builderPrune(_args: string[], opts: Opts): Promise<number> {
+  if (!opts.force && !(await confirm('WARNING! This will remove all dangling build cache.'))) return 0;
+  const r = await client().json<{ CachesDeleted: string[] | null; SpaceReclaimed: number }>('POST', '/build/prune');
+  if (r.CachesDeleted?.length) out(`Deleted build cache objects:\n${r.CachesDeleted.join('\n')}\n\n`);
+  out(`Total reclaimed space: ${humanSize(r.SpaceReclaimed)}\n`);
   return 0;
 }

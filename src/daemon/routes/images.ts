@@ -9,7 +9,7 @@ import { pullImage } from '../../registry/pull.js';
 import { pushImage } from '../../registry/push.js';
 import type { JsonMessage } from '../../lib/progress.js';
 import { matchesLabels, createdBefore } from '../filters.js';
-import { buildRoute } from '../build.js';
+import { buildRoute, buildPrune } from '../build.js';
 
 export function imageRoutes(r: Router, engine: Engine): void {
   const images = engine.images;
@@ -87,6 +87,7 @@ export function imageRoutes(r: Router, engine: Engine): void {
   });
 
   r.add('POST', '/build', (ctx) => buildRoute(ctx, engine));
+  r.add('POST', '/build/prune', async (ctx) => sendJson(res(ctx), 200, await buildPrune(engine)));
 
   r.add('GET', '/images/{name:.*}/history', async (ctx) => {
     sendJson(res(ctx), 200, await images.history(ctx.params.name!));
