@@ -4,7 +4,9 @@
 // upper directory becomes the step's layer; COPY and ADD write into an
 // overlay of the stage's layers. Output is Docker's classic build stream.
 import { createHash, randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { join, posix } from 'node:path';
 import type { ImageRecord, ImageStore } from '../image/image-store.js';
 import type { ImageConfigBody } from '../image/changes.js';
@@ -14,7 +16,7 @@ import { readJson, writeJsonAtomic } from '../lib/atomic.js';
 import { shortId } from '../lib/ids.js';
 import { flagValue, flagValues, parseDockerfile, DockerfileParseError, type Instruction } from './dockerfile.js';
 import { processKeyValues, processWord, processWords, SubstitutionError, type Lookup } from './shell-lex.js';
-import { hashSources } from './context.js';
+import { extractContext, hashSources } from './context.js';
 import { copyInto, resolveSources } from './copy.js';
 
 export class BuildError extends EngineError {
@@ -439,9 +441,11 @@ export class Builder {
     const sources = heredocs.length ? [] : words.slice(0, -1);
     const destWord = words[words.length - 1];
     if (!destWord || (!heredocs.length && sources.length === 0)) throw new BuildError(`${where}: ${what} requires at least two arguments, but only one was provided. Destination could not be determined`);
-    if (sources.some((s) => /^https?:\/\//.test(s))) {
+    const urls = sources.filter((s) => /^https?:\/\//.test(s));
+    if (urls.length) {
       if (what === 'COPY') throw new BuildError(`${where}: source can't be a URL for COPY`);
-      throw new BuildError(`${where}: ADD from a URL is not supported yet`);
+      if (urls.length !== sources.length) throw new BuildError(`${where}: ADD with both URLs and local files is not supported yet`);
+      if (flagValue(ins, 'from') !== undefined) throw new BuildError(`${where}: ADD --from cannot take a URL`);
     }
     const dest = posix.resolve(st.config.WorkingDir || '/', destWord) + (destWord.endsWith('/') || destWord.endsWith('/.') ? '/' : '');
     const chownSpec = flagValue(ins, 'chown');
@@ -485,6 +489,13 @@ export class Builder {
         }
         srcRoot = heredocDir;
         resolved = heredocs.map((h) => h.name);
+      } else if (urls.length) {
+        // ADD https://…: downloaded as files (mode 600, mtime from Last-Modified), never extracted.
+        heredocDir = join(posix.dirname(ctx.contextDir), `.download-${randomBytes(6).toString('hex')}`);
+        await fs.mkdir(heredocDir, { recursive: true });
+        resolved = [];
+        for (const u of urls) resolved.push(await download(u, heredocDir, where));
+        srcRoot = heredocDir;
       } else {
         resolved = await resolveSources(srcRoot, sources, what);
       }
@@ -510,7 +521,21 @@ export class Builder {
             throw new BuildError(`${where}: unable to convert uid/gid chown string to host mapping: ${(err as Error).message}`);
           }
         }
-        await copyInto(target.root, srcRoot, resolved, dest, sources.length > 1 || sources.some((s) => /[*?[]/.test(s)), { uid, gid, mode }, what);
+        const multiple = sources.length > 1 || sources.some((s) => /[*?[]/.test(s));
+        // ADD of a local tar archive (plain, gzip or zstd) unpacks it into the destination directory.
+        const archives: string[] = [];
+        const plain: string[] = [];
+        for (const r of resolved) ((what === 'ADD' && !urls.length && !heredocs.length && await isArchive(join(srcRoot, r))) ? archives : plain).push(r);
+        if (plain.length) await copyInto(target.root, srcRoot, plain, dest, multiple, { uid, gid, mode }, what);
+        for (const a of archives) {
+          const unpacked = join(posix.dirname(ctx.contextDir), `.archive-${randomBytes(6).toString('hex')}`);
+          try {
+            await extractContext(createReadStream(join(srcRoot, a)), unpacked);
+            await copyInto(target.root, unpacked, ['.'], dest.endsWith('/') ? dest : `${dest}/`, false, { uid, gid, mode }, what);
+          } finally {
+            await fs.rm(unpacked, { recursive: true, force: true });
+          }
+        }
         const createdBy = `/bin/sh -c #(nop) ${what} ${chownSpec ? `--chown=${chownSpec} ` : ''}${what === 'COPY' && fromRef ? `--from=${fromRef} ` : ''}${contentHash.replace('sha256:', 'multi:').slice(0, 20)} in ${dest}`;
         const img = await this.host.images.commit(target.upper!, st.imageId, { config: st.config, createdBy });
         await this.remember(key, img.id);
@@ -533,4 +558,39 @@ export class Builder {
 /** Heredoc bodies expand variables unless the name was quoted; each line as a double-quoted word would. */
 function processHeredoc(content: string, lookup: Lookup, escape: string): string {
   return content.split('\n').map((line) => processWord(`"${line.replace(/"/g, `${escape}"`)}"`, lookup, escape)).join('\n');
+}
+
+/** A tar archive ADD unpacks: plain (ustar magic), gzip or zstd. */
+async function isArchive(path: string): Promise<boolean> {
+  const st = await fs.lstat(path).catch(() => undefined);
+  if (!st?.isFile()) return false;
+  const fh = await fs.open(path, 'r');
+  try {
+    const head = Buffer.alloc(512);
+    const { bytesRead } = await fh.read(head, 0, 512, 0);
+    if (bytesRead >= 2 && head[0] === 0x1f && head[1] === 0x8b) return true;
+    if (bytesRead >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return true;
+    return bytesRead >= 262 && head.toString('latin1', 257, 262) === 'ustar';
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Fetch an ADD URL into `dir`; returns the file's name (the URL's last path segment). */
+async function download(url: string, dir: string, where: string): Promise<string> {
+  let res: Response;
+  try {
+    res = await fetch(url, { redirect: 'follow', signal: AbortSignal.timeout(300_000) });
+  } catch (err) {
+    throw new BuildError(`${where}: failed to download ${url}: ${(err as { cause?: { message?: string } }).cause?.message ?? (err as Error).message}`);
+  }
+  if (!res.ok) throw new BuildError(`${where}: failed to download ${url}: ${res.status} ${res.statusText}`);
+  const name = decodeURIComponent(new URL(url).pathname.split('/').filter(Boolean).pop() ?? '') || '__unnamed__';
+  const file = join(dir, name);
+  if (!res.body) throw new BuildError(`${where}: failed to download ${url}: empty response`);
+  await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>), createWriteStream(file, { mode: 0o600 }));
+  await fs.chmod(file, 0o600);
+  const modified = Date.parse(res.headers.get('last-modified') ?? '');
+  if (!Number.isNaN(modified)) await fs.utimes(file, modified / 1000, modified / 1000);
+  return name;
 }

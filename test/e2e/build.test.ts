@@ -5,7 +5,9 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { daemonWithBusybox, hasDockerCli } from './harness.js';
+import { daemonWithBusybox, hasDockerCli, eventually } from './harness.js';
+import { execFileSync, spawn } from 'node:child_process';
+import { freePort } from '../helpers/registry.js';
 import { makeTar } from '../helpers/tar.js';
 import http from 'node:http';
 
@@ -186,4 +188,30 @@ test('ONBUILD triggers run in the child build and are not inherited; builder pru
   const rebuilt = d.berth(['build', '-t', 'onbuild-child', child]);
   assert.match(rebuilt.stdout, /Running in/, 'nothing cached after a prune');
   assert.equal(d.berth(['image', 'inspect', 'onbuild-base']).code, 0, 'tagged images stay');
+});
+
+test('ADD: local tar archives are unpacked, other files copied, URLs downloaded (mode 600, not unpacked)', async () => {
+  const dir = join(ctx, 'add');
+  mkdirSync(join(dir, 'tree/sub'), { recursive: true });
+  writeFileSync(join(dir, 'tree/sub/inner.txt'), 'inside the archive\n');
+  execFileSync('tar', ['-czf', join(dir, 'bundle.tar.gz'), '-C', join(dir, 'tree'), '.']);
+  writeFileSync(join(dir, 'plain.txt'), 'plain\n');
+  // A file server in its own process (the CLI runs synchronously here).
+  const served = mkdtempSync('/tmp/bt-served-');
+  execFileSync('cp', [join(dir, 'bundle.tar.gz'), join(served, 'remote.tar.gz')]);
+  const port = await freePort();
+  const server = spawn(process.execPath, ['-e', `require('http').createServer((q, r) => { const f = require('path').join(${JSON.stringify(served)}, require('path').basename(q.url)); require('fs').readFile(f, (e, b) => { if (e) { r.writeHead(404); r.end(); return; } r.writeHead(200, { 'Last-Modified': 'Wed, 21 Oct 2015 07:28:00 GMT' }); r.end(b); }); }).listen(${port}, '127.0.0.1')`], { stdio: 'ignore' });
+  try {
+    await eventually(async () => { try { await fetch(`http://127.0.0.1:${port}/x`); return true; } catch { return undefined; } });
+    writeFileSync(join(dir, 'Dockerfile'), `FROM busybox\nADD bundle.tar.gz /opt/bundle\nADD plain.txt /opt/\nADD http://127.0.0.1:${port}/remote.tar.gz /downloads/\n`);
+    const r = d.berth(['build', '-t', 'add-test', dir]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const out = d.berth(['run', '--rm', 'add-test', 'sh', '-c', 'cat /opt/bundle/sub/inner.txt /opt/plain.txt; stat -c "%a %Y" /downloads/remote.tar.gz; tar -tzf /downloads/remote.tar.gz | sort | tail -1']).stdout;
+    assert.equal(out, 'inside the archive\nplain\n600 1445412480\n./sub/inner.txt\n');
+    writeFileSync(join(dir, 'Dockerfile'), `FROM busybox\nADD http://127.0.0.1:${port}/missing.bin /x\n`);
+    assert.match(d.berth(['build', dir]).stderr, /failed to download http:\/\/127\.0\.0\.1:\d+\/missing\.bin: 404/);
+  } finally {
+    server.kill('SIGKILL');
+    rmSync(served, { recursive: true, force: true });
+  }
 });
