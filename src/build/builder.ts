@@ -35,7 +35,9 @@ export interface BuildOptions {
   labels: Record<string, string>;
 }
 
-export interface RunSpec { cmd: string[]; env: string[]; workdir: string; user: string; network?: string }
+export interface RunMount { type: 'bind' | 'tmpfs'; source?: string; target: string; readonly: boolean }
+
+export interface RunSpec { cmd: string[]; env: string[]; workdir: string; user: string; network?: string; mounts: RunMount[] }
 
 /** What the builder needs from the engine (images, containers, mounts), injected so this layer never reaches up. */
 export interface BuildHost {
@@ -47,6 +49,8 @@ export interface BuildHost {
   /** FROM of an image that is not here. */
   pull(ref: string, output: (line: string) => void): Promise<ImageRecord>;
   cacheFile: string;
+  /** where `RUN --mount=type=cache` directories live, one per cache id */
+  cacheMountDir: string;
 }
 
 interface Stage {
@@ -391,8 +395,7 @@ export class Builder {
     st.config = config;
   }
 
-  private async run(ins: Instruction, st: StageState, lookup: Lookup, ctx: { opts: BuildOptions; file: string }): Promise<void> {
-    if (ins.flags.some((f) => f.name === 'mount')) throw new BuildError(`${ctx.file}:${ins.line}: RUN --mount is not supported yet`);
+  private async run(ins: Instruction, st: StageState, lookup: Lookup, ctx: { opts: BuildOptions; file: string; contextDir: string; stages: Stage[]; built: Map<number, string | undefined> }): Promise<void> {
     const shell = st.config.Shell ?? DEFAULT_SHELL;
     let argv: string[];
     if (ins.json) {
@@ -411,14 +414,90 @@ export class Builder {
     const envKeys = new Set(env.map((e) => e.split('=')[0]));
     for (const [k, v] of st.args) if (!envKeys.has(k)) env.push(`${k}=${v}`);
     const network = flagValue(ins, 'network');
-    const key = this.key([st.imageId, 'run', argv, env, st.config.WorkingDir ?? '', st.config.User ?? '', network ?? '']);
-    const hit = this.cached(key, ctx.opts.noCache);
-    if (hit) {
-      this.say(' ---> Using cache\n');
-      st.imageId = hit.id;
-      return;
+    if (network !== undefined && !['default', 'none', 'host'].includes(network)) throw new BuildError(`${ctx.file}:${ins.line}: unsupported network mode ${network}`);
+    const { mounts, identity, release } = await this.runMounts(ins, st, ctx);
+    try {
+      const key = this.key([st.imageId, 'run', argv, env, st.config.WorkingDir ?? '', st.config.User ?? '', network ?? '', identity]);
+      const hit = this.cached(key, ctx.opts.noCache);
+      if (hit) {
+        this.say(' ---> Using cache\n');
+        st.imageId = hit.id;
+        return;
+      }
+      await this.runStep(ins, st, argv, env, shell, network, mounts, key);
+    } finally {
+      await release();
     }
-    const run = await this.host.run(st.imageId, { cmd: argv, env, workdir: st.config.WorkingDir || '/', user: st.config.User ?? '', network },
+  }
+
+  /**
+   * `RUN --mount`: cache directories kept between builds (by id, else by
+   * target), bind mounts of the context or another stage (read-only unless
+   * rw), tmpfs. Mounted only for the step; never part of its layer.
+   */
+  private async runMounts(ins: Instruction, st: StageState, ctx: { contextDir: string; stages: Stage[]; built: Map<number, string | undefined>; file: string }): Promise<{ mounts: RunMount[]; identity: unknown[]; release(): Promise<void> }> {
+    const mounts: RunMount[] = [];
+    const identity: unknown[] = [];
+    const releases: (() => Promise<void>)[] = [];
+    const where = `${ctx.file}:${ins.line}`;
+    try {
+      for (const spec of flagValues(ins, 'mount')) {
+        const opts = new Map<string, string>();
+        for (const part of spec.split(',')) {
+          const i = part.indexOf('=');
+          opts.set((i < 0 ? part : part.slice(0, i)).trim().toLowerCase(), i < 0 ? 'true' : part.slice(i + 1).trim());
+        }
+        const type = opts.get('type') ?? 'bind';
+        if (!['cache', 'tmpfs', 'bind'].includes(type)) throw new BuildError(`${where}: RUN --mount=type=${type} is not supported yet`);
+        const target = opts.get('target') ?? opts.get('dst') ?? opts.get('destination');
+        if (!target) throw new BuildError(`${where}: mount target is required: --mount=${spec}`);
+        const abs = posix.resolve(st.config.WorkingDir || '/', target);
+        const flag = (k: string): boolean => ['true', '1', ''].includes(opts.get(k) ?? 'false');
+        if (type === 'cache') {
+          const id = opts.get('id') || abs;
+          const dir = join(this.host.cacheMountDir, createHash('sha256').update(id).digest('hex').slice(0, 32));
+          const fresh = !(await fs.stat(dir).catch(() => undefined));
+          await fs.mkdir(dir, { recursive: true, mode: 0o755 });
+          if (fresh) {
+            if (opts.has('mode')) await fs.chmod(dir, parseInt(opts.get('mode')!, 8));
+            await fs.chown(dir, Number(opts.get('uid') ?? 0), Number(opts.get('gid') ?? 0));
+          }
+          mounts.push({ type: 'bind', source: dir, target: abs, readonly: flag('readonly') || flag('ro') });
+          identity.push(['cache', id, abs]);
+        } else if (type === 'tmpfs') {
+          mounts.push({ type: 'tmpfs', target: abs, readonly: false });
+          identity.push(['tmpfs', abs]);
+        } else if (type === 'bind') {
+          const from = opts.get('from');
+          let root = ctx.contextDir;
+          let rootId = 'context';
+          if (from) {
+            const stage = ctx.stages.find((s) => s.name === from.toLowerCase()) ?? (/^\d+$/.test(from) ? ctx.stages[Number(from)] : undefined);
+            const imageId = stage ? ctx.built.get(stage.index) : (this.host.images.tryResolve(from) ?? await this.host.pull(from, (l) => this.say(l))).id;
+            const m = await this.host.mount(imageId, false);
+            releases.push(() => m.release());
+            root = m.root;
+            rootId = imageId ?? 'scratch';
+          }
+          const source = opts.get('source') ?? opts.get('src') ?? '.';
+          const { secureJoin } = await import('../lib/secure-join.js');
+          const host = await secureJoin(root, source);
+          if (!(await fs.stat(host).catch(() => undefined))) throw new BuildError(`${where}: failed to compute cache key: "/${source.replace(/^\/+/, '')}" not found`);
+          mounts.push({ type: 'bind', source: host, target: abs, readonly: !(flag('rw') || flag('readwrite')) });
+          identity.push(['bind', rootId, await hashSources(root, [posix.relative(root, host) || '.']), abs]);
+        } else {
+          throw new BuildError(`${where}: RUN --mount=type=${type} is not supported yet`);
+        }
+      }
+    } catch (err) {
+      for (const r of releases) await r();
+      throw err;
+    }
+    return { mounts, identity, release: async () => { for (const r of releases) await r(); } };
+  }
+
+  private async runStep(ins: Instruction, st: StageState, argv: string[], env: string[], shell: string[], network: string | undefined, mounts: RunMount[], key: string): Promise<void> {
+    const run = await this.host.run(st.imageId!, { cmd: argv, env, workdir: st.config.WorkingDir || '/', user: st.config.User ?? '', network, mounts },
       (chunk) => this.say(chunk.toString('utf8')), (id) => this.say(` ---> Running in ${shortId(id)}\n`));
     if (run.exitCode !== 0) {
       await run.remove();

@@ -36,12 +36,18 @@ function buildHost(engine: Engine): BuildHost {
   return {
     images: engine.images,
     cacheFile: join(engine.config.dataRoot, 'build', 'cache.json'),
+    cacheMountDir: join(engine.config.dataRoot, 'build', 'cache-mounts'),
     async run(imageId, spec, output, started) {
       const svc = engine.containers;
       const { Id } = await svc.create({
         Image: imageId, Cmd: spec.cmd, Entrypoint: [''], Env: spec.env, WorkingDir: spec.workdir, User: spec.user,
         Labels: {},
-        HostConfig: { NetworkMode: spec.network === 'none' || spec.network === 'host' ? spec.network : 'bridge' },
+        HostConfig: {
+          NetworkMode: spec.network === 'none' || spec.network === 'host' ? spec.network : 'bridge',
+          Mounts: spec.mounts.map((m) => (m.type === 'tmpfs'
+            ? { Type: 'tmpfs', Target: m.target }
+            : { Type: 'bind', Source: m.source, Target: m.target, ReadOnly: m.readonly, BindOptions: { CreateMountpoint: true } })),
+        },
       });
       const remove = async (): Promise<void> => { await svc.remove(Id, { force: true, volumes: true }).catch(() => undefined); };
       started(Id);

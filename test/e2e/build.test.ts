@@ -215,3 +215,29 @@ test('ADD: local tar archives are unpacked, other files copied, URLs downloaded 
     rmSync(served, { recursive: true, force: true });
   }
 });
+
+test('RUN --mount: a cache directory kept across builds, a bind of the context, a tmpfs; none of them in the layer', () => {
+  const dir = join(ctx, 'mounts');
+  mkdirSync(join(dir, 'data'), { recursive: true });
+  writeFileSync(join(dir, 'data/file'), 'from the context\n');
+  writeFileSync(join(dir, 'Dockerfile'), [
+    'FROM busybox',
+    'RUN --mount=type=cache,target=/var/cache/pkgs sh -c "echo run >> /var/cache/pkgs/log; wc -l < /var/cache/pkgs/log > /runs"',
+    'RUN --mount=type=bind,source=data,target=/mnt/data cat /mnt/data/file > /copied',
+    'RUN --mount=type=tmpfs,target=/scratch sh -c "echo t > /scratch/t && grep -c \' /scratch \' /proc/mounts > /tmpfs-seen"',
+    'CMD ["sh", "-c", "cat /runs /copied /tmpfs-seen; ls -A /var/cache/pkgs /mnt/data /scratch 2>&1 | grep -c . || true"]',
+    '',
+  ].join('\n'));
+  const first = d.berth(['build', '-t', 'mounts:1', dir]);
+  assert.equal(first.code, 0, first.stderr + first.stdout);
+  const second = d.berth(['build', '--no-cache', '-t', 'mounts:2', dir]);
+  assert.equal(second.code, 0, second.stderr);
+  const out = d.berth(['run', '--rm', 'mounts:2']).stdout.split('\n');
+  assert.equal(out[0], '2', 'the cache mount kept the first build\'s file');
+  assert.equal(out[1], 'from the context');
+  assert.equal(out[2], '1', 'a tmpfs was mounted');
+  const leftovers = d.berth(['run', '--rm', 'mounts:2', 'sh', '-c', 'ls -A /var/cache/pkgs /scratch /mnt/data 2>/dev/null | wc -w']).stdout.trim();
+  assert.equal(leftovers, '0', 'nothing from the mounts is in the image');
+  writeFileSync(join(dir, 'Dockerfile'), 'FROM busybox\nRUN --mount=type=secret,id=x cat /run/secrets/x\n');
+  assert.match(d.berth(['build', dir]).stderr, /RUN --mount=type=secret is not supported yet/);
+});
