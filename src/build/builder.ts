@@ -65,6 +65,48 @@ interface StageState {
   config: ImageConfigBody & { Shell?: string[]; OnBuild?: string[] };
   /** ARGs declared in this stage with their values */
   args: Map<string, string>;
+  /** this stage's output (stages run at once; their output is kept in order) */
+  say: (text: string) => void;
+}
+
+interface StepContext {
+  contextDir: string;
+  opts: BuildOptions;
+  escape: string;
+  globals: Map<string, string>;
+  stages: Stage[];
+  /** each needed stage's image id, once it is built */
+  built: Map<number, Promise<string | undefined>>;
+  file: string;
+  /** the stage being built: it may use only stages before it */
+  stageIndex: number;
+}
+
+/** Output of stages that run at once, shown one stage after another in Dockerfile order. */
+class OrderedOutput {
+  private head = 0;
+  private readonly buffers = new Map<number, string[]>();
+  private readonly finished = new Set<number>();
+
+  constructor(private readonly order: number[], private readonly out: (text: string) => void) {}
+
+  sink(stage: number): (text: string) => void {
+    return (text) => {
+      if (this.order[this.head] === stage) this.out(text);
+      else (this.buffers.get(stage) ?? this.buffers.set(stage, []).get(stage)!).push(text);
+    };
+  }
+
+  finish(stage: number): void {
+    this.finished.add(stage);
+    while (this.head < this.order.length && this.finished.has(this.order[this.head]!)) {
+      this.head++;
+      const next = this.order[this.head];
+      if (next === undefined) break;
+      for (const t of this.buffers.get(next) ?? []) this.out(t);
+      this.buffers.delete(next);
+    }
+  }
 }
 
 const DEFAULT_SHELL = ['/bin/sh', '-c'];
@@ -113,10 +155,17 @@ export class Builder {
     }
   }
 
+  private saving: Promise<void> = Promise.resolve();
+
+  /** Stages run at once: their cache writes go one after another. */
   private async remember(key: string, imageId: string): Promise<void> {
     this.cache[key] = imageId;
-    await fs.mkdir(posix.dirname(this.host.cacheFile), { recursive: true });
-    await writeJsonAtomic(this.host.cacheFile, this.cache);
+    const write = async (): Promise<void> => {
+      await fs.mkdir(posix.dirname(this.host.cacheFile), { recursive: true });
+      await writeJsonAtomic(this.host.cacheFile, this.cache);
+    };
+    this.saving = this.saving.then(write, write);
+    await this.saving;
   }
 
   private cached(key: string, noCache: boolean): ImageRecord | undefined {
@@ -166,53 +215,65 @@ export class Builder {
       if (targetIndex < 0) throw new BuildError(`failed to reach build target ${opts.target} in Dockerfile`);
     }
     const needed = this.neededStages(stages, targetIndex, stageNames, escape);
-    const total = stages.filter((s) => needed.has(s.index)).reduce((n, s) => n + 1 + s.instructions.length, 0);
-    let step = 0;
-    const built = new Map<number, string | undefined>();
-    let last: ImageRecord | undefined;
-    for (const stage of stages) {
-      if (!needed.has(stage.index)) continue;
-      const base = stageNames[stage.index]![0]!;
-      this.say(`Step ${++step}/${total} : ${stage.from.original}\n`);
-      const st = await this.from(base, stages, built, opts);
-      this.say(` ---> ${st.imageId ? shortId(st.imageId) : 'scratch'}\n`);
-      const ctx = { contextDir, opts, escape, globals, stages, built, file: opts.dockerfile };
-      // The base image's ONBUILD triggers run first; the new image does not inherit them.
-      const triggers = st.config.OnBuild ?? [];
-      if (triggers.length) {
-        this.say(`# Executing ${triggers.length} build trigger${triggers.length > 1 ? 's' : ''}\n`);
-        const { OnBuild: _done, ...rest } = st.config;
-        void _done;
-        st.config = rest;
-        for (const t of triggers) {
-          let trigger: Instruction;
-          try {
-            trigger = parseDockerfile(`FROM scratch\n${t}`, opts.dockerfile).instructions[1]!;
-          } catch (err) {
-            throw new BuildError(`invalid ONBUILD trigger "${t}" in ${base}: ${(err as Error).message}`);
-          }
-          await this.step(trigger, st, ctx);
-        }
-      }
-      for (const ins of stage.instructions) {
-        this.say(`Step ${++step}/${total} : ${ins.original}\n`);
-        await this.step(ins, st, ctx);
-        this.say(` ---> ${st.imageId ? shortId(st.imageId) : 'scratch'}\n`);
-      }
-      // Labels from --label go on the final image only.
-      if (stage.index === targetIndex && Object.keys(opts.labels).length) {
-        st.config = { ...st.config, Labels: { ...(st.config.Labels ?? {}), ...opts.labels } };
-        st.imageId = (await this.host.images.derive(st.imageId, { config: st.config, createdBy: 'LABEL ' + Object.entries(opts.labels).map(([k, v]) => `${k}=${v}`).join(' ') })).id;
-      }
-      built.set(stage.index, st.imageId);
-      if (stage.index === targetIndex) {
-        if (!st.imageId) throw new BuildError('the target stage is an empty scratch image: nothing to tag');
-        last = this.host.images.tryResolve(st.imageId);
-        break;
-      }
+    const order = stages.filter((s) => needed.has(s.index));
+    const total = order.reduce((n, s) => n + 1 + s.instructions.length, 0);
+    // Independent stages run at once; their output is shown stage after stage, as if sequential.
+    const output = new OrderedOutput(order.map((s) => s.index), this.say);
+    const built = new Map<number, Promise<string | undefined>>();
+    let firstStep = 1;
+    for (const stage of order) {
+      const ctx: StepContext = { contextDir, opts, escape, globals, stages, built, file: opts.dockerfile, stageIndex: stage.index };
+      const run = this.runStage(stage, stageNames[stage.index]![0]!, firstStep, total, stage.index === targetIndex, output.sink(stage.index), ctx)
+        .finally(() => output.finish(stage.index));
+      run.catch(() => undefined);
+      built.set(stage.index, run);
+      firstStep += 1 + stage.instructions.length;
     }
+    const results = await Promise.allSettled([...built.values()]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const id = await built.get(targetIndex)!;
+    if (!id) throw new BuildError('the target stage is an empty scratch image: nothing to tag');
+    const last = this.host.images.tryResolve(id);
     if (!last) throw new BuildError('no image was built');
     return last;
+  }
+
+  /** One stage, from its FROM to its last instruction; resolves to its image id. */
+  private async runStage(stage: Stage, base: string, firstStep: number, total: number, isTarget: boolean, say: (t: string) => void, ctx: StepContext): Promise<string | undefined> {
+    const { opts } = ctx;
+    let step = firstStep;
+    say(`Step ${step++}/${total} : ${stage.from.original}\n`);
+    const st = await this.from(base, ctx.stages, ctx.built, say);
+    say(` ---> ${st.imageId ? shortId(st.imageId) : 'scratch'}\n`);
+    // The base image's ONBUILD triggers run first; the new image does not inherit them.
+    const triggers = st.config.OnBuild ?? [];
+    if (triggers.length) {
+      say(`# Executing ${triggers.length} build trigger${triggers.length > 1 ? 's' : ''}\n`);
+      const { OnBuild: _done, ...rest } = st.config;
+      void _done;
+      st.config = rest;
+      for (const t of triggers) {
+        let trigger: Instruction;
+        try {
+          trigger = parseDockerfile(`FROM scratch\n${t}`, opts.dockerfile).instructions[1]!;
+        } catch (err) {
+          throw new BuildError(`invalid ONBUILD trigger "${t}" in ${base}: ${(err as Error).message}`);
+        }
+        await this.step(trigger, st, ctx);
+      }
+    }
+    for (const ins of stage.instructions) {
+      say(`Step ${step++}/${total} : ${ins.original}\n`);
+      await this.step(ins, st, ctx);
+      say(` ---> ${st.imageId ? shortId(st.imageId) : 'scratch'}\n`);
+    }
+    // Labels from --label go on the final image only.
+    if (isTarget && Object.keys(opts.labels).length) {
+      st.config = { ...st.config, Labels: { ...(st.config.Labels ?? {}), ...opts.labels } };
+      st.imageId = (await this.host.images.derive(st.imageId, { config: st.config, createdBy: 'LABEL ' + Object.entries(opts.labels).map(([k, v]) => `${k}=${v}`).join(' ') })).id;
+    }
+    return st.imageId;
   }
 
   private argPairs(ins: Instruction, lookup: Lookup, escape: string): [string, string | undefined][] {
@@ -235,10 +296,21 @@ export class Builder {
       const parent = byRef(names[i]![0]!);
       if (parent && parent.index < i) visit(parent.index);
       for (const ins of stages[i]!.instructions) {
-        const from = (ins.keyword === 'COPY' || ins.keyword === 'ADD') ? flagValue(ins, 'from') : undefined;
-        if (from !== undefined) {
-          const dep = byRef(processWord(from, () => undefined, escape));
-          if (dep && dep.index !== i) visit(dep.index);
+        const froms: string[] = [];
+        if (ins.keyword === 'COPY' || ins.keyword === 'ADD') {
+          const f = flagValue(ins, 'from');
+          if (f !== undefined) froms.push(processWord(f, () => undefined, escape));
+        }
+        if (ins.keyword === 'RUN') {
+          for (const m of flagValues(ins, 'mount')) {
+            const f = /(?:^|,)from=([^,]+)/.exec(m)?.[1];
+            if (f) froms.push(f);
+          }
+        }
+        for (const f of froms) {
+          const dep = byRef(f);
+          // Only earlier stages: a later one would wait for this one forever.
+          if (dep && dep.index < i) visit(dep.index);
         }
       }
     };
@@ -246,25 +318,26 @@ export class Builder {
     return need;
   }
 
-  private async from(base: string, stages: Stage[], built: Map<number, string | undefined>, opts: BuildOptions): Promise<StageState> {
-    void opts;
+  private async from(base: string, stages: Stage[], built: Map<number, Promise<string | undefined>>, say: (t: string) => void): Promise<StageState> {
     const fresh = (img: ImageRecord | undefined): StageState => ({
       imageId: img?.id,
       config: structuredClone(img?.config.config ?? {}),
       args: new Map(),
+      say,
     });
     if (base.toLowerCase() === 'scratch') return fresh(undefined);
     const stage = stages.find((s) => s.name === base.toLowerCase());
-    if (stage && built.has(stage.index)) {
-      const id = built.get(stage.index);
+    const parent = stage ? built.get(stage.index) : undefined;
+    if (parent) {
+      const id = await parent;
       return fresh(id ? this.host.images.tryResolve(id) : undefined);
     }
     const local = this.host.images.tryResolve(base);
     if (local) return fresh(local);
-    return fresh(await this.host.pull(base, (l) => this.say(l)));
+    return fresh(await this.host.pull(base, say));
   }
 
-  private async step(ins: Instruction, st: StageState, ctx: { contextDir: string; opts: BuildOptions; escape: string; globals: Map<string, string>; stages: Stage[]; built: Map<number, string | undefined>; file: string }): Promise<void> {
+  private async step(ins: Instruction, st: StageState, ctx: StepContext): Promise<void> {
     const { escape, opts } = ctx;
     const env = envMap(st.config.Env);
     // ENV wins over ARG, as in Docker.
@@ -351,7 +424,7 @@ export class Builder {
           await this.metadata(st, ins, { ...st.config, OnBuild: [...(st.config.OnBuild ?? []), ins.rest] }, `ONBUILD ${ins.rest}`);
           return;
         case 'RUN':
-          await this.run(ins, st, lookup, ctx);
+          await this.run(ins, st, ctx);
           return;
         case 'COPY':
         case 'ADD':
@@ -384,7 +457,7 @@ export class Builder {
     const key = this.key([st.imageId ?? 'scratch', 'meta', ins.keyword, ins.original, config, [...st.args]]);
     const hit = this.cached(key, false);
     if (hit) {
-      this.say(' ---> Using cache\n');
+      st.say(' ---> Using cache\n');
       st.imageId = hit.id;
       st.config = config;
       return;
@@ -395,7 +468,7 @@ export class Builder {
     st.config = config;
   }
 
-  private async run(ins: Instruction, st: StageState, lookup: Lookup, ctx: { opts: BuildOptions; file: string; contextDir: string; stages: Stage[]; built: Map<number, string | undefined> }): Promise<void> {
+  private async run(ins: Instruction, st: StageState, ctx: StepContext): Promise<void> {
     const shell = st.config.Shell ?? DEFAULT_SHELL;
     let argv: string[];
     if (ins.json) {
@@ -420,7 +493,7 @@ export class Builder {
       const key = this.key([st.imageId, 'run', argv, env, st.config.WorkingDir ?? '', st.config.User ?? '', network ?? '', identity]);
       const hit = this.cached(key, ctx.opts.noCache);
       if (hit) {
-        this.say(' ---> Using cache\n');
+        st.say(' ---> Using cache\n');
         st.imageId = hit.id;
         return;
       }
@@ -435,7 +508,7 @@ export class Builder {
    * target), bind mounts of the context or another stage (read-only unless
    * rw), tmpfs. Mounted only for the step; never part of its layer.
    */
-  private async runMounts(ins: Instruction, st: StageState, ctx: { contextDir: string; stages: Stage[]; built: Map<number, string | undefined>; file: string }): Promise<{ mounts: RunMount[]; identity: unknown[]; release(): Promise<void> }> {
+  private async runMounts(ins: Instruction, st: StageState, ctx: StepContext): Promise<{ mounts: RunMount[]; identity: unknown[]; release(): Promise<void> }> {
     const mounts: RunMount[] = [];
     const identity: unknown[] = [];
     const releases: (() => Promise<void>)[] = [];
@@ -473,7 +546,8 @@ export class Builder {
           let rootId = 'context';
           if (from) {
             const stage = ctx.stages.find((s) => s.name === from.toLowerCase()) ?? (/^\d+$/.test(from) ? ctx.stages[Number(from)] : undefined);
-            const imageId = stage ? ctx.built.get(stage.index) : (this.host.images.tryResolve(from) ?? await this.host.pull(from, (l) => this.say(l))).id;
+            if (stage && (!ctx.built.has(stage.index) || stage.index >= ctx.stageIndex)) throw new BuildError(`${where}: invalid from flag value ${from}: stage ${from} is not built before this one`);
+            const imageId = stage ? await ctx.built.get(stage.index)! : (this.host.images.tryResolve(from) ?? await this.host.pull(from, st.say)).id;
             const m = await this.host.mount(imageId, false);
             releases.push(() => m.release());
             root = m.root;
@@ -498,7 +572,7 @@ export class Builder {
 
   private async runStep(ins: Instruction, st: StageState, argv: string[], env: string[], shell: string[], network: string | undefined, mounts: RunMount[], key: string): Promise<void> {
     const run = await this.host.run(st.imageId!, { cmd: argv, env, workdir: st.config.WorkingDir || '/', user: st.config.User ?? '', network, mounts },
-      (chunk) => this.say(chunk.toString('utf8')), (id) => this.say(` ---> Running in ${shortId(id)}\n`));
+      (chunk) => st.say(chunk.toString('utf8')), (id) => st.say(` ---> Running in ${shortId(id)}\n`));
     if (run.exitCode !== 0) {
       await run.remove();
       const shown = ins.json ? JSON.stringify(argv) : `${shell.join(' ')} ${argv[argv.length - 1]}`;
@@ -506,12 +580,12 @@ export class Builder {
     }
     const createdBy = ins.json ? `RUN ${JSON.stringify(argv)}` : `RUN ${shell.join(' ')} ${argv[argv.length - 1]}`;
     const img = await run.commit(st.config, `${createdBy}`);
-    this.say(`Removing intermediate container ${shortId(run.containerId)}\n`);
+    st.say(`Removing intermediate container ${shortId(run.containerId)}\n`);
     await this.remember(key, img.id);
     st.imageId = img.id;
   }
 
-  private async copy(ins: Instruction, st: StageState, lookup: Lookup, ctx: { contextDir: string; opts: BuildOptions; escape: string; stages: Stage[]; built: Map<number, string | undefined>; file: string }): Promise<void> {
+  private async copy(ins: Instruction, st: StageState, lookup: Lookup, ctx: StepContext): Promise<void> {
     const what = ins.keyword;
     const where = `${ctx.file}:${ins.line}`;
     if (what === 'ADD' && flagValue(ins, 'checksum') !== undefined) throw new BuildError(`${where}: ADD --checksum is not supported yet`);
@@ -546,10 +620,12 @@ export class Builder {
       const stage = ctx.stages.find((s) => s.name === ref.toLowerCase()) ?? (/^\d+$/.test(ref) ? ctx.stages[Number(ref)] : undefined);
       let imageId: string | undefined;
       if (stage) {
-        if (!ctx.built.has(stage.index)) throw new BuildError(`${where}: invalid from flag value ${ref}: stage ${ref} is not built before this one`);
-        imageId = ctx.built.get(stage.index);
+        if (!ctx.built.has(stage.index) || stage.index >= ctx.stageIndex) {
+          throw new BuildError(`${where}: invalid from flag value ${ref}: stage ${ref} is not built before this one`);
+        }
+        imageId = await ctx.built.get(stage.index)!;
       } else {
-        imageId = (this.host.images.tryResolve(ref) ?? await this.host.pull(ref, (l) => this.say(l))).id;
+        imageId = (this.host.images.tryResolve(ref) ?? await this.host.pull(ref, st.say)).id;
       }
       srcMount = await this.host.mount(imageId, false);
       srcRoot = srcMount.root;
@@ -582,7 +658,7 @@ export class Builder {
       const key = this.key([st.imageId ?? 'scratch', what, srcIdentity, contentHash, dest, chownSpec ?? '', chmodSpec ?? '', resolved.length > 1 || sources.some((s) => /[*?[]/.test(s))]);
       const hit = this.cached(key, ctx.opts.noCache);
       if (hit) {
-        this.say(' ---> Using cache\n');
+        st.say(' ---> Using cache\n');
         st.imageId = hit.id;
         return;
       }

@@ -241,3 +241,18 @@ test('RUN --mount: a cache directory kept across builds, a bind of the context, 
   writeFileSync(join(dir, 'Dockerfile'), 'FROM busybox\nRUN --mount=type=secret,id=x cat /run/secrets/x\n');
   assert.match(d.berth(['build', dir]).stderr, /RUN --mount=type=secret is not supported yet/);
 });
+
+test('independent stages build at the same time; the output still reads stage after stage', () => {
+  const dir = join(ctx, 'parallel');
+  mkdirSync(dir, { recursive: true });
+  const stage = (name: string): string => `FROM busybox AS ${name}\nRUN cut -d' ' -f1 /proc/uptime > /start && sleep 2 && cut -d' ' -f1 /proc/uptime > /end && echo ${name} done\n`;
+  writeFileSync(join(dir, 'Dockerfile'), `${stage('a')}${stage('b')}FROM busybox\nCOPY --from=a /start /a-start\nCOPY --from=a /end /a-end\nCOPY --from=b /start /b-start\nCOPY --from=b /end /b-end\nCMD ["cat", "/a-start", "/a-end", "/b-start", "/b-end"]\n`);
+  const r = d.berth(['build', '--no-cache', '-t', 'parallel', dir]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  const [aStart, aEnd, bStart, bEnd] = d.berth(['run', '--rm', 'parallel']).stdout.trim().split('\n').map(Number);
+  assert.ok(bStart! < aEnd! && aStart! < bEnd!, 'the two RUN steps overlapped in time');
+  // Output in Dockerfile order: all of stage a, then all of stage b, then the last stage.
+  const lines = r.stdout.split('\n');
+  const at = (s: string): number => lines.findIndex((l) => l.startsWith(s));
+  assert.ok(at('Step 1/10 : FROM busybox AS a') < at('a done') && at('a done') < at('Step 3/10 : FROM busybox AS b') && at('Step 3/10') < at('b done') && at('b done') < at('Step 5/10 : FROM busybox'), r.stdout);
+});
