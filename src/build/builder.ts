@@ -14,16 +14,23 @@ import { parseHealthcheck } from '../image/changes.js';
 import { EngineError, InvalidParameterError } from '../lib/errors.js';
 import { readJson, writeJsonAtomic } from '../lib/atomic.js';
 import { shortId } from '../lib/ids.js';
+import { parseReference, withDefaultTag, fullString } from '../image/reference.js';
 import { flagValue, flagValues, parseDockerfile, DockerfileParseError, type Instruction } from './dockerfile.js';
 import { processKeyValues, processWord, processWords, SubstitutionError, type Lookup } from './shell-lex.js';
 import { extractContext, hashSources } from './context.js';
 import { copyInto, resolveSources } from './copy.js';
+import { DockerIgnore } from './dockerignore.js';
+import { BuildEvents, type Vertex } from './progress.js';
 
 export class BuildError extends EngineError {
-  constructor(message: string, readonly code = 1) {
+  /** `buildkit`: the same failure in BuildKit's words, for the BuildKit-style display */
+  constructor(message: string, readonly code = 1, readonly buildkit?: string) {
     super(400, message);
   }
 }
+
+/** Instructions BuildKit shows as steps of their own (`[2/5] COPY . /app`); the rest only change the config. */
+const VERTEX_KEYWORDS = new Set(['RUN', 'COPY', 'ADD', 'WORKDIR']);
 
 export interface BuildOptions {
   /** path of the Dockerfile inside the context */
@@ -33,11 +40,17 @@ export interface BuildOptions {
   target?: string;
   noCache: boolean;
   labels: Record<string, string>;
+  /** `--pull`: fetch every base image again, even one that is here */
+  pull?: boolean;
+  /** `--network`: the RUN steps' network unless a step says otherwise (default, host, none) */
+  network?: string;
+  /** `--add-host host:ip` for the RUN steps */
+  extraHosts?: string[];
 }
 
 export interface RunMount { type: 'bind' | 'tmpfs'; source?: string; target: string; readonly: boolean }
 
-export interface RunSpec { cmd: string[]; env: string[]; workdir: string; user: string; network?: string; mounts: RunMount[] }
+export interface RunSpec { cmd: string[]; env: string[]; workdir: string; user: string; network?: string; mounts: RunMount[]; extraHosts?: string[] }
 
 /** What the builder needs from the engine (images, containers, mounts), injected so this layer never reaches up. */
 export interface BuildHost {
@@ -67,6 +80,8 @@ interface StageState {
   args: Map<string, string>;
   /** this stage's output (stages run at once; their output is kept in order) */
   say: (text: string) => void;
+  /** the step being run, for the BuildKit-style display */
+  vertex?: Vertex;
 }
 
 interface StepContext {
@@ -144,8 +159,10 @@ function stagesOf(instructions: Instruction[]): { globalArgs: Instruction[]; sta
 export class Builder {
   private cache: Record<string, string> = {};
   private readonly platform = { os: 'linux', arch: 'amd64' };
+  /** base images whose lookup has been shown (once per build, as BuildKit shows it) */
+  private readonly lookedUp = new Set<string>();
 
-  constructor(private readonly host: BuildHost, private readonly say: (text: string) => void) {}
+  constructor(private readonly host: BuildHost, private readonly say: (text: string) => void, private readonly events = new BuildEvents()) {}
 
   private async loadCache(): Promise<void> {
     try {
@@ -243,8 +260,12 @@ export class Builder {
   private async runStage(stage: Stage, base: string, firstStep: number, total: number, isTarget: boolean, say: (t: string) => void, ctx: StepContext): Promise<string | undefined> {
     const { opts } = ctx;
     let step = firstStep;
+    // BuildKit's step names: `[builder 2/4] RUN …`, the stage's own count, FROM being 1.
+    const prefix = stage.name ? `${stage.name} ` : ctx.stages.length > 1 ? `stage-${stage.index} ` : '';
+    const steps = 1 + stage.instructions.filter((i) => VERTEX_KEYWORDS.has(i.keyword)).length;
+    let vertexStep = 1;
     say(`Step ${step++}/${total} : ${stage.from.original}\n`);
-    const st = await this.from(base, ctx.stages, ctx.built, say);
+    const st = await this.from(base, ctx, say, `[${prefix}${vertexStep++}/${steps}]`, stage.from.line);
     say(` ---> ${st.imageId ? shortId(st.imageId) : 'scratch'}\n`);
     // The base image's ONBUILD triggers run first; the new image does not inherit them.
     const triggers = st.config.OnBuild ?? [];
@@ -260,12 +281,13 @@ export class Builder {
         } catch (err) {
           throw new BuildError(`invalid ONBUILD trigger "${t}" in ${base}: ${(err as Error).message}`);
         }
-        await this.step(trigger, st, ctx);
+        await this.traced(st, VERTEX_KEYWORDS.has(trigger.keyword) ? `[${prefix}ONBUILD] ${t}` : undefined, stage.from.line, () => this.step(trigger, st, ctx));
       }
     }
     for (const ins of stage.instructions) {
       say(`Step ${step++}/${total} : ${ins.original}\n`);
-      await this.step(ins, st, ctx);
+      const name = VERTEX_KEYWORDS.has(ins.keyword) ? `[${prefix}${vertexStep++}/${steps}] ${ins.original}` : undefined;
+      await this.traced(st, name, ins.line, () => this.step(ins, st, ctx));
       say(` ---> ${st.imageId ? shortId(st.imageId) : 'scratch'}\n`);
     }
     // Labels from --label go on the final image only.
@@ -274,6 +296,20 @@ export class Builder {
       st.imageId = (await this.host.images.derive(st.imageId, { config: st.config, createdBy: 'LABEL ' + Object.entries(opts.labels).map(([k, v]) => `${k}=${v}`).join(' ') })).id;
     }
     return st.imageId;
+  }
+
+  /** Run one step as a vertex of the display (when it is one): started, then cached, done or failed. */
+  private async traced(st: StageState, name: string | undefined, line: number, work: () => Promise<void>): Promise<void> {
+    st.vertex = name ? this.events.vertex(name, line) : undefined;
+    try {
+      await work();
+      st.vertex?.done();
+    } catch (err) {
+      st.vertex?.done(err instanceof BuildError && err.buildkit ? err.buildkit : (err as Error).message);
+      throw err;
+    } finally {
+      st.vertex = undefined;
+    }
   }
 
   private argPairs(ins: Instruction, lookup: Lookup, escape: string): [string, string | undefined][] {
@@ -318,7 +354,8 @@ export class Builder {
     return need;
   }
 
-  private async from(base: string, stages: Stage[], built: Map<number, Promise<string | undefined>>, say: (t: string) => void): Promise<StageState> {
+  private async from(base: string, ctx: StepContext, say: (t: string) => void, stepName: string, line: number): Promise<StageState> {
+    const { stages, built } = ctx;
     const fresh = (img: ImageRecord | undefined): StageState => ({
       imageId: img?.id,
       config: structuredClone(img?.config.config ?? {}),
@@ -332,9 +369,26 @@ export class Builder {
       const id = await parent;
       return fresh(id ? this.host.images.tryResolve(id) : undefined);
     }
-    const local = this.host.images.tryResolve(base);
-    if (local) return fresh(local);
-    return fresh(await this.host.pull(base, say));
+    // An image: BuildKit shows its lookup, then the FROM step (with the pull's output, if any).
+    let ref = base;
+    try {
+      const r = parseReference(base);
+      ref = fullString(withDefaultTag(r));
+    } catch { /* refused below, by the image store or the pull */ }
+    if (!this.lookedUp.has(ref)) {
+      this.lookedUp.add(ref);
+      this.events.vertex(`[internal] load metadata for ${ref}`).done();
+    }
+    const local = ctx.opts.pull ? undefined : this.host.images.tryResolve(base);
+    const vertex = this.events.vertex(`${stepName} FROM ${ref}`, line);
+    try {
+      const img = local ?? await this.host.pull(base, (text) => { say(text); vertex.log(text); });
+      vertex.done();
+      return fresh(img);
+    } catch (err) {
+      vertex.done((err as Error).message);
+      throw err;
+    }
   }
 
   private async step(ins: Instruction, st: StageState, ctx: StepContext): Promise<void> {
@@ -457,7 +511,7 @@ export class Builder {
     const key = this.key([st.imageId ?? 'scratch', 'meta', ins.keyword, ins.original, config, [...st.args]]);
     const hit = this.cached(key, false);
     if (hit) {
-      st.say(' ---> Using cache\n');
+      usingCache(st);
       st.imageId = hit.id;
       st.config = config;
       return;
@@ -486,18 +540,18 @@ export class Builder {
     const env = [...(st.config.Env ?? [])];
     const envKeys = new Set(env.map((e) => e.split('=')[0]));
     for (const [k, v] of st.args) if (!envKeys.has(k)) env.push(`${k}=${v}`);
-    const network = flagValue(ins, 'network');
+    const network = flagValue(ins, 'network') ?? ctx.opts.network;
     if (network !== undefined && !['default', 'none', 'host'].includes(network)) throw new BuildError(`${ctx.file}:${ins.line}: unsupported network mode ${network}`);
     const { mounts, identity, release } = await this.runMounts(ins, st, ctx);
     try {
       const key = this.key([st.imageId, 'run', argv, env, st.config.WorkingDir ?? '', st.config.User ?? '', network ?? '', identity]);
       const hit = this.cached(key, ctx.opts.noCache);
       if (hit) {
-        st.say(' ---> Using cache\n');
+        usingCache(st);
         st.imageId = hit.id;
         return;
       }
-      await this.runStep(ins, st, argv, env, shell, network, mounts, key);
+      await this.runStep(ins, st, argv, env, shell, network, mounts, key, ctx.opts.extraHosts);
     } finally {
       await release();
     }
@@ -570,13 +624,15 @@ export class Builder {
     return { mounts, identity, release: async () => { for (const r of releases) await r(); } };
   }
 
-  private async runStep(ins: Instruction, st: StageState, argv: string[], env: string[], shell: string[], network: string | undefined, mounts: RunMount[], key: string): Promise<void> {
-    const run = await this.host.run(st.imageId!, { cmd: argv, env, workdir: st.config.WorkingDir || '/', user: st.config.User ?? '', network, mounts },
-      (chunk) => st.say(chunk.toString('utf8')), (id) => st.say(` ---> Running in ${shortId(id)}\n`));
+  private async runStep(ins: Instruction, st: StageState, argv: string[], env: string[], shell: string[], network: string | undefined, mounts: RunMount[], key: string, extraHosts: string[] | undefined): Promise<void> {
+    const run = await this.host.run(st.imageId!, { cmd: argv, env, workdir: st.config.WorkingDir || '/', user: st.config.User ?? '', network, mounts, ...(extraHosts?.length ? { extraHosts } : {}) },
+      (chunk) => { const text = chunk.toString('utf8'); st.say(text); st.vertex?.log(text); }, (id) => st.say(` ---> Running in ${shortId(id)}\n`));
     if (run.exitCode !== 0) {
       await run.remove();
       const shown = ins.json ? JSON.stringify(argv) : `${shell.join(' ')} ${argv[argv.length - 1]}`;
-      throw new BuildError(`The command '${shown}' returned a non-zero code: ${run.exitCode}`, run.exitCode);
+      const process = ins.json ? JSON.stringify(argv) : JSON.stringify(`${shell.join(' ')} ${argv[argv.length - 1]}`).slice(1, -1);
+      throw new BuildError(`The command '${shown}' returned a non-zero code: ${run.exitCode}`, run.exitCode,
+        `process "${process}" did not complete successfully: exit code: ${run.exitCode}`);
     }
     const createdBy = ins.json ? `RUN ${JSON.stringify(argv)}` : `RUN ${shell.join(' ')} ${argv[argv.length - 1]}`;
     const img = await run.commit(st.config, `${createdBy}`);
@@ -608,8 +664,8 @@ export class Builder {
       if (!/^[0-7]{3,4}$/.test(chmodSpec)) throw new BuildError(`${where}: invalid chmod parameter: ${chmodSpec}`);
       mode = parseInt(chmodSpec, 8);
     }
-    const excludes = flagValues(ins, 'exclude');
-    if (excludes.length) throw new BuildError(`${where}: ${what} --exclude is not supported yet`);
+    const excludeFlags = flagValues(ins, 'exclude').map((p) => processWord(p, lookup, ctx.escape));
+    const exclude = excludeFlags.length ? new DockerIgnore(excludeFlags.join('\n')) : undefined;
     // Where the sources come from: the context, another stage, or an image.
     const fromRef = flagValue(ins, 'from');
     let srcMount: { root: string; release(): Promise<void> } | undefined;
@@ -654,11 +710,11 @@ export class Builder {
       } else {
         resolved = await resolveSources(srcRoot, sources, what);
       }
-      const contentHash = await hashSources(srcRoot, resolved);
-      const key = this.key([st.imageId ?? 'scratch', what, srcIdentity, contentHash, dest, chownSpec ?? '', chmodSpec ?? '', resolved.length > 1 || sources.some((s) => /[*?[]/.test(s))]);
+      const contentHash = await hashSources(srcRoot, resolved, exclude);
+      const key = this.key([st.imageId ?? 'scratch', what, srcIdentity, contentHash, dest, chownSpec ?? '', chmodSpec ?? '', resolved.length > 1 || sources.some((s) => /[*?[]/.test(s)), excludeFlags]);
       const hit = this.cached(key, ctx.opts.noCache);
       if (hit) {
-        st.say(' ---> Using cache\n');
+        usingCache(st);
         st.imageId = hit.id;
         return;
       }
@@ -681,7 +737,7 @@ export class Builder {
         const archives: string[] = [];
         const plain: string[] = [];
         for (const r of resolved) ((what === 'ADD' && !urls.length && !heredocs.length && await isArchive(join(srcRoot, r))) ? archives : plain).push(r);
-        if (plain.length) await copyInto(target.root, srcRoot, plain, dest, multiple, { uid, gid, mode }, what);
+        if (plain.length) await copyInto(target.root, srcRoot, plain, dest, multiple, { uid, gid, mode, ...(exclude ? { exclude } : {}) }, what);
         for (const a of archives) {
           const unpacked = join(posix.dirname(ctx.contextDir), `.archive-${randomBytes(6).toString('hex')}`);
           try {
@@ -708,6 +764,11 @@ export class Builder {
       await srcMount?.release();
     }
   }
+}
+
+function usingCache(st: StageState): void {
+  st.say(' ---> Using cache\n');
+  st.vertex?.cached();
 }
 
 /** Heredoc bodies expand variables unless the name was quoted; each line as a double-quoted word would. */

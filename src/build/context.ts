@@ -10,6 +10,7 @@ import type { Readable, Writable } from 'node:stream';
 import { layerScanner } from '../image/layer-store.js';
 import { decompressed } from '../image/compression.js';
 import { InvalidParameterError } from '../lib/errors.js';
+import type { DockerIgnore } from './dockerignore.js';
 
 /** Unpack a (plain or compressed) context tar into `dir`, refusing hostile entries. */
 export async function extractContext(input: Readable, dir: string): Promise<void> {
@@ -44,22 +45,38 @@ export async function extractContext(input: Readable, dir: string): Promise<void
  * and ownership in the context are left out: they change on every checkout
  * and COPY resets ownership anyway.
  */
-export async function hashSources(root: string, paths: string[]): Promise<string> {
+export async function hashSources(root: string, paths: string[], exclude?: DockerIgnore): Promise<string> {
   const h = createHash('sha256');
-  const visit = async (rel: string): Promise<void> => {
+  // `inside`: the path relative to the copied source, which --exclude patterns match.
+  const visit = async (rel: string, inside: string): Promise<void> => {
     const full = join(root, rel);
     const st = await fs.lstat(full);
+    const excluded = exclude?.excludes(inside) ?? false;
+    if (excluded && !(st.isDirectory() && exclude!.hasExceptions)) return;
     h.update(`${rel}\0${st.mode.toString(8)}\0`);
     if (st.isSymbolicLink()) {
       h.update(`l${await fs.readlink(full)}\0`);
     } else if (st.isDirectory()) {
       h.update('d\0');
-      for (const name of (await fs.readdir(full)).sort()) await visit(posix.join(rel, name));
+      for (const name of (await fs.readdir(full)).sort()) await visit(posix.join(rel, name), inside === '' ? name : `${inside}/${name}`);
     } else if (st.isFile()) {
       h.update(`f${st.size}\0`);
       for await (const chunk of createReadStream(full) as AsyncIterable<Buffer>) h.update(chunk);
     }
   };
-  for (const p of [...paths].sort()) await visit(p);
+  for (const p of [...paths].sort()) {
+    if (!exclude) {
+      await visit(p, p);
+      continue;
+    }
+    // With --exclude, a directory source's contents are matched relative to it; a file by its name.
+    const st = await fs.lstat(join(root, p));
+    if (st.isDirectory()) {
+      h.update(`${p}\0${st.mode.toString(8)}\0d\0`);
+      for (const name of (await fs.readdir(join(root, p))).sort()) await visit(posix.join(p, name), name);
+    } else {
+      await visit(p, posix.basename(p));
+    }
+  }
   return `sha256:${h.digest('hex')}`;
 }

@@ -11,6 +11,7 @@ import tarStream from 'tar-stream';
 import { secureJoin } from '../lib/secure-join.js';
 import { InvalidParameterError } from '../lib/errors.js';
 import { extractInto, type ContainerRoot } from '../container/archive.js';
+import type { DockerIgnore } from './dockerignore.js';
 
 export class CopyError extends InvalidParameterError {}
 
@@ -79,6 +80,8 @@ export interface CopyOptions {
   gid: number;
   /** --chmod, applied to every copied file and directory */
   mode?: number;
+  /** --exclude: paths inside a copied directory (relative to it) that stay behind */
+  exclude?: DockerIgnore;
 }
 
 /**
@@ -99,18 +102,18 @@ export async function copyInto(rootfs: string, srcRoot: string, sources: string[
     const host = await secureJoin(srcRoot, src);
     const st = await fs.lstat(host);
     let targetDir: string;
-    let entries: { from: string; name: string }[];
+    let entries: { from: string; name: string; rel: string }[];
     if (st.isDirectory()) {
       targetDir = dest;
-      entries = (await fs.readdir(host)).sort().map((n) => ({ from: posix.join(host, n), name: n }));
+      entries = (await fs.readdir(host)).sort().map((n) => ({ from: posix.join(host, n), name: n, rel: n }));
     } else {
       const existing = await fs.stat(await secureJoin(rootfs, dest)).catch(() => undefined);
       if (destIsDir || existing?.isDirectory()) {
         targetDir = dest;
-        entries = [{ from: host, name: posix.basename(src) }];
+        entries = [{ from: host, name: posix.basename(src), rel: posix.basename(src) }];
       } else {
         targetDir = posix.dirname(dest);
-        entries = [{ from: host, name: posix.basename(dest) }];
+        entries = [{ from: host, name: posix.basename(dest), rel: posix.basename(src) }];
       }
     }
     await mkdirOwned(rootfs, targetDir, opts);
@@ -123,7 +126,7 @@ export async function copyInto(rootfs: string, srcRoot: string, sources: string[
 }
 
 /** The entries (and everything under directories) as a tar stream, owned and moded as the copy wants. */
-function packEntries(entries: { from: string; name: string }[], opts: CopyOptions): Readable {
+function packEntries(entries: { from: string; name: string; rel: string }[], opts: CopyOptions): Readable {
   const pack = tarStream.pack();
   const links = new Map<string, string>();
   const add = (header: Parameters<typeof pack.entry>[0], body?: Readable): Promise<void> => new Promise((resolve, reject) => {
@@ -135,12 +138,14 @@ function packEntries(entries: { from: string; name: string }[], opts: CopyOption
     body.on('error', reject);
     body.pipe(sink as unknown as NodeJS.WritableStream);
   });
-  const walk = async (from: string, name: string): Promise<void> => {
+  const walk = async (from: string, name: string, rel: string): Promise<void> => {
     const st = await fs.lstat(from);
+    const excluded = opts.exclude?.excludes(rel) ?? false;
+    if (excluded && !(st.isDirectory() && opts.exclude!.hasExceptions)) return;
     const base = { name, uid: opts.uid, gid: opts.gid, mtime: st.mtime, mode: opts.mode ?? (st.mode & 0o7777) };
     if (st.isDirectory()) {
-      await add({ ...base, type: 'directory' });
-      for (const n of (await fs.readdir(from)).sort()) await walk(posix.join(from, n), `${name}/${n}`);
+      if (!excluded) await add({ ...base, type: 'directory' });
+      for (const n of (await fs.readdir(from)).sort()) await walk(posix.join(from, n), `${name}/${n}`, `${rel}/${n}`);
     } else if (st.isSymbolicLink()) {
       await add({ ...base, type: 'symlink', linkname: await fs.readlink(from), mode: 0o777 });
     } else if (st.isFile()) {
@@ -156,7 +161,7 @@ function packEntries(entries: { from: string; name: string }[], opts: CopyOption
     // Devices, fifos and sockets in a build context are skipped, as Docker does.
   };
   void (async () => {
-    for (const e of entries) await walk(e.from, e.name);
+    for (const e of entries) await walk(e.from, e.name, e.rel);
     pack.finalize();
   })().catch((e: Error) => pack.destroy(e));
   return Readable.from(pack as AsyncIterable<Buffer>, { objectMode: false });

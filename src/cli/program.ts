@@ -417,7 +417,11 @@ export function buildProgram(): Command {
       .option('--rm', 'Remove intermediate containers after a successful build (default true)')
       .option('--force-rm', 'Always remove intermediate containers')
       .option('--platform <string>', 'Set platform if server is multi-platform capable')
-      .option('--progress <string>', 'Set type of progress output (accepted; the classic stream is shown)')
+      .option('--progress <string>', 'Set type of progress output (auto, plain, tty, quiet, rawjson, classic)', 'auto')
+      .option('--iidfile <string>', 'Write the image ID to the file')
+      .option('--network <string>', 'Set the networking mode for the RUN instructions during build (default, host, none)')
+      .option('--add-host <list>', 'Add a custom host-to-IP mapping ("host:ip")', collect)
+      .option('--cache-from <string>', 'Images to consider as cache sources', collect)
       .argument('<path>').action(buildCmd);
   }
   const builder = program.command('builder').description('Manage builds').helpOption('--help', 'Print usage');

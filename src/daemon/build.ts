@@ -13,8 +13,10 @@ import { extractContext } from '../build/context.js';
 import { readLogs } from '../container/logs.js';
 import { mountOverlay, unmount, mountsUnder } from '../container/rootfs.js';
 import { pullImage } from '../registry/pull.js';
-import { parseReference, familiarString } from '../image/reference.js';
-import { EngineError, InvalidParameterError } from '../lib/errors.js';
+import { parseReference, familiarString, normalizedTag } from '../image/reference.js';
+import { BuildEvents, BUILD_EVENT_ID } from '../build/progress.js';
+import { Readable, Transform } from 'node:stream';
+import { InvalidParameterError } from '../lib/errors.js';
 import { shortId } from '../lib/ids.js';
 import { secureJoin } from '../lib/secure-join.js';
 
@@ -44,6 +46,7 @@ function buildHost(engine: Engine): BuildHost {
         Labels: {},
         HostConfig: {
           NetworkMode: spec.network === 'none' || spec.network === 'host' ? spec.network : 'bridge',
+          ...(spec.extraHosts ? { ExtraHosts: spec.extraHosts } : {}),
           Mounts: spec.mounts.map((m) => (m.type === 'tmpfs'
             ? { Type: 'tmpfs', Target: m.target }
             : { Type: 'bind', Source: m.source, Target: m.target, ReadOnly: m.readonly, BindOptions: { CreateMountpoint: true } })),
@@ -112,7 +115,11 @@ function jsonParam(ctx: RequestContext, name: string): Record<string, string> {
   }
 }
 
-/** POST /build: a tar context in, Docker's classic JSON stream out. */
+/**
+ * POST /build: a tar context in, Docker's classic JSON stream out; or, when
+ * the berth CLI asks with `berthevents=1`, BuildKit-style step events
+ * (aux messages with id `berth.build.event`, see src/build/progress.ts).
+ */
 export async function buildRoute(ctx: RequestContext, engine: Engine): Promise<void> {
   const q = ctx.query;
   const tags = q.getAll('t').filter(Boolean);
@@ -124,38 +131,128 @@ export async function buildRoute(ctx: RequestContext, engine: Engine): Promise<v
     target: q.get('target') || undefined,
     noCache: boolParam(q, 'nocache'),
     labels: jsonParam(ctx, 'labels'),
+    pull: boolParam(q, 'pull'),
+    network: q.get('networkmode') || undefined,
+    extraHosts: (q.get('extrahosts') ?? '').split(',').map((h) => h.trim()).filter(Boolean),
   };
+  const platform = q.get('platform');
+  if (platform && !/^linux(\/amd64)?$/.test(platform)) throw new InvalidParameterError(`no match for platform ${platform}: only linux/amd64 can be built on this machine`);
+  if (opts.network && !['default', 'bridge', 'host', 'none'].includes(opts.network)) throw new InvalidParameterError(`network mode "${opts.network}" not supported by buildkit`);
+  if (opts.network === 'bridge') opts.network = 'default';
+  const remote = q.get('remote') || undefined;
+  if (remote && !/^https?:\/\//.test(remote)) throw new InvalidParameterError(`unsupported remote context ${remote}: only http(s) URLs to a tar or a Dockerfile can be built`);
   const quiet = boolParam(q, 'q');
+  const structured = boolParam(q, 'berthevents');
   const out = res(ctx);
   out.writeHead(200, { 'Content-Type': 'application/json' });
   const send = (m: object): void => { out.write(JSON.stringify(m) + '\n'); };
-  const say = (text: string): void => { if (!quiet) send({ stream: text }); };
+  const say = (text: string): void => { if (!quiet && !structured) send({ stream: text }); };
+  const events = new BuildEvents(structured ? (e) => send({ id: BUILD_EVENT_ID, aux: e }) : undefined);
   const dir = join(buildTmpDir(engine), `ctx-${randomBytes(6).toString('hex')}`);
+  const received = Date.now();
   try {
-    await extractContext(ctx.req, join(dir, 'context'));
+    let bytes = 0;
+    const count = new Transform({ transform(chunk: Buffer, _enc, cb) { bytes += chunk.length; cb(null, chunk); } });
+    if (remote) {
+      const dockerfile = await fetchRemoteContext(remote, count, join(dir, 'context'));
+      if (dockerfile) opts.dockerfile = dockerfile;
+    } else {
+      await extractContext(ctx.req.pipe(count), join(dir, 'context'));
+    }
     let text: string;
+    const definition = events.vertex(`[internal] load build definition from ${posix.basename(opts.dockerfile)}`);
     try {
       const file = await secureJoin(join(dir, 'context'), posix.normalize('/' + opts.dockerfile));
       text = await fs.readFile(file, 'utf8');
     } catch {
+      definition.done(`failed to read dockerfile: open ${opts.dockerfile}: no such file or directory`);
       throw new BuildError(`Cannot locate specified Dockerfile: ${opts.dockerfile}`);
     }
-    const img = await new Builder(buildHost(engine), say).build(join(dir, 'context'), text, opts);
+    definition.sub(`transferring dockerfile: ${humanBytes(Buffer.byteLength(text))}`);
+    definition.done();
+    const ignore = events.vertex('[internal] load .dockerignore');
+    const ignoreSize = (await fs.stat(join(dir, 'context', '.dockerignore')).catch(() => undefined))?.size ?? 0;
+    ignore.sub(`transferring context: ${humanBytes(ignoreSize)}`);
+    ignore.done();
+    // The context came with the request: its vertex spans the upload.
+    const context = events.vertex('[internal] load build context', undefined, received);
+    context.sub(`transferring context: ${humanBytes(bytes)}`);
+    context.done();
+    const img = await new Builder(buildHost(engine), say, events).build(join(dir, 'context'), text, opts);
+    const exporting = events.vertex('exporting to image');
+    exporting.sub('exporting layers');
+    exporting.sub(`writing image ${img.id}`);
     send({ aux: { ID: img.id } });
     say(`Successfully built ${shortId(img.id)}\n`);
     for (const t of tags) {
       await engine.images.tag(img.id, t);
+      exporting.sub(`naming to ${normalizedTag(t)}`);
       say(`Successfully tagged ${familiarString(parseReference(t))}\n`);
     }
-    if (quiet) send({ stream: `${img.id}\n` });
+    exporting.done();
+    if (quiet && !structured) send({ stream: `${img.id}\n` });
   } catch (err) {
-    const message = (err as Error).message;
-    const code = err instanceof BuildError ? err.code : err instanceof EngineError ? 1 : 1;
+    const message = structured && err instanceof BuildError && err.buildkit ? err.buildkit : (err as Error).message;
+    const code = err instanceof BuildError ? err.code : 1;
     send({ errorDetail: { code, message }, error: message });
   } finally {
     await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
     out.end();
   }
+}
+
+/**
+ * A remote context: a tar (plain or compressed) is the context; anything else
+ * is a Dockerfile with an empty context, as Docker decides. Returns the
+ * Dockerfile's name in the latter case.
+ */
+async function fetchRemoteContext(url: string, count: Transform, dir: string): Promise<string | undefined> {
+  let r: Response;
+  try {
+    r = await fetch(url, { redirect: 'follow', signal: AbortSignal.timeout(300_000) });
+  } catch (err) {
+    throw new BuildError(`unable to prepare context: unable to download remote context ${url}: ${(err as { cause?: { message?: string } }).cause?.message ?? (err as Error).message}`);
+  }
+  if (!r.ok || !r.body) throw new BuildError(`unable to prepare context: unable to download remote context ${url}: ${r.status} ${r.statusText}`);
+  const body = Readable.fromWeb(r.body as import('node:stream/web').ReadableStream<Uint8Array>).pipe(count);
+  const chunks: Buffer[] = [];
+  let have = 0;
+  const it = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  while (have < 512) {
+    const n = await it.next();
+    if (n.done) break;
+    chunks.push(n.value);
+    have += n.value.length;
+  }
+  const head = Buffer.concat(chunks);
+  const archive = (head[0] === 0x1f && head[1] === 0x8b) || (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) || head.toString('latin1', 257, 262) === 'ustar';
+  async function* rest(): AsyncGenerator<Buffer> {
+    yield head;
+    for (;;) {
+      const n = await it.next();
+      if (n.done) return;
+      yield n.value;
+    }
+  }
+  if (archive) {
+    await extractContext(Readable.from(rest()), dir);
+    return undefined;
+  }
+  const parts: Buffer[] = [];
+  for await (const c of rest()) parts.push(c);
+  await fs.mkdir(dir, { recursive: true });
+  await fs.writeFile(join(dir, 'Dockerfile'), Buffer.concat(parts));
+  return 'Dockerfile';
+}
+
+/** Sizes as BuildKit prints them: 104B, 2.35kB, 1.20MB. */
+function humanBytes(n: number): string {
+  if (n < 1000) return `${n}B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let v = n / 1000;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
+  return `${v.toFixed(2)}${units[i]}`;
 }
 
 /**

@@ -11,6 +11,9 @@ import { freePort } from '../helpers/registry.js';
 import { makeTar } from '../helpers/tar.js';
 import http from 'node:http';
 
+// These tests read the classic build stream (`Step 1/5 : …`, ` ---> Using cache`), as
+// `DOCKER_BUILDKIT=0 docker build` shows it; the BuildKit-style display is tested in build-progress.test.ts.
+process.env.DOCKER_BUILDKIT = '0';
 const d = daemonWithBusybox();
 const ctx = mkdtempSync('/tmp/bt-build-');
 after(() => rmSync(ctx, { recursive: true, force: true }));

@@ -6,7 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { join, posix, relative, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import tarStream from 'tar-stream';
-import { client, CliError, out } from '../context.js';
+import { client, CliError, out, err } from '../context.js';
+import { BUILD_EVENT_ID, type BuildEvent } from '../../build/progress.js';
+import { PlainDisplay, TtyDisplay, type BuildDisplay } from '../build-display.js';
 import { jsonLines } from '../../client/client.js';
 import { DockerIgnore } from '../../build/dockerignore.js';
 import { confirm } from '../prompt.js';
@@ -65,44 +67,156 @@ export function contextTar(dir: string, ignore: DockerIgnore, always: Set<string
   return Readable.from(pack as AsyncIterable<Buffer>, { objectMode: false });
 }
 
-export async function build(args: string[], opts: Opts): Promise<number> {
-  const contextArg = args[0]!;
-  if (contextArg === '-' || /^(https?|git):\/\//.test(contextArg) || contextArg.startsWith('git@')) {
-    throw new CliError('building from stdin or a URL is not supported yet: give a context directory', 1);
+/** What a build reads: a context tar (from a directory, stdin or nothing), or a URL the daemon fetches. */
+interface ContextSource { tar?: Readable; remote?: string; dockerfile: string; dockerfileText?: string }
+
+/** The first bytes of a stream, and a stream that gives them back followed by the rest. */
+async function peek(input: Readable, want: number): Promise<{ head: Buffer; stream: Readable }> {
+  const chunks: Buffer[] = [];
+  let have = 0;
+  const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  while (have < want) {
+    const r = await it.next();
+    if (r.done) break;
+    chunks.push(r.value);
+    have += r.value.length;
+  }
+  const head = Buffer.concat(chunks);
+  async function* rest(): AsyncGenerator<Buffer> {
+    yield head;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield r.value;
+    }
+  }
+  return { head, stream: Readable.from(rest()) };
+}
+
+/** A tar, plain or compressed (gzip, bzip2, xz, zstd), as docker decides for `docker build -`. */
+function looksLikeArchive(head: Buffer): boolean {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return true;
+  if (head.length >= 3 && head.toString('latin1', 0, 3) === 'BZh') return true;
+  if (head.length >= 6 && head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return true;
+  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return true;
+  return head.length >= 262 && head.toString('latin1', 257, 262) === 'ustar';
+}
+
+/** A context of one file: `docker build - < Dockerfile`. */
+function singleFileTar(name: string, content: Buffer): Readable {
+  const pack = tarStream.pack();
+  pack.entry({ name, mode: 0o644, size: content.length, uid: 0, gid: 0 }, content);
+  pack.finalize();
+  return Readable.from(pack as AsyncIterable<Buffer>, { objectMode: false });
+}
+
+async function readAll(input: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of input) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+async function contextSource(contextArg: string, file: string | undefined): Promise<ContextSource> {
+  if (contextArg === '-') {
+    if (file === '-') throw new CliError('invalid argument: can\'t use stdin for both build context and dockerfile', 1);
+    const { head, stream } = await peek(process.stdin, 512);
+    if (looksLikeArchive(head)) return { tar: stream, dockerfile: file ?? 'Dockerfile' };
+    // Not a tar: stdin is the Dockerfile and there is no context.
+    const text = await readAll(stream);
+    return { tar: singleFileTar('Dockerfile', text), dockerfile: 'Dockerfile', dockerfileText: text.toString('utf8') };
+  }
+  if (/^https?:\/\//.test(contextArg)) {
+    if (file === '-') throw new CliError('invalid argument: a Dockerfile from stdin needs a local context', 1);
+    return { remote: contextArg, dockerfile: file ?? 'Dockerfile' };
+  }
+  if (/^git:\/\//.test(contextArg) || contextArg.startsWith('git@') || /\.git(#.*)?$/.test(contextArg)) {
+    throw new CliError('building from a git repository is not supported yet: clone it and give the directory', 1);
   }
   const dir = resolve(contextArg);
   const st = await fs.stat(dir).catch(() => undefined);
   if (!st?.isDirectory()) throw new CliError(`unable to prepare context: path "${contextArg}" not found`, 1);
   const ignoreText = await fs.readFile(join(dir, '.dockerignore'), 'utf8').catch(() => '');
   const ignore = new DockerIgnore(ignoreText);
-  // The Dockerfile: inside the context it travels with it; outside, it is added under a private name.
-  const dfPath = resolve(opts.file ? String(opts.file) : join(dir, 'Dockerfile'));
-  let dockerfile = relative(dir, dfPath).split('\\').join('/');
+  // The Dockerfile: inside the context it travels with it; outside (or from stdin), it is added under a private name.
+  let dfContent: Buffer | undefined;
+  let dockerfile: string;
   let extra: { name: string; content: Buffer } | undefined;
-  const dfContent = await fs.readFile(dfPath).catch(() => undefined);
-  if (!dfContent) throw new CliError(`unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat ${dfPath}: no such file or directory`, 1);
-  if (dockerfile.startsWith('..') || posix.isAbsolute(dockerfile)) {
+  if (file === '-') {
+    dfContent = await readAll(process.stdin);
     dockerfile = `.dockerfile.${randomBytes(10).toString('hex')}`;
     extra = { name: dockerfile, content: dfContent };
+  } else {
+    const dfPath = resolve(file ? file : join(dir, 'Dockerfile'));
+    dockerfile = relative(dir, dfPath).split('\\').join('/');
+    dfContent = await fs.readFile(dfPath).catch(() => undefined);
+    if (!dfContent) throw new CliError(`unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat ${dfPath}: no such file or directory`, 1);
+    if (dockerfile.startsWith('..') || posix.isAbsolute(dockerfile)) {
+      dockerfile = `.dockerfile.${randomBytes(10).toString('hex')}`;
+      extra = { name: dockerfile, content: dfContent };
+    }
   }
   const tar = contextTar(dir, ignore, new Set([dockerfile, '.dockerignore']), extra);
+  return { tar, dockerfile, dockerfileText: dfContent.toString('utf8') };
+}
+
+type ProgressMode = 'tty' | 'plain' | 'quiet' | 'rawjson' | 'classic';
+
+/** `--progress`: auto is the live view on a terminal, plain elsewhere; DOCKER_BUILDKIT=0 asks for the classic stream. */
+function progressMode(opts: Opts): ProgressMode {
+  const asked = String(opts.progress ?? 'auto');
+  if (!['auto', 'tty', 'plain', 'quiet', 'rawjson', 'classic'].includes(asked)) {
+    throw new CliError(`invalid progress mode "${asked}": expected auto, tty, plain, quiet, rawjson or classic`, 125);
+  }
+  if (asked === 'auto') {
+    if (process.env.DOCKER_BUILDKIT === '0') return 'classic';
+    return process.stderr.isTTY ? 'tty' : 'plain';
+  }
+  return asked as ProgressMode;
+}
+
+export async function build(args: string[], opts: Opts): Promise<number> {
+  const mode = opts.quiet ? 'quiet' : progressMode(opts);
+  const platform = opts.platform as string | undefined;
+  if (platform && !/^linux(\/amd64)?$/.test(platform)) throw new CliError(`failed to solve: no match for platform ${platform}: only linux/amd64 can be built on this machine`, 1);
+  if (list(opts.cacheFrom).length) err('WARNING: --cache-from is not supported yet: only the local build cache is used\n');
+  const source = await contextSource(args[0]!, opts.file === undefined ? undefined : String(opts.file));
+  const buildArgs = pairs(list(opts.buildArg), 'build-arg');
   const query: Record<string, string | string[] | undefined> = {
     t: list(opts.tag),
-    dockerfile,
-    buildargs: JSON.stringify(pairs(list(opts.buildArg), 'build-arg')),
+    dockerfile: source.dockerfile,
+    buildargs: JSON.stringify(buildArgs),
     labels: JSON.stringify(pairs(list(opts.label), 'label')),
     target: opts.target as string | undefined,
     nocache: opts.cache === false ? '1' : undefined,
-    q: opts.quiet ? '1' : undefined,
+    pull: opts.pull ? '1' : undefined,
+    networkmode: opts.network as string | undefined,
+    extrahosts: list(opts.addHost).length ? list(opts.addHost).join(',') : undefined,
+    platform,
+    remote: source.remote,
+    q: mode === 'quiet' ? '1' : undefined,
+    berthevents: mode === 'tty' || mode === 'plain' || mode === 'rawjson' ? '1' : undefined,
   };
-  const res = await client().raw('POST', '/build', { query, stream: tar, headers: { 'Content-Type': 'application/x-tar' } });
+  const res = await client().raw('POST', '/build', { query, ...(source.tar ? { stream: source.tar } : {}), headers: { 'Content-Type': 'application/x-tar' } });
+  const display: BuildDisplay | undefined = mode === 'tty'
+    ? new TtyDisplay(err, () => ({ columns: process.stderr.columns ?? 80, rows: process.stderr.rows ?? 24 }))
+    : mode === 'plain' ? new PlainDisplay(err) : undefined;
   let failed: { message: string; code: number } | undefined;
-  for await (const m of jsonLines<{ stream?: string; error?: string; errorDetail?: { message: string; code?: number }; aux?: { ID?: string } }>(res)) {
+  let imageId: string | undefined;
+  for await (const m of jsonLines<{ id?: string; stream?: string; error?: string; errorDetail?: { message: string; code?: number }; aux?: unknown }>(res)) {
+    if (mode === 'rawjson' && m.id === BUILD_EVENT_ID) err(`${JSON.stringify(m.aux)}\n`);
     if (m.error || m.errorDetail) failed = { message: m.errorDetail?.message ?? m.error ?? 'build failed', code: m.errorDetail?.code || 1 };
-    else if (m.stream) out(m.stream);
+    else if (m.id === BUILD_EVENT_ID) display?.event(m.aux as BuildEvent);
+    else if (m.aux && typeof (m.aux as { ID?: unknown }).ID === 'string') imageId = (m.aux as { ID: string }).ID;
+    else if (m.stream && mode === 'classic') out(m.stream);
+    else if (m.stream && mode === 'quiet' && /^sha256:/.test(m.stream)) out(m.stream);
   }
-  // As the docker CLI's classic build: a failed RUN's exit code is the build's.
-  if (failed) throw new CliError(failed.message, failed.code);
+  display?.finish(failed ? { message: failed.message, dockerfile: source.dockerfileText, dockerfileName: source.dockerfile.startsWith('.dockerfile.') ? 'Dockerfile' : source.dockerfile } : undefined);
+  if (failed) {
+    // The classic build exits with a failed RUN's code, as the docker CLI's classic build does; BuildKit's display exits 1.
+    if (mode === 'classic' || mode === 'quiet') throw new CliError(failed.message, failed.code);
+    return 1;
+  }
+  if (opts.iidfile && imageId) await fs.writeFile(String(opts.iidfile), imageId);
   return 0;
 }
 
