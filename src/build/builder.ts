@@ -20,6 +20,7 @@ import { processKeyValues, processWord, processWords, SubstitutionError, type Lo
 import { extractContext, hashSources } from './context.js';
 import { copyInto, resolveSources } from './copy.js';
 import { DockerIgnore } from './dockerignore.js';
+import { looksLikeTar } from '../image/compression.js';
 import { BuildEvents, type Vertex } from './progress.js';
 
 export class BuildError extends EngineError {
@@ -528,10 +529,13 @@ export class Builder {
     if (ins.json) {
       argv = ins.json;
     } else if (ins.heredocs.length) {
-      if (ins.rest.replace(/<<-?\s*["']?[A-Za-z_][A-Za-z0-9_]*["']?/g, '').trim() !== '') {
-        throw new BuildError(`${ctx.file}:${ins.line}: a heredoc fed to a command (RUN cmd <<EOF) is not supported yet; use RUN <<EOF alone`);
+      if (ins.rest.replace(/<<-?\s*["']?[A-Za-z_][A-Za-z0-9_]*["']?/g, '').trim() === '') {
+        // RUN <<EOF alone: the heredoc is the script.
+        argv = [...shell, ins.heredocs.map((h) => h.content).join('')];
+      } else {
+        // RUN cmd <<EOF: the line and its heredocs go to the shell as written, which feeds them (as BuildKit does).
+        argv = [...shell, [ins.rest, ...ins.heredocs.map((h) => `${h.content}${h.content.endsWith('\n') || !h.content ? '' : '\n'}${h.name}`)].join('\n')];
       }
-      argv = [...shell, ins.heredocs.map((h) => h.content).join('')];
     } else {
       argv = [...shell, ins.rest];
     }
@@ -776,7 +780,7 @@ function processHeredoc(content: string, lookup: Lookup, escape: string): string
   return content.split('\n').map((line) => processWord(`"${line.replace(/"/g, `${escape}"`)}"`, lookup, escape)).join('\n');
 }
 
-/** A tar archive ADD unpacks: plain (ustar magic), gzip or zstd. */
+/** A tar archive ADD unpacks: plain (ustar magic), gzip, zstd, bzip2 or xz. */
 async function isArchive(path: string): Promise<boolean> {
   const st = await fs.lstat(path).catch(() => undefined);
   if (!st?.isFile()) return false;
@@ -784,9 +788,7 @@ async function isArchive(path: string): Promise<boolean> {
   try {
     const head = Buffer.alloc(512);
     const { bytesRead } = await fh.read(head, 0, 512, 0);
-    if (bytesRead >= 2 && head[0] === 0x1f && head[1] === 0x8b) return true;
-    if (bytesRead >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return true;
-    return bytesRead >= 262 && head.toString('latin1', 257, 262) === 'ustar';
+    return looksLikeTar(head.subarray(0, bytesRead));
   } finally {
     await fh.close();
   }

@@ -8,14 +8,14 @@ import { once } from 'node:events';
 import { join, posix } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { layerScanner } from '../image/layer-store.js';
-import { decompressed } from '../image/compression.js';
+import { decompressedArchive } from '../image/compression.js';
 import { InvalidParameterError } from '../lib/errors.js';
 import type { DockerIgnore } from './dockerignore.js';
 
-/** Unpack a (plain or compressed) context tar into `dir`, refusing hostile entries. */
+/** Unpack a (plain, gzip, zstd, bzip2 or xz) context tar into `dir`, refusing hostile entries. */
 export async function extractContext(input: Readable, dir: string): Promise<void> {
   await fs.mkdir(dir, { recursive: true });
-  const { stream } = await decompressed(input);
+  const stream = await decompressedArchive(input);
   const scan = layerScanner();
   const tar = spawn('tar', ['-x', '-p', '--numeric-owner', '-f', '-', '-C', dir], { stdio: ['pipe', 'ignore', 'pipe'] });
   let err = '';

@@ -15,6 +15,7 @@ import { mountOverlay, unmount, mountsUnder } from '../container/rootfs.js';
 import { pullImage } from '../registry/pull.js';
 import { parseReference, familiarString, normalizedTag } from '../image/reference.js';
 import { BuildEvents, BUILD_EVENT_ID } from '../build/progress.js';
+import { looksLikeTar, peek } from '../image/compression.js';
 import { Readable, Transform } from 'node:stream';
 import { InvalidParameterError } from '../lib/errors.js';
 import { shortId } from '../lib/ids.js';
@@ -215,31 +216,13 @@ async function fetchRemoteContext(url: string, count: Transform, dir: string): P
   }
   if (!r.ok || !r.body) throw new BuildError(`unable to prepare context: unable to download remote context ${url}: ${r.status} ${r.statusText}`);
   const body = Readable.fromWeb(r.body as import('node:stream/web').ReadableStream<Uint8Array>).pipe(count);
-  const chunks: Buffer[] = [];
-  let have = 0;
-  const it = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  while (have < 512) {
-    const n = await it.next();
-    if (n.done) break;
-    chunks.push(n.value);
-    have += n.value.length;
-  }
-  const head = Buffer.concat(chunks);
-  const archive = (head[0] === 0x1f && head[1] === 0x8b) || (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) || head.toString('latin1', 257, 262) === 'ustar';
-  async function* rest(): AsyncGenerator<Buffer> {
-    yield head;
-    for (;;) {
-      const n = await it.next();
-      if (n.done) return;
-      yield n.value;
-    }
-  }
-  if (archive) {
-    await extractContext(Readable.from(rest()), dir);
+  const { head, stream } = await peek(body, 512);
+  if (looksLikeTar(head)) {
+    await extractContext(stream, dir);
     return undefined;
   }
   const parts: Buffer[] = [];
-  for await (const c of rest()) parts.push(c);
+  for await (const c of stream) parts.push(c as Buffer);
   await fs.mkdir(dir, { recursive: true });
   await fs.writeFile(join(dir, 'Dockerfile'), Buffer.concat(parts));
   return 'Dockerfile';

@@ -61,6 +61,34 @@ export async function decompressed(input: Readable): Promise<{ stream: Readable;
   return { stream: throughProcess(stream, 'zstd', ['-d', '-c', '-q']), compression };
 }
 
+/**
+ * Archives users hand to the builder (a context on stdin or at a URL, a tar
+ * ADD unpacks) may also be bzip2 or xz, as Docker accepts them; layers may not.
+ */
+export type ArchiveCompression = Compression | 'bzip2' | 'xz';
+
+const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
+
+export function detectArchiveCompression(head: Buffer): ArchiveCompression {
+  if (head.length >= 3 && head.toString('latin1', 0, 3) === 'BZh') return 'bzip2';
+  if (head.length >= 6 && head.subarray(0, 6).equals(XZ_MAGIC)) return 'xz';
+  return detectCompression(head);
+}
+
+/** A tar archive: compressed in a way we read, or a plain tar (ustar magic at 257). */
+export function looksLikeTar(head: Buffer): boolean {
+  return detectArchiveCompression(head) !== 'none' || (head.length >= 262 && head.toString('latin1', 257, 262) === 'ustar');
+}
+
+/** The uncompressed stream of a user's archive (gzip, zstd, bzip2, xz or none). */
+export async function decompressedArchive(input: Readable): Promise<Readable> {
+  const { head, stream } = await peek(input, 6);
+  const c = detectArchiveCompression(head);
+  if (c === 'bzip2') return throughProcess(stream, 'bzip2', ['-d', '-c', '-q']);
+  if (c === 'xz') return throughProcess(stream, 'xz', ['-d', '-c', '-q']);
+  return (await decompressed(stream)).stream;
+}
+
 export function gzipStream(level = 6): ReturnType<typeof createGzip> {
   return createGzip({ level });
 }

@@ -169,3 +169,16 @@ test('--network none and --add-host reach the RUN steps; --platform and --pull a
   assert.equal(pulled.code, 1);
   assert.match(pulled.stderr, /#\d+ \[1\/2\] FROM 127\.0\.0\.1:9\/local\/busybox:1\n(.*\n)*#\d+ ERROR: .*127\.0\.0\.1:9/);
 });
+
+test('RUN cmd <<EOF hands the heredocs to the shell; ADD unpacks bzip2 and xz tars; a bzip2 context on stdin', () => {
+  const dir = context('heredoc', { 'payload/x.txt': 'in bzip2\n', 'payload2/y.txt': 'in xz\n' });
+  execFileSync('tar', ['-cjf', join(dir, 'a.tar.bz2'), '-C', join(dir, 'payload'), '.']);
+  execFileSync('tar', ['-cJf', join(dir, 'b.tar.xz'), '-C', join(dir, 'payload2'), '.']);
+  writeFileSync(join(dir, 'Dockerfile'), 'FROM busybox\nENV WHO=world\nRUN cat <<EOF > /f && cat <<-"TWO" >> /f\nhello $WHO\nEOF\n\tsecond $WHO\n\tTWO\nADD a.tar.bz2 /bz/\nADD b.tar.xz /xz/\nCMD ["cat", "/f", "/bz/x.txt", "/xz/y.txt"]\n');
+  const r = d.berth(['build', '-q', dir]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(d.berth(['run', '--rm', r.stdout.trim()]).stdout, 'hello world\nsecond $WHO\nin bzip2\nin xz\n');
+  const bz = d.berth(['build', '-q', '-'], { input: execFileSync('tar', ['-cj', '-C', dir, '.']) });
+  assert.equal(bz.code, 0, bz.stderr);
+  assert.equal(d.berth(['run', '--rm', bz.stdout.trim()]).stdout, 'hello world\nsecond $WHO\nin bzip2\nin xz\n');
+});

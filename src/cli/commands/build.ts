@@ -13,6 +13,7 @@ import { jsonLines } from '../../client/client.js';
 import { DockerIgnore } from '../../build/dockerignore.js';
 import { confirm } from '../prompt.js';
 import { humanSize } from '../../lib/units.js';
+import { looksLikeTar, peek } from '../../image/compression.js';
 
 type Opts = Record<string, unknown>;
 const list = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : []);
@@ -70,38 +71,6 @@ export function contextTar(dir: string, ignore: DockerIgnore, always: Set<string
 /** What a build reads: a context tar (from a directory, stdin or nothing), or a URL the daemon fetches. */
 interface ContextSource { tar?: Readable; remote?: string; dockerfile: string; dockerfileText?: string }
 
-/** The first bytes of a stream, and a stream that gives them back followed by the rest. */
-async function peek(input: Readable, want: number): Promise<{ head: Buffer; stream: Readable }> {
-  const chunks: Buffer[] = [];
-  let have = 0;
-  const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  while (have < want) {
-    const r = await it.next();
-    if (r.done) break;
-    chunks.push(r.value);
-    have += r.value.length;
-  }
-  const head = Buffer.concat(chunks);
-  async function* rest(): AsyncGenerator<Buffer> {
-    yield head;
-    for (;;) {
-      const r = await it.next();
-      if (r.done) return;
-      yield r.value;
-    }
-  }
-  return { head, stream: Readable.from(rest()) };
-}
-
-/** A tar, plain or compressed (gzip, bzip2, xz, zstd), as docker decides for `docker build -`. */
-function looksLikeArchive(head: Buffer): boolean {
-  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return true;
-  if (head.length >= 3 && head.toString('latin1', 0, 3) === 'BZh') return true;
-  if (head.length >= 6 && head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return true;
-  if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return true;
-  return head.length >= 262 && head.toString('latin1', 257, 262) === 'ustar';
-}
-
 /** A context of one file: `docker build - < Dockerfile`. */
 function singleFileTar(name: string, content: Buffer): Readable {
   const pack = tarStream.pack();
@@ -120,7 +89,7 @@ async function contextSource(contextArg: string, file: string | undefined): Prom
   if (contextArg === '-') {
     if (file === '-') throw new CliError('invalid argument: can\'t use stdin for both build context and dockerfile', 1);
     const { head, stream } = await peek(process.stdin, 512);
-    if (looksLikeArchive(head)) return { tar: stream, dockerfile: file ?? 'Dockerfile' };
+    if (looksLikeTar(head)) return { tar: stream, dockerfile: file ?? 'Dockerfile' };
     // Not a tar: stdin is the Dockerfile and there is no context.
     const text = await readAll(stream);
     return { tar: singleFileTar('Dockerfile', text), dockerfile: 'Dockerfile', dockerfileText: text.toString('utf8') };
