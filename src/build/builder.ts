@@ -648,7 +648,8 @@ export class Builder {
   private async copy(ins: Instruction, st: StageState, lookup: Lookup, ctx: StepContext): Promise<void> {
     const what = ins.keyword;
     const where = `${ctx.file}:${ins.line}`;
-    if (what === 'ADD' && flagValue(ins, 'checksum') !== undefined) throw new BuildError(`${where}: ADD --checksum is not supported yet`);
+    const checksum = what === 'ADD' ? flagValue(ins, 'checksum') : undefined;
+    if (checksum !== undefined && !/^sha(256|384|512):[a-f0-9]+$/.test(checksum)) throw new BuildError(`${where}: invalid checksum digest format: ${checksum}`);
     const words = ins.json ?? processWords(ins.rest, lookup, ctx.escape);
     const heredocs = ins.heredocs;
     const sources = heredocs.length ? [] : words.slice(0, -1);
@@ -660,6 +661,7 @@ export class Builder {
       if (urls.length !== sources.length) throw new BuildError(`${where}: ADD with both URLs and local files is not supported yet`);
       if (flagValue(ins, 'from') !== undefined) throw new BuildError(`${where}: ADD --from cannot take a URL`);
     }
+    if (checksum !== undefined && (!urls.length || urls.length > 1)) throw new BuildError(`${where}: checksum can't be specified for non-HTTP(S) sources`);
     const dest = posix.resolve(st.config.WorkingDir || '/', destWord) + (destWord.endsWith('/') || destWord.endsWith('/.') ? '/' : '');
     const chownSpec = flagValue(ins, 'chown');
     const chmodSpec = flagValue(ins, 'chmod');
@@ -710,6 +712,13 @@ export class Builder {
         await fs.mkdir(heredocDir, { recursive: true });
         resolved = [];
         for (const u of urls) resolved.push(await download(u, heredocDir, where));
+        if (checksum !== undefined) {
+          const [algo, want] = checksum.split(':') as [string, string];
+          const h = createHash(algo);
+          for await (const c of createReadStream(join(heredocDir, resolved[0]!)) as AsyncIterable<Buffer>) h.update(c);
+          const got = h.digest('hex');
+          if (got !== want) throw new BuildError(`${where}: digest mismatch for ${urls[0]}: expected ${checksum}, got ${algo}:${got}`);
+        }
         srcRoot = heredocDir;
       } else {
         resolved = await resolveSources(srcRoot, sources, what);

@@ -211,6 +211,13 @@ test('ADD: local tar archives are unpacked, other files copied, URLs downloaded 
     assert.equal(r.code, 0, r.stderr + r.stdout);
     const out = d.berth(['run', '--rm', 'add-test', 'sh', '-c', 'cat /opt/bundle/sub/inner.txt /opt/plain.txt; stat -c "%a %Y" /downloads/remote.tar.gz; tar -tzf /downloads/remote.tar.gz | sort | tail -1']).stdout;
     assert.equal(out, 'inside the archive\nplain\n600 1445412480\n./sub/inner.txt\n');
+    const sum = execFileSync('sha256sum', [join(served, 'remote.tar.gz')], { encoding: 'utf8' }).split(' ')[0];
+    writeFileSync(join(dir, 'Dockerfile'), `FROM busybox\nADD --checksum=sha256:${sum} http://127.0.0.1:${port}/remote.tar.gz /checked/\n`);
+    assert.equal(d.berth(['build', '-q', dir]).code, 0, 'a matching --checksum passes');
+    writeFileSync(join(dir, 'Dockerfile'), `FROM busybox\nADD --checksum=sha256:${'0'.repeat(64)} http://127.0.0.1:${port}/remote.tar.gz /checked/\n`);
+    assert.match(d.berth(['build', dir]).stderr, /digest mismatch for http:\/\/127\.0\.0\.1:\d+\/remote\.tar\.gz: expected sha256:0{64}, got sha256:[a-f0-9]{64}/);
+    writeFileSync(join(dir, 'Dockerfile'), 'FROM busybox\nADD --checksum=sha256:abc plain.txt /x\n');
+    assert.match(d.berth(['build', dir]).stderr, /checksum can't be specified for non-HTTP\(S\) sources/);
     writeFileSync(join(dir, 'Dockerfile'), `FROM busybox\nADD http://127.0.0.1:${port}/missing.bin /x\n`);
     assert.match(d.berth(['build', dir]).stderr, /failed to download http:\/\/127\.0\.0\.1:\d+\/missing\.bin: 404/);
   } finally {
