@@ -47,6 +47,10 @@ export interface BuildOptions {
   network?: string;
   /** `--add-host host:ip` for the RUN steps */
   extraHosts?: string[];
+  /** `--secret id=…`: each secret's file on the host (private, removed after the build) */
+  secrets?: Map<string, string>;
+  /** `--ssh id=socket`: agent sockets `RUN --mount=type=ssh` may use */
+  ssh?: Map<string, string>;
 }
 
 export interface RunMount { type: 'bind' | 'tmpfs'; source?: string; target: string; readonly: boolean }
@@ -546,9 +550,11 @@ export class Builder {
     for (const [k, v] of st.args) if (!envKeys.has(k)) env.push(`${k}=${v}`);
     const network = flagValue(ins, 'network') ?? ctx.opts.network;
     if (network !== undefined && !['default', 'none', 'host'].includes(network)) throw new BuildError(`${ctx.file}:${ins.line}: unsupported network mode ${network}`);
-    const { mounts, identity, release } = await this.runMounts(ins, st, ctx);
+    const { mounts, identity, env: mountEnv, release } = await this.runMounts(ins, st, ctx);
     try {
       const key = this.key([st.imageId, 'run', argv, env, st.config.WorkingDir ?? '', st.config.User ?? '', network ?? '', identity]);
+      // Secrets as variables reach the step only; their values are not part of the key (as BuildKit).
+      env.push(...mountEnv);
       const hit = this.cached(key, ctx.opts.noCache);
       if (hit) {
         usingCache(st);
@@ -566,8 +572,9 @@ export class Builder {
    * target), bind mounts of the context or another stage (read-only unless
    * rw), tmpfs. Mounted only for the step; never part of its layer.
    */
-  private async runMounts(ins: Instruction, st: StageState, ctx: StepContext): Promise<{ mounts: RunMount[]; identity: unknown[]; release(): Promise<void> }> {
+  private async runMounts(ins: Instruction, st: StageState, ctx: StepContext): Promise<{ mounts: RunMount[]; identity: unknown[]; env: string[]; release(): Promise<void> }> {
     const mounts: RunMount[] = [];
+    const envFromMounts: string[] = [];
     const identity: unknown[] = [];
     const releases: (() => Promise<void>)[] = [];
     const where = `${ctx.file}:${ins.line}`;
@@ -579,11 +586,46 @@ export class Builder {
           opts.set((i < 0 ? part : part.slice(0, i)).trim().toLowerCase(), i < 0 ? 'true' : part.slice(i + 1).trim());
         }
         const type = opts.get('type') ?? 'bind';
-        if (!['cache', 'tmpfs', 'bind'].includes(type)) throw new BuildError(`${where}: RUN --mount=type=${type} is not supported yet`);
+        if (!['cache', 'tmpfs', 'bind', 'secret', 'ssh'].includes(type)) throw new BuildError(`${where}: unsupported mount type "${type}"`);
+        const flag = (k: string): boolean => ['true', '1', ''].includes(opts.get(k) ?? 'false');
+        if (type === 'secret' || type === 'ssh') {
+          // Secrets and agent sockets: mounted for the step, never in the layer, never in the cache key's content.
+          const id = opts.get('id') ?? (type === 'ssh' ? 'default' : undefined);
+          const target = opts.get('target') ?? opts.get('dst') ?? (type === 'secret' && id ? `/run/secrets/${id}` : type === 'ssh' ? '/run/buildkit/ssh_agent.0' : undefined);
+          if (!id && !target) throw new BuildError(`${where}: secret ID missing from mount options`);
+          const secretId = id ?? posix.basename(target!);
+          const source = (type === 'secret' ? ctx.opts.secrets : ctx.opts.ssh)?.get(secretId);
+          if (!source) {
+            if (flag('required') || type === 'ssh') {
+              throw new BuildError(type === 'ssh'
+                ? `${where}: no SSH key "${secretId}" forwarded from the client (use --ssh ${secretId})`
+                : `${where}: secret ${secretId} not found (use --secret id=${secretId},src=FILE)`);
+            }
+            continue;
+          }
+          const abs = posix.resolve(st.config.WorkingDir || '/', target ?? `/run/secrets/${secretId}`);
+          if (type === 'secret' && opts.has('env')) envFromMounts.push(`${opts.get('env')}=${await fs.readFile(source, 'utf8')}`);
+          if (type === 'secret' && opts.has('env') && !opts.has('target')) {
+            identity.push(['secret-env', secretId, opts.get('env')]);
+            continue;
+          }
+          let from = source;
+          if (type === 'secret' && (opts.has('uid') || opts.has('gid') || opts.has('mode'))) {
+            // Owner and mode for this step only: a private copy next to the secret.
+            from = `${source}.${randomBytes(4).toString('hex')}`;
+            await fs.copyFile(source, from);
+            await fs.chown(from, Number(opts.get('uid') ?? 0), Number(opts.get('gid') ?? 0));
+            await fs.chmod(from, parseInt(opts.get('mode') ?? '0400', 8));
+            releases.push(() => fs.rm(from, { force: true }));
+          }
+          mounts.push({ type: 'bind', source: from, target: abs, readonly: true });
+          if (type === 'ssh') envFromMounts.push(`SSH_AUTH_SOCK=${abs}`);
+          identity.push([type, secretId, abs]);
+          continue;
+        }
         const target = opts.get('target') ?? opts.get('dst') ?? opts.get('destination');
         if (!target) throw new BuildError(`${where}: mount target is required: --mount=${spec}`);
         const abs = posix.resolve(st.config.WorkingDir || '/', target);
-        const flag = (k: string): boolean => ['true', '1', ''].includes(opts.get(k) ?? 'false');
         if (type === 'cache') {
           const id = opts.get('id') || abs;
           const dir = join(this.host.cacheMountDir, createHash('sha256').update(id).digest('hex').slice(0, 32));
@@ -625,7 +667,7 @@ export class Builder {
       for (const r of releases) await r();
       throw err;
     }
-    return { mounts, identity, release: async () => { for (const r of releases) await r(); } };
+    return { mounts, identity, env: envFromMounts, release: async () => { for (const r of releases) await r(); } };
   }
 
   private async runStep(ins: Instruction, st: StageState, argv: string[], env: string[], shell: string[], network: string | undefined, mounts: RunMount[], key: string, extraHosts: string[] | undefined): Promise<void> {

@@ -422,6 +422,8 @@ export function buildProgram(): Command {
       .option('--network <string>', 'Set the networking mode for the RUN instructions during build (default, host, none)')
       .option('--add-host <list>', 'Add a custom host-to-IP mapping ("host:ip")', collect)
       .option('--cache-from <string>', 'Images to consider as cache sources', collect)
+      .option('--secret <stringArray>', 'Secret to expose to the build (format: "id=mysecret[,src=/local/secret]")', collect)
+      .option('--ssh <stringArray>', 'SSH agent socket to expose to the build (format: "default|<id>[=<socket>]")', collect)
       .argument('<path>').action(buildCmd);
   }
   const builder = program.command('builder').description('Manage builds').helpOption('--help', 'Print usage');

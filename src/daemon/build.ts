@@ -32,6 +32,7 @@ export async function cleanupBuildLeftovers(engine: Engine): Promise<void> {
   const dir = buildTmpDir(engine);
   for (const mp of (await mountsUnder(dir)).sort().reverse()) await unmount(mp);
   await fs.rm(dir, { recursive: true, force: true });
+  await fs.rm(secretsRoot(engine), { recursive: true, force: true });
 }
 
 function buildHost(engine: Engine): BuildHost {
@@ -65,7 +66,11 @@ function buildHost(engine: Engine): BuildHost {
           exitCode: StatusCode,
           remove,
           commit: async (config, createdBy) => {
-            const img = await svc.withUpperDir(Id, false, (_rec, upper, exclude) => engine.images.commit(upper, imageId, { config, createdBy, exclude }));
+            const layers = await engine.images.rootfsLayers(imageId);
+            const img = await svc.withUpperDir(Id, false, async (_rec, upper, exclude) => {
+              const stubs = await mountStubs(upper, layers, spec.mounts.map((m) => m.target));
+              return engine.images.commit(upper, imageId, { config, createdBy, exclude: new Set([...exclude, ...stubs]) });
+            });
             await remove();
             return img;
           },
@@ -105,6 +110,33 @@ function buildHost(engine: Engine): BuildHost {
   };
 }
 
+/**
+ * What the runtime created only to mount onto (`/run/secrets/x`, a cache
+ * directory's target and the parents it needed): paths the image does not
+ * have and that are still empty. They stay out of the layer, as BuildKit
+ * removes its mount stubs.
+ */
+async function mountStubs(upper: string, layers: string[], targets: string[]): Promise<Set<string>> {
+  const stubs = new Set<string>();
+  const inImage = async (p: string): Promise<boolean> => {
+    for (const l of layers) if (await fs.lstat(join(l, p)).catch(() => undefined)) return true;
+    return false;
+  };
+  for (const target of targets) {
+    for (let p = posix.normalize(target); p !== '/'; p = posix.dirname(p)) {
+      if (stubs.has(p) || await inImage(p)) break;
+      const st = await fs.lstat(join(upper, p)).catch(() => undefined);
+      if (!st) break;
+      const empty = st.isDirectory()
+        ? (await fs.readdir(join(upper, p))).every((n) => stubs.has(posix.join(p, n)))
+        : st.isFile() && st.size === 0;
+      if (!empty) break;
+      stubs.add(p);
+    }
+  }
+  return stubs;
+}
+
 function jsonParam(ctx: RequestContext, name: string): Record<string, string> {
   const v = ctx.query.get(name);
   if (!v) return {};
@@ -140,6 +172,13 @@ export async function buildRoute(ctx: RequestContext, engine: Engine): Promise<v
   if (platform && !/^linux(\/amd64)?$/.test(platform)) throw new InvalidParameterError(`no match for platform ${platform}: only linux/amd64 can be built on this machine`);
   if (opts.network && !['default', 'bridge', 'host', 'none'].includes(opts.network)) throw new InvalidParameterError(`network mode "${opts.network}" not supported by buildkit`);
   if (opts.network === 'bridge') opts.network = 'default';
+  const secrets = headerMap(ctx.req.headers['x-berth-build-secrets'], 'X-Berth-Build-Secrets');
+  const ssh = headerMap(ctx.req.headers['x-berth-build-ssh'], 'X-Berth-Build-Ssh');
+  for (const [id, sock] of ssh) {
+    const st = await fs.stat(sock).catch(() => undefined);
+    if (!st?.isSocket()) throw new InvalidParameterError(`--ssh ${id}: ${sock} is not a socket on the daemon's machine`);
+  }
+  if (ssh.size) opts.ssh = ssh;
   const remote = q.get('remote') || undefined;
   if (remote && !/^https?:\/\//.test(remote)) throw new InvalidParameterError(`unsupported remote context ${remote}: only http(s) URLs to a tar or a Dockerfile can be built`);
   const quiet = boolParam(q, 'q');
@@ -150,8 +189,20 @@ export async function buildRoute(ctx: RequestContext, engine: Engine): Promise<v
   const say = (text: string): void => { if (!quiet && !structured) send({ stream: text }); };
   const events = new BuildEvents(structured ? (e) => send({ id: BUILD_EVENT_ID, aux: e }) : undefined);
   const dir = join(buildTmpDir(engine), `ctx-${randomBytes(6).toString('hex')}`);
+  // Secrets live on the exec root (a tmpfs on most systems), readable by root only, for this build only.
+  const secretDir = join(secretsRoot(engine), randomBytes(6).toString('hex'));
   const received = Date.now();
   try {
+    if (secrets.size) {
+      await fs.mkdir(secretDir, { recursive: true, mode: 0o700 });
+      opts.secrets = new Map();
+      for (const [id, value] of secrets) {
+        if (!/^[A-Za-z0-9._-]+$/.test(id)) throw new InvalidParameterError(`invalid secret id "${id}"`);
+        const file = join(secretDir, id);
+        await fs.writeFile(file, Buffer.from(value, 'base64'), { mode: 0o400 });
+        opts.secrets.set(id, file);
+      }
+    }
     let bytes = 0;
     const count = new Transform({ transform(chunk: Buffer, _enc, cb) { bytes += chunk.length; cb(null, chunk); } });
     if (remote) {
@@ -198,7 +249,24 @@ export async function buildRoute(ctx: RequestContext, engine: Engine): Promise<v
     send({ errorDetail: { code, message }, error: message });
   } finally {
     await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    await fs.rm(secretDir, { recursive: true, force: true }).catch(() => undefined);
     out.end();
+  }
+}
+
+function secretsRoot(engine: Engine): string {
+  return join(engine.config.execRoot, 'build-secrets');
+}
+
+/** A header carrying a JSON object of strings (build secrets, ssh sockets). */
+function headerMap(value: string | string[] | undefined, name: string): Map<string, string> {
+  if (value === undefined) return new Map();
+  try {
+    const o = JSON.parse(Buffer.from(String(value), 'base64').toString('utf8')) as Record<string, unknown>;
+    if (typeof o !== 'object' || o === null || Object.values(o).some((v) => typeof v !== 'string')) throw new Error('not an object of strings');
+    return new Map(Object.entries(o as Record<string, string>));
+  } catch (err) {
+    throw new InvalidParameterError(`invalid ${name} header: ${(err as Error).message}`);
   }
 }
 

@@ -10,7 +10,8 @@ import type { Logger } from './log.js';
 const VERSIONED = /^\/v(\d+\.\d+)(\/.*)$/;
 
 export function createApiServer(router: Router, log: Logger): http.Server {
-  const server = http.createServer();
+  // Room for build secrets, which travel in a header (X-Berth-Build-Secrets, at most 48 KiB).
+  const server = http.createServer({ maxHeaderSize: 64 * 1024 });
   server.keepAliveTimeout = 0;
 
   const dispatch = async (req: IncomingMessage, res: ServerResponse | undefined, socket?: Duplex, head?: Buffer): Promise<void> => {

@@ -182,3 +182,44 @@ test('RUN cmd <<EOF hands the heredocs to the shell; ADD unpacks bzip2 and xz ta
   assert.equal(bz.code, 0, bz.stderr);
   assert.equal(d.berth(['run', '--rm', bz.stdout.trim()]).stdout, 'hello world\nsecond $WHO\nin bzip2\nin xz\n');
 });
+
+test('RUN --mount=type=secret and type=ssh: usable in the step, never in the image, its history or the daemon\'s disk', async () => {
+  const secretFile = join(root, 'token.txt');
+  writeFileSync(secretFile, 's3cr3t');
+  const sock = join(root, 'agent.sock');
+  // A stand-in for ssh-agent: any listening unix socket, in its own process.
+  const agent = spawn(process.execPath, ['-e', `require('net').createServer(() => {}).listen(${JSON.stringify(sock)})`], { stdio: 'ignore' });
+  try {
+    await eventually(() => (existsSync(sock) ? true : undefined));
+    const dir = context('secret', {
+      Dockerfile: [
+        'FROM busybox',
+        'RUN --mount=type=secret,id=token wc -c < /run/secrets/token > /len',
+        'RUN --mount=type=secret,id=token,env=TOKEN sh -c \'test "${#TOKEN}" = 6 && echo env-ok > /env\'',
+        'RUN --mount=type=secret,id=token,target=/opt/tok,uid=1000,mode=0440 stat -c "%u %a" /opt/tok > /owner',
+        'RUN --mount=type=secret,id=absent true',
+        'RUN --mount=type=ssh sh -c \'test -S "$SSH_AUTH_SOCK" && echo ssh-ok > /ssh\'',
+        'CMD ["sh", "-c", "cat /len /env /owner /ssh; ls -A /run/secrets /opt | wc -w; env | grep -c TOKEN"]',
+        '',
+      ].join('\n'),
+    });
+    const r = d.berth(['build', '--progress=plain', '--secret', `id=token,src=${secretFile}`, '--ssh', `default=${sock}`, '-t', 'secret:1', dir]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(d.berth(['run', '--rm', 'secret:1']).stdout, '6\nenv-ok\n1000 440\nssh-ok\n0\n0\n');
+    assert.doesNotMatch(d.berth(['history', '--no-trunc', 'secret:1']).stdout, /s3cr3t/);
+    const saved = join(root, 'secret.tar');
+    assert.equal(d.berth(['save', '-o', saved, 'secret:1']).code, 0);
+    assert.equal(spawnSync('sh', ['-c', `tar -xOf ${saved} | zcat -f | grep -c s3cr3t`], { encoding: 'utf8' }).stdout.trim(), '0', 'the secret is in no layer or config');
+    assert.deepEqual(spawnSync('sh', ['-c', `ls -A ${join(d.execRoot, 'build-secrets')} 2>/dev/null`], { encoding: 'utf8' }).stdout, '', 'secrets are gone after the build');
+    // A secret by environment variable; a required secret that was not given.
+    writeFileSync(join(dir, 'Dockerfile'), 'FROM busybox\nRUN --mount=type=secret,id=API_KEY,env=K sh -c \'test "$K" = from-env\'\nRUN --mount=type=secret,id=needed,required=true true\n');
+    const missing = d.berth(['build', '--progress=plain', '--secret', 'id=API_KEY', dir], { env: { API_KEY: 'from-env' } });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /#\d+ \[2\/3\] RUN --mount=type=secret,id=API_KEY,env=K .*\n#\d+ DONE/);
+    assert.match(missing.stderr, /secret needed not found \(use --secret id=needed,src=FILE\)/);
+    writeFileSync(join(dir, 'Dockerfile'), 'FROM busybox\nRUN --mount=type=ssh true\n');
+    assert.match(d.berth(['build', dir]).stderr, /no SSH key "default" forwarded from the client \(use --ssh default\)/);
+  } finally {
+    agent.kill('SIGKILL');
+  }
+});

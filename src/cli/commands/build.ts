@@ -128,6 +128,46 @@ async function contextSource(contextArg: string, file: string | undefined): Prom
   return { tar, dockerfile, dockerfileText: dfContent.toString('utf8') };
 }
 
+/** `--secret id=x,src=FILE` or `id=x,env=VAR` (BuildKit's forms): the values, base64, for the request header. */
+async function secretValues(specs: string[]): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  let total = 0;
+  for (const spec of specs) {
+    const kv = new Map(spec.split(',').map((p) => { const i = p.indexOf('='); return (i < 0 ? [p, ''] : [p.slice(0, i), p.slice(i + 1)]) as [string, string]; }));
+    const id = kv.get('id');
+    const src = kv.get('src') ?? kv.get('source');
+    const env = kv.get('env') ?? (src === undefined && id ? id : undefined);
+    if (!id) throw new CliError(`invalid secret: ${spec}: id is required`, 125);
+    let value: Buffer;
+    if (src !== undefined) {
+      const v = await fs.readFile(src).catch(() => undefined);
+      if (!v) throw new CliError(`failed to stat ${src}: no such file or directory`, 1);
+      value = v;
+    } else if (env !== undefined && process.env[env] !== undefined) {
+      value = Buffer.from(process.env[env]!);
+    } else {
+      throw new CliError(`secret ${id}: no src file and no environment variable ${env}`, 1);
+    }
+    total += value.length;
+    if (total > 48 * 1024) throw new CliError('build secrets are limited to 48 KiB in all', 1);
+    out[id] = value.toString('base64');
+  }
+  return out;
+}
+
+/** `--ssh default` or `--ssh id=/path/to/agent.sock`: the agent sockets (berthd runs on this machine). */
+function sshSockets(specs: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const spec of specs) {
+    const i = spec.indexOf('=');
+    const id = i < 0 ? spec : spec.slice(0, i);
+    const sock = i < 0 ? process.env.SSH_AUTH_SOCK : spec.slice(i + 1).split(',')[0];
+    if (!sock) throw new CliError(`invalid empty ssh agent socket: make sure SSH_AUTH_SOCK is set, or give --ssh ${id}=/path/to/agent.sock`, 1);
+    out[id] = resolve(sock);
+  }
+  return out;
+}
+
 type ProgressMode = 'tty' | 'plain' | 'quiet' | 'rawjson' | 'classic';
 
 /** `--progress`: auto is the live view on a terminal, plain elsewhere; DOCKER_BUILDKIT=0 asks for the classic stream. */
@@ -165,7 +205,12 @@ export async function build(args: string[], opts: Opts): Promise<number> {
     q: mode === 'quiet' ? '1' : undefined,
     berthevents: mode === 'tty' || mode === 'plain' || mode === 'rawjson' ? '1' : undefined,
   };
-  const res = await client().raw('POST', '/build', { query, ...(source.tar ? { stream: source.tar } : {}), headers: { 'Content-Type': 'application/x-tar' } });
+  const headers: Record<string, string> = { 'Content-Type': 'application/x-tar' };
+  const secrets = await secretValues(list(opts.secret));
+  if (Object.keys(secrets).length) headers['X-Berth-Build-Secrets'] = Buffer.from(JSON.stringify(secrets)).toString('base64');
+  const ssh = sshSockets(list(opts.ssh));
+  if (Object.keys(ssh).length) headers['X-Berth-Build-Ssh'] = Buffer.from(JSON.stringify(ssh)).toString('base64');
+  const res = await client().raw('POST', '/build', { query, ...(source.tar ? { stream: source.tar } : {}), headers });
   const display: BuildDisplay | undefined = mode === 'tty'
     ? new TtyDisplay(err, () => ({ columns: process.stderr.columns ?? 80, rows: process.stderr.rows ?? 24 }))
     : mode === 'plain' ? new PlainDisplay(err) : undefined;
