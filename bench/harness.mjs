@@ -61,14 +61,22 @@ export async function setup() {
   return { berth, docker, engines, haveDocker, teardown };
 }
 
-/** Medians per engine, and each Berth path as a ratio of Docker's median. */
+/** Medians per engine, and each Berth path as a ratio of Docker's median.
+ *  An engine with no samples (not installed, not running, or left out of this
+ *  benchmark) is reported as absent rather than breaking the report. */
 export function report(results, note) {
   console.log(`# ${new Date().toISOString().slice(0, 10)}, ${note}, medians in seconds`);
+  const med = (xs) => (xs && xs.length ? median(xs) : undefined);
   for (const [sname, byEngine] of Object.entries(results)) {
-    const line = Object.entries(byEngine).map(([e, xs]) => `${e}: ${median(xs).toFixed(4)}`);
-    const ref = byEngine['docker CLI → dockerd'];
-    if (ref) {
-      for (const e of ['berth CLI → berthd', 'docker CLI → berthd']) line.push(`ratio ${e.split(' ')[0]} CLI/docker: ${(median(byEngine[e]) / median(ref)).toFixed(2)}`);
+    const line = Object.entries(byEngine).map(([e, xs]) => `${e}: ${med(xs)?.toFixed(4) ?? 'n/a (no samples)'}`);
+    const ref = med(byEngine['docker CLI → dockerd']);
+    if (ref !== undefined) {
+      for (const e of ['berth CLI → berthd', 'docker CLI → berthd']) {
+        const m = med(byEngine[e]);
+        if (m !== undefined) line.push(`ratio ${e.split(' ')[0]} CLI/docker: ${(m / ref).toFixed(2)}`);
+      }
+    } else {
+      line.push('no Docker samples: no ratios');
     }
     console.log(`${sname}\n  ${line.join('\n  ')}`);
   }
