@@ -62,8 +62,11 @@ export interface BuildHost {
   images: ImageStore;
   /** Run a RUN step; the result's `commit` turns the container's changes into an image and removes it. */
   run(imageId: string, spec: RunSpec, output: (chunk: Buffer) => void, started: (containerId: string) => void): Promise<{ containerId: string; exitCode: number; commit(config: ImageConfigBody, createdBy: string): Promise<ImageRecord>; remove(): Promise<void> }>;
-  /** Mount an image's layers at a new directory: writable (its upper returned) or read-only. */
-  mount(imageId: string | undefined, writable: boolean): Promise<{ root: string; upper?: string; release(): Promise<void> }>;
+  /**
+   * Mount an image's layers at a new directory: writable (its upper returned) or read-only.
+   * `unmount` leaves the upper in place (to be committed); `release` removes everything.
+   */
+  mount(imageId: string | undefined, writable: boolean): Promise<{ root: string; upper?: string; unmount(): Promise<void>; release(): Promise<void> }>;
   /** FROM of an image that is not here. */
   pull(ref: string, output: (line: string) => void): Promise<ImageRecord>;
   cacheFile: string;
@@ -803,7 +806,9 @@ export class Builder {
           }
         }
         const createdBy = `/bin/sh -c #(nop) ${what} ${chownSpec ? `--chown=${chownSpec} ` : ''}${what === 'COPY' && fromRef ? `--from=${fromRef} ` : ''}${contentHash.replace('sha256:', 'multi:').slice(0, 20)} in ${dest}`;
-        const img = await this.host.images.commit(target.upper!, st.imageId, { config: st.config, createdBy });
+        // Off the overlay first: the upper then becomes the new layer as it is, no unpacking.
+        await target.unmount();
+        const img = await this.host.images.commit(target.upper!, st.imageId, { config: st.config, createdBy, adopt: true });
         await this.remember(key, img.id);
         st.imageId = img.id;
       } finally {

@@ -12,6 +12,7 @@ import { secureJoin } from '../lib/secure-join.js';
 import { InvalidParameterError } from '../lib/errors.js';
 import { extractInto, type ContainerRoot } from '../container/archive.js';
 import type { DockerIgnore } from './dockerignore.js';
+import { listTree, tarMembers, untarInto } from './tree-tar.js';
 
 export class CopyError extends InvalidParameterError {}
 
@@ -105,6 +106,8 @@ export async function copyInto(rootfs: string, srcRoot: string, sources: string[
     let entries: { from: string; name: string; rel: string }[];
     if (st.isDirectory()) {
       targetDir = dest;
+      await mkdirOwned(rootfs, targetDir, opts);
+      if (await copyTreeNatively(rootfs, host, targetDir, opts)) continue;
       entries = (await fs.readdir(host)).sort().map((n) => ({ from: posix.join(host, n), name: n, rel: n }));
     } else {
       const existing = await fs.stat(await secureJoin(rootfs, dest)).catch(() => undefined);
@@ -123,6 +126,42 @@ export async function copyInto(rootfs: string, srcRoot: string, sources: string[
       throw new CopyError(`failed to copy files: ${(err as Error).message}`);
     }
   }
+}
+
+/**
+ * A directory's contents copied by GNU tar (tar | tar), when that is exactly
+ * what the careful path would do: nothing the copy writes meets a symlink or
+ * a file of another kind already in the image, which tar would follow or
+ * replace where Docker resolves inside the rootfs. Returns false (nothing
+ * written) otherwise. The common case (`COPY . /app/` into a fresh or
+ * compatible directory) checks one path per existing directory.
+ */
+async function copyTreeNatively(rootfs: string, srcDir: string, targetDir: string, opts: CopyOptions): Promise<boolean> {
+  if (opts.exclude?.hasExceptions) return false;
+  const tree = (await listTree(srcDir, opts.exclude)).filter((e) => e.kind !== 'other');
+  const targetHost = await secureJoin(rootfs, targetDir);
+  // Directories the image does not have: nothing under them can be in the way.
+  const absent = new Set<string>();
+  for (const e of tree) {
+    const parent = posix.dirname(e.rel);
+    if (parent !== '.' && absent.has(parent)) {
+      if (e.kind === 'dir') absent.add(e.rel);
+      continue;
+    }
+    const there = await fs.lstat(posix.join(targetHost, e.rel)).catch(() => undefined);
+    if (!there) {
+      if (e.kind === 'dir') absent.add(e.rel);
+    } else if (e.kind === 'dir' ? !there.isDirectory() : there.isDirectory() || there.isSymbolicLink()) {
+      return false;
+    }
+  }
+  const { stream, done } = tarMembers(srcDir, tree.map((e) => e.rel), { owner: { uid: opts.uid, gid: opts.gid }, ...(opts.mode !== undefined ? { mode: opts.mode } : {}) });
+  try {
+    await Promise.all([untarInto(stream, targetHost), done]);
+  } catch (err) {
+    throw new CopyError(`failed to copy files: ${(err as Error).message}`);
+  }
+  return true;
 }
 
 /** The entries (and everything under directories) as a tar stream, owned and moded as the copy wants. */

@@ -1,6 +1,7 @@
 // The builder's view of the engine (BuildHost): RUN steps as real containers,
 // overlay mounts of images for COPY, pulls for FROM. And POST /build.
 import { randomBytes } from 'node:crypto';
+import { totalmem } from 'node:os';
 import { promises as fs } from 'node:fs';
 import { join, posix } from 'node:path';
 import { execFile } from 'node:child_process';
@@ -9,7 +10,7 @@ import type { Engine } from './engine.js';
 import type { RequestContext } from './router.js';
 import { res, boolParam } from './http-util.js';
 import { Builder, BuildError, type BuildHost, type BuildOptions } from '../build/builder.js';
-import { extractContext } from '../build/context.js';
+import { extractContext, receiveContext, releaseContext } from '../build/context.js';
 import { readLogs } from '../container/logs.js';
 import { mountOverlay, unmount, mountsUnder } from '../container/rootfs.js';
 import { pullImage } from '../registry/pull.js';
@@ -35,6 +36,19 @@ export async function cleanupBuildLeftovers(engine: Engine): Promise<void> {
   await fs.rm(secretsRoot(engine), { recursive: true, force: true });
 }
 
+function buildContainersDir(engine: Engine): string {
+  return join(engine.config.dataRoot, 'build', 'containers');
+}
+
+/** At start, once containers are loaded: a build step's container whose build died with berthd. */
+export async function removeBuildContainers(engine: Engine): Promise<void> {
+  const dir = buildContainersDir(engine);
+  for (const id of await fs.readdir(dir).catch(() => [] as string[])) {
+    await engine.containers.remove(id, { force: true, volumes: true }).catch(() => undefined);
+    await fs.rm(join(dir, id), { force: true });
+  }
+}
+
 function buildHost(engine: Engine): BuildHost {
   const tmp = buildTmpDir(engine);
   return {
@@ -54,7 +68,14 @@ function buildHost(engine: Engine): BuildHost {
             : { Type: 'bind', Source: m.source, Target: m.target, ReadOnly: m.readonly, BindOptions: { CreateMountpoint: true } })),
         },
       });
-      const remove = async (): Promise<void> => { await svc.remove(Id, { force: true, volumes: true }).catch(() => undefined); };
+      // Marked as the build's own: if berthd dies mid-step, the next start removes it.
+      const marker = join(buildContainersDir(engine), Id);
+      await fs.mkdir(buildContainersDir(engine), { recursive: true });
+      await fs.writeFile(marker, '');
+      const remove = async (): Promise<void> => {
+        await svc.remove(Id, { force: true, volumes: true }).catch(() => undefined);
+        await fs.rm(marker, { force: true });
+      };
       started(Id);
       try {
         const exited = svc.wait(Id, 'next-exit');
@@ -69,7 +90,8 @@ function buildHost(engine: Engine): BuildHost {
             const layers = await engine.images.rootfsLayers(imageId);
             const img = await svc.withUpperDir(Id, false, async (_rec, upper, exclude) => {
               const stubs = await mountStubs(upper, layers, spec.mounts.map((m) => m.target));
-              return engine.images.commit(upper, imageId, { config, createdBy, exclude: new Set([...exclude, ...stubs]) });
+              // The step's container is gone after this: its upper becomes the layer as it is.
+              return engine.images.commit(upper, imageId, { config, createdBy, exclude: new Set([...exclude, ...stubs]), adopt: true });
             });
             await remove();
             return img;
@@ -89,8 +111,8 @@ function buildHost(engine: Engine): BuildHost {
         await fs.rm(dir, { recursive: true, force: true });
       };
       const layers = imageId ? await engine.images.rootfsLayers(imageId) : [];
-      if (layers.length === 0) return { root: upper, upper, release: () => release() };
-      if (!writable && layers.length === 1) return { root: layers[0]!, release: () => release() };
+      if (layers.length === 0) return { root: upper, upper, unmount: async () => undefined, release: () => release() };
+      if (!writable && layers.length === 1) return { root: layers[0]!, unmount: async () => undefined, release: () => release() };
       const merged = join(dir, 'merged');
       if (writable) {
         await mountOverlay(layers, upper, join(dir, 'work'), merged);
@@ -98,7 +120,7 @@ function buildHost(engine: Engine): BuildHost {
         await fs.mkdir(merged, { recursive: true });
         await execFileP('mount', ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${[...layers].reverse().join(':')}`, merged]);
       }
-      return { root: merged, ...(writable ? { upper } : {}), release: () => release(merged) };
+      return { root: merged, ...(writable ? { upper } : {}), unmount: () => unmount(merged), release: () => release(merged) };
     },
     async pull(ref, output) {
       let r = parseReference(ref);
@@ -209,7 +231,7 @@ export async function buildRoute(ctx: RequestContext, engine: Engine): Promise<v
       const dockerfile = await fetchRemoteContext(remote, count, join(dir, 'context'));
       if (dockerfile) opts.dockerfile = dockerfile;
     } else {
-      await extractContext(ctx.req.pipe(count), join(dir, 'context'));
+      await receiveContext(ctx.req.pipe(count), join(dir, 'context'), contextMemory(engine));
     }
     let text: string;
     const definition = events.vertex(`[internal] load build definition from ${posix.basename(opts.dockerfile)}`);
@@ -248,10 +270,16 @@ export async function buildRoute(ctx: RequestContext, engine: Engine): Promise<v
     const code = err instanceof BuildError ? err.code : 1;
     send({ errorDetail: { code, message }, error: message });
   } finally {
+    await releaseContext(join(dir, 'context')).catch(() => undefined);
     await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
     await fs.rm(secretDir, { recursive: true, force: true }).catch(() => undefined);
     out.end();
   }
+}
+
+/** The most memory one build's context may take on tmpfs before it goes to disk (default: an eighth of the machine's). */
+function contextMemory(engine: Engine): number {
+  return engine.config.buildContextMemory ?? Math.floor(totalmem() / 8);
 }
 
 function secretsRoot(engine: Engine): string {

@@ -24,6 +24,12 @@ export interface DaemonConfig {
   defaultBindIp: string;
   /** registries (host[:port] or CIDR) reached over plain HTTP when HTTPS fails; loopback always is */
   insecureRegistries: string[];
+  /**
+   * `build-context-memory`: bytes of memory (tmpfs) one build's context may
+   * take; a bigger context is unpacked on disk. 0: always on disk. Default:
+   * an eighth of the machine's memory.
+   */
+  buildContextMemory?: number;
 }
 
 export const DEFAULT_CONFIG_FILE = '/etc/berth/daemon.json';
@@ -124,7 +130,12 @@ export function loadConfig(argv: string[]): DaemonConfig | 'help' | 'version' {
     throw new ConfigError(`${fileName}: "insecure-registries" must be a list of strings`);
   }
   const insecureRegistries = [...((fileInsecure as string[] | undefined) ?? []), ...(f['insecure-registry'] ?? [])];
+  const contextMemory = file['build-context-memory'];
+  if (contextMemory !== undefined && (typeof contextMemory !== 'number' || !Number.isInteger(contextMemory) || contextMemory < 0)) {
+    throw new ConfigError(`${fileName}: "build-context-memory" must be a whole number of bytes (0: contexts always on disk)`);
+  }
   return {
+    ...(contextMemory !== undefined ? { buildContextMemory: contextMemory as number } : {}),
     insecureRegistries,
     bridge,
     bip,

@@ -20,7 +20,7 @@ import { VolumeService } from '../volume/service.js';
 import { RegistryClient, isInsecure } from '../registry/client.js';
 import type { AuthConfig } from '../registry/auth.js';
 import { BERTH_VERSION } from './version.js';
-import { cleanupBuildLeftovers } from './build.js';
+import { cleanupBuildLeftovers, removeBuildContainers } from './build.js';
 
 export class Engine {
   readonly events = new EventBus();
@@ -119,6 +119,7 @@ export class Engine {
     await this.networks.load();
     await this.volumes.load();
     await this.containers.load();
+    await removeBuildContainers(this);
     await this.volumes.reconcile();
     // Containers that kept running while berthd was down get their probes back.
     for (const rec of this.containers.list()) if (rec.State.Running) this.startHealth(rec.Id);

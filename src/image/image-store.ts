@@ -254,12 +254,19 @@ export class ImageStore {
    * `commit`: the container's upper directory becomes a new layer on top of
    * its image. `exclude` are the paths Berth itself put in the upper directory.
    */
-  async commit(upper: string, baseId: string | undefined, opts: { config: ImageConfigBody; author?: string; comment?: string; createdBy?: string; tag?: string; exclude?: Set<string> }): Promise<ImageRecord> {
+  async commit(upper: string, baseId: string | undefined, opts: { config: ImageConfigBody; author?: string; comment?: string; createdBy?: string; tag?: string; exclude?: Set<string>; adopt?: boolean }): Promise<ImageRecord> {
     const base = baseId === undefined ? undefined : this.records.get(baseId);
     if (baseId !== undefined && !base) throw noSuchImage(baseId);
-    const { descriptor, diffId } = await writeLayer(this.content, upper, { exclude: opts.exclude });
+    const { descriptor, diffId, contentBytes } = await writeLayer(this.content, upper, { exclude: opts.exclude });
+    const parent = base?.layers[base.layers.length - 1];
     try {
-      await this.layers.unpack(createReadStream(this.content.path(descriptor.digest)), { parent: base?.layers[base.layers.length - 1], expectedDiffId: diffId });
+      if (opts.adopt) {
+        // The upper is ours to take (a finished build step): it already is the unpacked layer, minus what was excluded.
+        for (const path of opts.exclude ?? []) await removeInside(upper, path);
+        await this.layers.adopt(upper, { ...(parent ? { parent } : {}), diffId, size: contentBytes });
+      } else {
+        await this.layers.unpack(createReadStream(this.content.path(descriptor.digest)), { parent, expectedDiffId: diffId });
+      }
     } catch (err) {
       if (!this.blobInUse(descriptor.digest)) await this.content.delete(descriptor.digest);
       throw err;
@@ -597,4 +604,22 @@ async function blobMediaType(path: string): Promise<string> {
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * Remove `path` (absolute, as the container sees it) from an upper directory,
+ * only when every directory on the way is a real directory there: a symlink
+ * in the upper must never send the removal anywhere else (the layer tar did
+ * not descend into it either).
+ */
+async function removeInside(upper: string, path: string): Promise<void> {
+  const parts = path.split('/').filter(Boolean);
+  if (!parts.length || parts.includes('..')) return;
+  let cur = upper;
+  for (const p of parts.slice(0, -1)) {
+    cur = join(cur, p);
+    const st = await fs.lstat(cur).catch(() => undefined);
+    if (!st?.isDirectory()) return;
+  }
+  await fs.rm(join(cur, parts[parts.length - 1]!), { recursive: true, force: true });
 }

@@ -2,17 +2,18 @@
 // build step changed) as an OCI layer tar. Overlay whiteouts (0/0 character
 // devices) become `.wh.name` entries and opaque directories get a
 // `.wh..wh..opq` entry, so the layer means the same on any other engine.
-import { createReadStream, promises as fs, type Stats } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join, posix } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tarStream from 'tar-stream';
 import type { ContentStore } from './content-store.js';
 import { gzipStream, MEDIA_TYPES } from './compression.js';
 import { OPAQUE_XATTR, opaqueEntryFor, whiteoutEntryFor } from './whiteouts.js';
+import { TarContentCounter } from './tar-headers.js';
 
 const execFileP = promisify(execFile);
 
@@ -60,65 +61,80 @@ function unescapeGetfattr(s: string): string {
   return Buffer.from(bytes).toString('utf8');
 }
 
-const isWhiteoutDevice = (st: Stats): boolean => st.isCharacterDevice() && st.rdev === 0;
-const major = (rdev: number): number => ((rdev >> 8) & 0xfff) | (Math.floor(rdev / 2 ** 32) & ~0xfff);
-const minor = (rdev: number): number => (rdev & 0xff) | ((rdev >> 12) & 0xfff00);
+const isWhiteoutDevice = (h: TarHeader): boolean => h.type === 'character-device' && !h.devmajor && !h.devminor;
 
-/** The upper directory as a layer tar stream, entries in sorted (stable) order. */
+/** Any character device under `root`: overlay whiteouts are 0/0 character devices. One native walk. */
+async function hasCharDevices(root: string): Promise<boolean> {
+  const { stdout } = await execFileP('find', [root, '-type', 'c', '-print', '-quit'], { maxBuffer: 1 << 20 });
+  return stdout.length > 0;
+}
+
+/**
+ * The upper directory as a layer tar stream, entries in sorted (stable)
+ * order. GNU tar does the walking and reading: per file it is tens of times
+ * cheaper than doing the same from JavaScript, which matters for a COPY of a
+ * big tree or an `npm install`. Overlay whiteouts and opaque directories are
+ * then rewritten as OCI entries in place, by a pass over the headers that
+ * only runs when the upper has any.
+ */
 export function packUpper(upper: string, opts: PackOptions = {}): Readable {
+  const out = new PassThrough();
+  void (async () => {
+    const [opaque, devices] = await Promise.all([opaqueDirs(upper), hasCharDevices(upper)]);
+    const names = (await fs.readdir(upper)).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    const args = ['-c', '-f', '-', '-b', '1', '--format=gnu', '--sort=name', '--numeric-owner',
+      '--warning=no-file-changed', '--warning=no-file-removed', '--warning=no-file-ignored'];
+    if (opts.clampMtime !== undefined) args.push(`--mtime=@${opts.clampMtime}`, '--clamp-mtime');
+    // Exclusions match whole member names from the start, literally.
+    args.push('--anchored', '--no-wildcards');
+    for (const e of opts.exclude ?? []) args.push(`--exclude=${e.replace(/^\/+/, '')}`);
+    args.push('-C', upper, '--null', '--verbatim-files-from', '-T', '-');
+    const tar = spawn('tar', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    tar.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    tar.stdin.on('error', () => undefined);
+    tar.stdin.end(names.map((n) => `${n}\0`).join(''));
+    // 1: some file changed or vanished while it was read (a running container); the archive is still whole.
+    const exited = new Promise<void>((resolve, reject) => {
+      tar.on('error', reject);
+      tar.on('close', (code) => (code === 0 || code === 1 ? resolve() : reject(new Error(`tar failed to pack the layer: ${stderr.trim() || `exit code ${code}`}`))));
+    });
+    const stream = opaque.size || devices ? rewriteWhiteouts(tar.stdout, opaque) : tar.stdout;
+    await Promise.all([pipeline(stream, out), exited]);
+  })().catch((err: Error) => out.destroy(err));
+  return out;
+}
+
+/** Overlay whiteouts (0/0 character devices, opaque directories) as the OCI `.wh.` entries that mean the same. */
+function rewriteWhiteouts(input: Readable, opaque: Set<string>): Readable {
+  const extract = tarStream.extract();
   const pack = tarStream.pack();
-  const exclude = opts.exclude ?? new Set<string>();
-  const clamp = (d: Date): Date => (opts.clampMtime !== undefined && d.getTime() > opts.clampMtime * 1000 ? new Date(opts.clampMtime * 1000) : d);
-  const links = new Map<string, string>();
-  const entry = (header: TarHeader, body?: Readable | string): Promise<void> => new Promise((resolve, reject) => {
-    if (body === undefined || typeof body === 'string') {
-      pack.entry(header, body ?? '', (err) => (err ? reject(err) : resolve()));
+  const add = (header: TarHeader, body?: Readable): Promise<void> => new Promise((resolve, reject) => {
+    if (!body || !header.size) {
+      body?.resume();
+      pack.entry(header, '', (err) => (err ? reject(err) : resolve()));
       return;
     }
     const sink = pack.entry(header, (err) => (err ? reject(err) : resolve()));
-    body.on('error', (err) => { sink.destroy(err); reject(err); });
+    body.on('error', (err: Error) => { sink.destroy(err); reject(err); });
     body.pipe(sink);
   });
-  const walk = async (rel: string, opaque: Set<string>): Promise<void> => {
-    const names = (await fs.readdir(join(upper, rel))).sort();
-    for (const name of names) {
-      const path = rel ? `${rel}/${name}` : name;
-      if (exclude.has(`/${path}`)) continue;
-      const full = join(upper, path);
-      const st = await fs.lstat(full).catch(() => undefined);
-      if (!st) continue;
-      const base = { name: path, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtime: clamp(st.mtime) };
-      if (isWhiteoutDevice(st)) {
-        await entry({ ...base, name: whiteoutEntryFor(path), type: 'file', mode: 0o600, size: 0 });
-      } else if (st.isDirectory()) {
-        await entry({ ...base, type: 'directory' });
-        if (opaque.has(path)) await entry({ ...base, name: opaqueEntryFor(path), type: 'file', mode: 0o600, size: 0 });
-        await walk(path, opaque);
-      } else if (st.isSymbolicLink()) {
-        await entry({ ...base, type: 'symlink', linkname: await fs.readlink(full) });
-      } else if (st.isFile()) {
-        const key = `${st.dev}:${st.ino}`;
-        const first = st.nlink > 1 ? links.get(key) : undefined;
-        if (first !== undefined) {
-          await entry({ ...base, type: 'link', linkname: first, size: 0 });
-        } else {
-          if (st.nlink > 1) links.set(key, path);
-          await entry({ ...base, type: 'file', size: st.size }, createReadStream(full));
-        }
-      } else if (st.isFIFO()) {
-        await entry({ ...base, type: 'fifo' });
-      } else if (st.isCharacterDevice() || st.isBlockDevice()) {
-        await entry({ ...base, type: st.isCharacterDevice() ? 'character-device' : 'block-device', devmajor: major(st.rdev), devminor: minor(st.rdev) });
+  extract.on('entry', (header, body, next) => {
+    void (async () => {
+      const name = header.name.replace(/\/+$/, '');
+      if (isWhiteoutDevice(header)) {
+        await add({ ...header, name: whiteoutEntryFor(name), type: 'file', mode: 0o600, size: 0, devmajor: 0, devminor: 0 }, body as unknown as Readable);
+      } else {
+        await add(header, body as unknown as Readable);
+        if (header.type === 'directory' && opaque.has(name)) await add({ ...header, name: opaqueEntryFor(name), type: 'file', mode: 0o600, size: 0 });
       }
-      // Sockets have no tar form; Docker leaves them out too.
-    }
-  };
-  void (async () => {
-    const opaque = await opaqueDirs(upper);
-    if (opaque.has('')) await entry({ name: opaqueEntryFor(''), type: 'file', mode: 0o600, size: 0 });
-    await walk('', opaque);
-    pack.finalize();
-  })().catch((err: Error) => pack.destroy(err));
+    })().then(() => next(), (err: Error) => next(err));
+  });
+  extract.on('finish', () => pack.finalize());
+  extract.on('error', (err) => pack.destroy(err));
+  input.on('error', (err) => extract.destroy(err));
+  if (opaque.has('')) pack.entry({ name: opaqueEntryFor(''), type: 'file', mode: 0o600, size: 0 }, '');
+  input.pipe(extract as unknown as NodeJS.WritableStream);
   return Readable.from(pack as AsyncIterable<Buffer>, { objectMode: false });
 }
 
@@ -126,12 +142,14 @@ export function packUpper(upper: string, opts: PackOptions = {}): Readable {
  * Store the upper directory as a gzip layer blob. Returns its descriptor and
  * its diff id (the digest of the uncompressed tar), both computed in the one pass.
  */
-export async function writeLayer(content: ContentStore, upper: string, opts: PackOptions = {}): Promise<{ descriptor: Descriptor; diffId: string; uncompressedSize: number }> {
+export async function writeLayer(content: ContentStore, upper: string, opts: PackOptions = {}): Promise<{ descriptor: Descriptor; diffId: string; uncompressedSize: number; contentBytes: number }> {
   const hash = createHash('sha256');
+  const counter = new TarContentCounter();
   let uncompressedSize = 0;
   const tap = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       hash.update(chunk);
+      counter.feed(chunk);
       uncompressedSize += chunk.length;
       cb(null, chunk);
     },
@@ -143,5 +161,6 @@ export async function writeLayer(content: ContentStore, upper: string, opts: Pac
     descriptor: { mediaType: MEDIA_TYPES.ociLayerGzip, digest: blob.digest, size: blob.size },
     diffId: `sha256:${hash.digest('hex')}`,
     uncompressedSize,
+    contentBytes: counter.contentBytes,
   };
 }

@@ -201,6 +201,34 @@ export class LayerStore {
     }
   }
 
+  /**
+   * Take `dir` (an overlay upper the caller is done with) as the layer whose
+   * tar has `diffId`: renamed into place instead of unpacking the tar that
+   * was just made from it. The directory is gone afterwards either way (moved
+   * here, or removed when the layer already exists). Same filesystem only.
+   */
+  async adopt(dir: string, opts: { parent?: string; diffId: string; size: number }): Promise<LayerRecord> {
+    await fs.mkdir(this.root, { recursive: true });
+    const chainId = opts.parent ? chainIds([opts.parent, opts.diffId])[1]! : opts.diffId;
+    if (await this.has(chainId)) {
+      await fs.rm(dir, { recursive: true, force: true });
+      return this.get(chainId);
+    }
+    const tmp = join(this.root, `.tmp-${randomBytes(8).toString('hex')}`);
+    await fs.mkdir(tmp);
+    try {
+      await fs.rename(dir, join(tmp, 'diff'));
+      const rec: LayerRecord = { chainId, diffId: opts.diffId, size: opts.size, ...(opts.parent ? { parent: opts.parent } : {}) };
+      await writeJsonAtomic(join(tmp, 'layer.json'), rec);
+      await fs.rename(tmp, join(this.root, chainId.replace(/^sha256:/, '')));
+      return rec;
+    } catch (err) {
+      await fs.rm(tmp, { recursive: true, force: true });
+      if (await this.has(chainId)) return this.get(chainId);
+      throw err;
+    }
+  }
+
   async remove(chainId: string): Promise<void> {
     const dir = join(this.root, chainId.replace(/^sha256:/, ''));
     // Rename first so a crash mid-delete never leaves a half layer that looks whole.

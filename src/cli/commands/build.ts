@@ -1,16 +1,18 @@
 // `berth build`: the context directory as a tar (minus what .dockerignore
 // excludes; the Dockerfile and .dockerignore always go), sent to POST /build;
 // the daemon's build stream shown as it comes.
-import { promises as fs, createReadStream } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, posix, relative, resolve } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import tarStream from 'tar-stream';
 import { client, CliError, out, err } from '../context.js';
 import { BUILD_EVENT_ID, type BuildEvent } from '../../build/progress.js';
 import { PlainDisplay, TtyDisplay, type BuildDisplay } from '../build-display.js';
 import { jsonLines } from '../../client/client.js';
 import { DockerIgnore } from '../../build/dockerignore.js';
+import { listTree, tarMembers } from '../../build/tree-tar.js';
 import { confirm } from '../prompt.js';
 import { humanSize } from '../../lib/units.js';
 import { looksLikeTar, peek } from '../../image/compression.js';
@@ -30,42 +32,34 @@ function pairs(values: string[], what: string): Record<string, string | null> {
   return out;
 }
 
-/** The context as a tar stream: entries in sorted order, owned by root as the docker CLI sends them. */
+/**
+ * The context as a tar stream: entries in sorted order, owned by root as the
+ * docker CLI sends them. JavaScript picks the files (.dockerignore; the
+ * Dockerfile and .dockerignore always go), GNU tar reads and packs them:
+ * for a context of many small files that is several times faster.
+ */
 export function contextTar(dir: string, ignore: DockerIgnore, always: Set<string>, extra?: { name: string; content: Buffer }): Readable {
-  const pack = tarStream.pack();
-  const add = (header: Parameters<typeof pack.entry>[0], body?: Buffer | Readable): Promise<void> => new Promise((res, rej) => {
-    if (body === undefined || Buffer.isBuffer(body)) {
-      pack.entry(header, body ?? Buffer.alloc(0), (e) => (e ? rej(e) : res()));
-      return;
-    }
-    const sink = pack.entry(header, (e) => (e ? rej(e) : res()));
-    body.on('error', rej);
-    body.pipe(sink as unknown as NodeJS.WritableStream);
-  });
-  const walk = async (rel: string): Promise<void> => {
-    for (const name of (await fs.readdir(join(dir, rel))).sort()) {
-      const path = rel ? `${rel}/${name}` : name;
-      const full = join(dir, path);
-      const st = await fs.lstat(full);
-      const excluded = !always.has(path) && ignore.excludes(path);
-      if (excluded && !(st.isDirectory() && ignore.hasExceptions)) continue;
-      const base = { name: path, mode: st.mode & 0o7777, mtime: st.mtime, uid: 0, gid: 0 };
-      if (st.isDirectory()) {
-        if (!excluded) await add({ ...base, type: 'directory' });
-        await walk(path);
-      } else if (st.isSymbolicLink()) {
-        await add({ ...base, type: 'symlink', linkname: await fs.readlink(full) });
-      } else if (st.isFile()) {
-        await add({ ...base, type: 'file', size: st.size }, createReadStream(full));
-      }
-    }
-  };
+  const out = new PassThrough();
   void (async () => {
-    await walk('');
-    if (extra) await add({ name: extra.name, mode: 0o644, type: 'file', size: extra.content.length }, extra.content);
-    pack.finalize();
-  })().catch((e: Error) => pack.destroy(e));
-  return Readable.from(pack as AsyncIterable<Buffer>, { objectMode: false });
+    // A Dockerfile from outside the context goes first, as an entry of its own (without the end-of-archive blocks).
+    if (extra) out.write(await tarEntry(extra.name, extra.content));
+    const exclusions = { excludes: (p: string) => !always.has(p) && ignore.excludes(p), hasExceptions: ignore.hasExceptions };
+    const members = (await listTree(dir, exclusions)).filter((e) => e.kind !== 'other').map((e) => e.rel);
+    const { stream, done } = tarMembers(dir, members, { owner: { uid: 0, gid: 0 } });
+    await Promise.all([pipeline(stream, out), done]);
+  })().catch((e: Error) => out.destroy(e));
+  return out;
+}
+
+/** One file as tar blocks: header, content, padding; without the end-of-archive blocks, so more entries may follow. */
+async function tarEntry(name: string, content: Buffer): Promise<Buffer> {
+  const pack = tarStream.pack();
+  pack.entry({ name, mode: 0o644, uid: 0, gid: 0, size: content.length, type: 'file' }, content);
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack as AsyncIterable<Buffer>) chunks.push(c);
+  const all = Buffer.concat(chunks);
+  return all.subarray(0, all.length - 1024);
 }
 
 /** What a build reads: a context tar (from a directory, stdin or nothing), or a URL the daemon fetches. */

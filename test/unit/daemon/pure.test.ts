@@ -120,3 +120,20 @@ test('import --change instructions', () => {
   assert.deepEqual([c.WorkingDir, c.User, c.StopSignal], ['/app', 'nobody', 'SIGINT']);
   assert.throws(() => parseChanges(['FROM x']), /FROM is not a valid change command/);
 });
+
+test('daemon config: build-context-memory is a whole number of bytes', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-cfg-'));
+  const file = join(dir, 'd.json');
+  writeFileSync(file, JSON.stringify({ 'build-context-memory': 0 }));
+  const c = loadConfig(['--config-file', file]);
+  assert.ok(typeof c === 'object');
+  assert.equal(c.buildContextMemory, 0);
+  writeFileSync(join(dir, 'none.json'), '{}');
+  const dflt = loadConfig(['--config-file', join(dir, 'none.json')]);
+  assert.ok(typeof dflt === 'object');
+  assert.equal(dflt.buildContextMemory, undefined);
+  for (const bad of ['1g', -1, 1.5]) {
+    writeFileSync(file, JSON.stringify({ 'build-context-memory': bad }));
+    assert.throws(() => loadConfig(['--config-file', file]), /"build-context-memory" must be a whole number of bytes/);
+  }
+});

@@ -128,7 +128,8 @@ test('packUpper: whiteouts and opaque dirs become OCI entries, hardlinks stay li
   assert.deepEqual([...(await opaqueDirs(u))], ['cache']);
   const list = await entries(packUpper(u, { exclude: new Set(['/etc/hosts']) }));
   const byName = new Map(list.map((e) => [e.name, e]));
-  assert.deepEqual(list.map((e) => e.name), ['cache', 'cache/.wh..wh..opq', 'cache/new', 'etc', 'etc/app.conf', 'etc/hard', 'etc/link', 'etc/.wh.passwd', 'pipe']);
+  // Directories end in `/`, as in the layers Docker writes.
+  assert.deepEqual(list.map((e) => e.name), ['cache/', 'cache/.wh..wh..opq', 'cache/new', 'etc/', 'etc/app.conf', 'etc/hard', 'etc/link', 'etc/.wh.passwd', 'pipe']);
   assert.equal(byName.get('etc/hard')?.type, 'link');
   assert.equal(byName.get('etc/hard')?.linkname, 'etc/app.conf');
   assert.equal(byName.get('etc/link')?.type, 'symlink');
@@ -152,4 +153,39 @@ test('writeLayer then unpack gives back the same tree, and the same upper gives 
   assert.equal(statSync(join(d, 'etc/hard')).ino, statSync(join(d, 'etc/app.conf')).ino);
   assert.ok(lstatSync(join(d, 'pipe')).isFIFO());
   assert.equal(statSync(join(d, 'etc/app.conf')).mtimeMs, 0);
+});
+
+test('packUpper: an upper without whiteouts is packed as is; names with spaces, dashes and long paths survive', async () => {
+  const u = tmp('berth-upper-plain-');
+  const long = 'd'.repeat(120);
+  mkdirSync(join(u, long), { recursive: true });
+  writeFileSync(join(u, long, 'f'.repeat(110)), 'long');
+  writeFileSync(join(u, '-rf'), 'dash');
+  writeFileSync(join(u, 'a b'), 'space');
+  const list = await entries(packUpper(u, { exclude: new Set(['/a b']) }));
+  assert.deepEqual(list.map((e) => e.name), ['-rf', `${long}/`, `${long}/${'f'.repeat(110)}`]);
+  assert.equal(list[2]!.body, 'long');
+  // An empty upper is an empty archive: two zero blocks, as Docker's empty layer.
+  const empty = tmp('berth-upper-empty-');
+  const chunks: Buffer[] = [];
+  for await (const c of packUpper(empty)) chunks.push(c as Buffer);
+  assert.deepEqual(Buffer.concat(chunks), Buffer.alloc(1024));
+});
+
+test('TarContentCounter counts file bytes across any chunking, and skips long-name records', async () => {
+  const { TarContentCounter } = await import('../../../src/image/tar-headers.js');
+  const u = tmp('berth-upper-count-');
+  mkdirSync(join(u, 'x'.repeat(150)));
+  writeFileSync(join(u, 'x'.repeat(150), 'big'), Buffer.alloc(70_000, 1));
+  writeFileSync(join(u, 'small'), 'abc');
+  symlinkSync('small', join(u, 'link'));
+  const chunks: Buffer[] = [];
+  for await (const c of packUpper(u)) chunks.push(c as Buffer);
+  const tar = Buffer.concat(chunks);
+  for (const size of [1, 7, 511, 512, 513, 4096, tar.length]) {
+    const c = new TarContentCounter();
+    for (let i = 0; i < tar.length; i += size) c.feed(tar.subarray(i, i + size));
+    assert.equal(c.contentBytes, 70_003, `chunks of ${size}`);
+    assert.equal(c.entries, 4, `chunks of ${size}`);
+  }
 });

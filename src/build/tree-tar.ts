@@ -1,0 +1,108 @@
+// GNU tar as the builder's mover of file trees. A COPY of a big context
+// touches every file two or three times (hash it for the cache key, read it,
+// write it); done from JavaScript each file costs several promise round trips
+// to the thread pool, done by tar it costs a few system calls. JavaScript
+// still decides *which* files (sorted, --exclude applied), and hands tar an
+// explicit list.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { posix } from 'node:path';
+import type { Readable } from 'node:stream';
+
+export type EntryKind = 'dir' | 'file' | 'symlink' | 'other';
+
+export interface TreeEntry {
+  /** path relative to the walk's root, `/`-separated */
+  rel: string;
+  kind: EntryKind;
+}
+
+const byBytes = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+/**
+ * Everything under `dir` (not `dir` itself), sorted, parents before children.
+ * `exclude` matches paths relative to `dir`; an excluded directory is still
+ * entered when some pattern re-includes things (`!keep`), but is not listed.
+ */
+/** What decides exclusions: a DockerIgnore, or anything that answers the same way. */
+export interface Exclusions {
+  excludes(path: string): boolean;
+  /** some pattern re-includes paths (`!keep`): an excluded directory may still hold included files */
+  readonly hasExceptions: boolean;
+}
+
+export async function listTree(dir: string, exclude?: Exclusions): Promise<TreeEntry[]> {
+  const out: TreeEntry[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    const ents = await fs.readdir(rel ? posix.join(dir, rel) : dir, { withFileTypes: true });
+    ents.sort((a, b) => byBytes(a.name, b.name));
+    for (const e of ents) {
+      const path = rel ? `${rel}/${e.name}` : e.name;
+      const kind: EntryKind = e.isDirectory() ? 'dir' : e.isFile() ? 'file' : e.isSymbolicLink() ? 'symlink' : 'other';
+      const excluded = exclude?.excludes(path) ?? false;
+      if (excluded && !(kind === 'dir' && exclude!.hasExceptions)) continue;
+      if (!excluded) out.push({ rel: path, kind });
+      if (kind === 'dir') await walk(path);
+    }
+  };
+  await walk('');
+  return out;
+}
+
+export interface TarOptions {
+  /** every member owned by these ids */
+  owner?: { uid: number; gid: number };
+  /** every member's mode (--chmod) */
+  mode?: number;
+  /** every member's mtime, in seconds */
+  mtime?: number;
+}
+
+/** A tar of exactly `members` (relative to `root`, in this order, no recursion). */
+export function tarMembers(root: string, members: string[], opts: TarOptions = {}): { stream: Readable; done: Promise<void> } {
+  const args = ['-c', '-f', '-', '-b', '1', '--format=gnu', '--numeric-owner', '--no-recursion', '--warning=no-file-changed'];
+  if (opts.owner) args.push(`--owner=${opts.owner.uid}`, `--group=${opts.owner.gid}`);
+  if (opts.mode !== undefined) args.push(`--mode=${opts.mode.toString(8).padStart(4, '0')}`);
+  if (opts.mtime !== undefined) args.push(`--mtime=@${opts.mtime}`);
+  args.push('-C', root, '--null', '--verbatim-files-from', '-T', '-');
+  const tar = spawn('tar', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  tar.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  tar.stdin.on('error', () => undefined);
+  tar.stdin.end(members.map((m) => `${m}\0`).join(''));
+  const done = new Promise<void>((resolve, reject) => {
+    tar.on('error', reject);
+    // 1: a file changed while it was read; the archive is still whole.
+    tar.on('close', (code) => (code === 0 || code === 1 ? resolve() : reject(new Error(stderr.trim() || `tar exited with ${code}`))));
+  });
+  done.catch(() => undefined);
+  return { stream: tar.stdout, done };
+}
+
+/** Unpack a tar stream into `dir` with owners and modes exactly as the archive says. */
+export async function untarInto(input: Readable, dir: string): Promise<void> {
+  const tar = spawn('tar', ['-x', '-f', '-', '-b', '1', '-p', '--numeric-owner', '-C', dir], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  tar.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  tar.stdin.on('error', () => undefined);
+  input.on('error', (err) => tar.stdin.destroy(err));
+  input.pipe(tar.stdin);
+  await new Promise<void>((resolve, reject) => {
+    tar.on('error', reject);
+    tar.on('close', (code) => (code === 0 ? resolve() : reject(new Error(stderr.trim() || `tar exited with ${code}`))));
+  });
+}
+
+/**
+ * The digest of what a COPY takes: names, types, modes, sizes, link targets
+ * and contents, in a stable order. Owners and mtimes are left out: they
+ * change on every checkout, and COPY resets owners anyway.
+ */
+export async function hashMembers(root: string, members: string[]): Promise<string> {
+  const h = createHash('sha256');
+  const { stream, done } = tarMembers(root, members, { owner: { uid: 0, gid: 0 }, mtime: 0 });
+  for await (const chunk of stream as AsyncIterable<Buffer>) h.update(chunk);
+  await done;
+  return `sha256:${h.digest('hex')}`;
+}
