@@ -21,6 +21,7 @@ import { Readable, Transform } from 'node:stream';
 import { InvalidParameterError } from '../lib/errors.js';
 import { shortId } from '../lib/ids.js';
 import { secureJoin } from '../lib/secure-join.js';
+import { wakeOn } from './routes/containers.js';
 
 const execFileP = promisify(execFile);
 
@@ -80,7 +81,7 @@ function buildHost(engine: Engine): BuildHost {
       try {
         const exited = svc.wait(Id, 'next-exit');
         await svc.start(Id);
-        for await (const rec of readLogs(svc.logPath(Id), { follow: true, isDone: () => !svc.isRunning(Id) })) output(rec.data);
+        for await (const rec of readLogs(svc.logPath(Id), { follow: true, isDone: () => !svc.isRunning(Id), wake: wakeOn(engine, Id) })) output(rec.data);
         const { StatusCode } = await exited;
         return {
           containerId: Id,

@@ -517,7 +517,7 @@ async function forwardStdin(sock: Duplex, head: Buffer | undefined, engine: Engi
 }
 
 /** Wake a log follower when the container starts, dies or goes away. */
-function wakeOn(engine: Engine, id: string): (fn: () => void) => () => void {
+export function wakeOn(engine: Engine, id: string): (fn: () => void) => () => void {
   return (fn) => engine.events.subscribe((e) => {
     if (e.Type === 'container' && e.Actor.ID === id && ['start', 'die', 'destroy'].includes(e.Action)) fn();
   });
