@@ -50,9 +50,14 @@ export async function removeBuildContainers(engine: Engine): Promise<void> {
   }
 }
 
-function buildHost(engine: Engine): BuildHost {
+function buildHost(engine: Engine): BuildHost & { settle(): Promise<void> } {
   const tmp = buildTmpDir(engine);
+  const removals: Promise<void>[] = [];
   return {
+    /** Wait for the step containers still being removed. */
+    async settle() {
+      await Promise.all(removals);
+    },
     images: engine.images,
     cacheFile: join(engine.config.dataRoot, 'build', 'cache.json'),
     cacheMountDir: join(engine.config.dataRoot, 'build', 'cache-mounts'),
@@ -94,7 +99,8 @@ function buildHost(engine: Engine): BuildHost {
               // The step's container is gone after this: its upper becomes the layer as it is.
               return engine.images.commit(upper, imageId, { config, createdBy, exclude: new Set([...exclude, ...stubs]), adopt: true });
             });
-            await remove();
+            // The layer is safe: the container goes while the next step runs (the build waits for it at the end).
+            removals.push(remove());
             return img;
           },
         };
@@ -215,6 +221,7 @@ export async function buildRoute(ctx: RequestContext, engine: Engine): Promise<v
   // Secrets live on the exec root (a tmpfs on most systems), readable by root only, for this build only.
   const secretDir = join(secretsRoot(engine), randomBytes(6).toString('hex'));
   const received = Date.now();
+  let host: ReturnType<typeof buildHost> | undefined;
   try {
     if (secrets.size) {
       await fs.mkdir(secretDir, { recursive: true, mode: 0o700 });
@@ -253,7 +260,8 @@ export async function buildRoute(ctx: RequestContext, engine: Engine): Promise<v
     const context = events.vertex('[internal] load build context', undefined, received);
     context.sub(`transferring context: ${humanBytes(bytes)}`);
     context.done();
-    const img = await new Builder(buildHost(engine), say, events).build(join(dir, 'context'), text, opts);
+    host = buildHost(engine);
+    const img = await new Builder(host, say, events).build(join(dir, 'context'), text, opts);
     const exporting = events.vertex('exporting to image');
     exporting.sub('exporting layers');
     exporting.sub(`writing image ${img.id}`);
@@ -271,6 +279,7 @@ export async function buildRoute(ctx: RequestContext, engine: Engine): Promise<v
     const code = err instanceof BuildError ? err.code : 1;
     send({ errorDetail: { code, message }, error: message });
   } finally {
+    await host?.settle();
     await releaseContext(join(dir, 'context')).catch(() => undefined);
     await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
     await fs.rm(secretDir, { recursive: true, force: true }).catch(() => undefined);
