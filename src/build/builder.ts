@@ -22,6 +22,7 @@ import { copyInto, resolveSources } from './copy.js';
 import { DockerIgnore } from './dockerignore.js';
 import { looksLikeTar } from '../image/compression.js';
 import { BuildEvents, type Vertex } from './progress.js';
+import { CacheMounts } from './cache-mounts.js';
 
 export class BuildError extends EngineError {
   /** `buildkit`: the same failure in BuildKit's words, for the BuildKit-style display */
@@ -61,7 +62,7 @@ export interface RunSpec { cmd: string[]; env: string[]; workdir: string; user: 
 export interface BuildHost {
   images: ImageStore;
   /** Run a RUN step; the result's `commit` turns the container's changes into an image and removes it. */
-  run(imageId: string, spec: RunSpec, output: (chunk: Buffer) => void, started: (containerId: string) => void): Promise<{ containerId: string; exitCode: number; commit(config: ImageConfigBody, createdBy: string): Promise<ImageRecord>; remove(): Promise<void> }>;
+  run(imageId: string, spec: RunSpec, output: (chunk: Buffer) => void, started: (containerId: string) => void): Promise<{ containerId: string; exitCode: number; commit(config: ImageConfigBody, createdBy: string, epoch?: number): Promise<ImageRecord>; remove(): Promise<void> }>;
   /**
    * Mount an image's layers at a new directory: writable (its upper returned) or read-only.
    * `unmount` leaves the upper in place (to be committed); `release` removes everything.
@@ -209,9 +210,21 @@ export class Builder {
     return n;
   }
 
+  /**
+   * SOURCE_DATE_EPOCH (a build arg, as BuildKit takes it): every image the
+   * build makes is `created` then, and no file in its layers is newer. Part
+   * of every cache key, so that a step cached without it is not reused.
+   */
+  private epoch: number | undefined;
+
   /** Build; returns the final image. */
   async build(contextDir: string, dockerfileText: string, opts: BuildOptions): Promise<ImageRecord> {
     await this.loadCache();
+    const epochArg = opts.buildArgs.SOURCE_DATE_EPOCH;
+    if (epochArg !== undefined && epochArg !== '') {
+      if (!/^\d{1,12}$/.test(epochArg)) throw new BuildError(`invalid SOURCE_DATE_EPOCH: ${epochArg}: a number of seconds since 1970 is required`);
+      this.epoch = Number(epochArg);
+    }
     let df;
     try {
       df = parseDockerfile(dockerfileText, opts.dockerfile);
@@ -301,7 +314,7 @@ export class Builder {
     // Labels from --label go on the final image only.
     if (isTarget && Object.keys(opts.labels).length) {
       st.config = { ...st.config, Labels: { ...(st.config.Labels ?? {}), ...opts.labels } };
-      st.imageId = (await this.host.images.derive(st.imageId, { config: st.config, createdBy: 'LABEL ' + Object.entries(opts.labels).map(([k, v]) => `${k}=${v}`).join(' ') })).id;
+      st.imageId = (await this.host.images.derive(st.imageId, { config: st.config, createdBy: 'LABEL ' + Object.entries(opts.labels).map(([k, v]) => `${k}=${v}`).join(' '), epoch: this.epoch })).id;
     }
     return st.imageId;
   }
@@ -511,7 +524,8 @@ export class Builder {
   }
 
   private key(parts: unknown[]): string {
-    return `sha256:${createHash('sha256').update(JSON.stringify(parts)).digest('hex')}`;
+    const all = this.epoch === undefined ? parts : [...parts, { epoch: this.epoch }];
+    return `sha256:${createHash('sha256').update(JSON.stringify(all)).digest('hex')}`;
   }
 
   /** A step that only changes the config: cached like any other, no layer. */
@@ -524,7 +538,7 @@ export class Builder {
       st.config = config;
       return;
     }
-    const img = await this.host.images.derive(st.imageId, { config, createdBy: `/bin/sh -c #(nop) ${createdBy}` });
+    const img = await this.host.images.derive(st.imageId, { config, createdBy: `/bin/sh -c #(nop) ${createdBy}`, epoch: this.epoch });
     await this.remember(key, img.id);
     st.imageId = img.id;
     st.config = config;
@@ -631,14 +645,11 @@ export class Builder {
         const abs = posix.resolve(st.config.WorkingDir || '/', target);
         if (type === 'cache') {
           const id = opts.get('id') || abs;
-          const dir = join(this.host.cacheMountDir, createHash('sha256').update(id).digest('hex').slice(0, 32));
-          const fresh = !(await fs.stat(dir).catch(() => undefined));
-          await fs.mkdir(dir, { recursive: true, mode: 0o755 });
-          if (fresh) {
-            if (opts.has('mode')) await fs.chmod(dir, parseInt(opts.get('mode')!, 8));
-            await fs.chown(dir, Number(opts.get('uid') ?? 0), Number(opts.get('gid') ?? 0));
-          }
-          mounts.push({ type: 'bind', source: dir, target: abs, readonly: flag('readonly') || flag('ro') });
+          const cache = await new CacheMounts(this.host.cacheMountDir).acquire(id, {
+            uid: Number(opts.get('uid') ?? 0), gid: Number(opts.get('gid') ?? 0), ...(opts.has('mode') ? { mode: parseInt(opts.get('mode')!, 8) } : {}),
+          });
+          releases.push(async () => cache.release());
+          mounts.push({ type: 'bind', source: cache.dir, target: abs, readonly: flag('readonly') || flag('ro') });
           identity.push(['cache', id, abs]);
         } else if (type === 'tmpfs') {
           mounts.push({ type: 'tmpfs', target: abs, readonly: false });
@@ -684,7 +695,7 @@ export class Builder {
         `process "${process}" did not complete successfully: exit code: ${run.exitCode}`);
     }
     const createdBy = ins.json ? `RUN ${JSON.stringify(argv)}` : `RUN ${shell.join(' ')} ${argv[argv.length - 1]}`;
-    const img = await run.commit(st.config, `${createdBy}`);
+    const img = await run.commit(st.config, `${createdBy}`, this.epoch);
     st.say(`Removing intermediate container ${shortId(run.containerId)}\n`);
     await this.remember(key, img.id);
     st.imageId = img.id;
@@ -808,7 +819,7 @@ export class Builder {
         const createdBy = `/bin/sh -c #(nop) ${what} ${chownSpec ? `--chown=${chownSpec} ` : ''}${what === 'COPY' && fromRef ? `--from=${fromRef} ` : ''}${contentHash.replace('sha256:', 'multi:').slice(0, 20)} in ${dest}`;
         // Off the overlay first: the upper then becomes the new layer as it is, no unpacking.
         await target.unmount();
-        const img = await this.host.images.commit(target.upper!, st.imageId, { config: st.config, createdBy, adopt: true });
+        const img = await this.host.images.commit(target.upper!, st.imageId, { config: st.config, createdBy, adopt: true, epoch: this.epoch });
         await this.remember(key, img.id);
         st.imageId = img.id;
       } finally {

@@ -11,6 +11,7 @@ import type { RequestContext } from './router.js';
 import { res, boolParam } from './http-util.js';
 import { Builder, BuildError, type BuildHost, type BuildOptions } from '../build/builder.js';
 import { extractContext, receiveContext, releaseContext } from '../build/context.js';
+import { CacheMounts } from '../build/cache-mounts.js';
 import { readLogs } from '../container/logs.js';
 import { mountOverlay, unmount, mountsUnder } from '../container/rootfs.js';
 import { pullImage } from '../registry/pull.js';
@@ -60,7 +61,7 @@ function buildHost(engine: Engine): BuildHost & { settle(): Promise<void> } {
     },
     images: engine.images,
     cacheFile: join(engine.config.dataRoot, 'build', 'cache.json'),
-    cacheMountDir: join(engine.config.dataRoot, 'build', 'cache-mounts'),
+    cacheMountDir: cacheMounts(engine).root,
     async run(imageId, spec, output, started) {
       const svc = engine.containers;
       const { Id } = await svc.create({
@@ -92,12 +93,12 @@ function buildHost(engine: Engine): BuildHost & { settle(): Promise<void> } {
           containerId: Id,
           exitCode: StatusCode,
           remove,
-          commit: async (config, createdBy) => {
+          commit: async (config, createdBy, epoch) => {
             const layers = await engine.images.rootfsLayers(imageId);
             const img = await svc.withUpperDir(Id, false, async (_rec, upper, exclude) => {
               const stubs = await mountStubs(upper, layers, spec.mounts.map((m) => m.target));
               // The step's container is gone after this: its upper becomes the layer as it is.
-              return engine.images.commit(upper, imageId, { config, createdBy, exclude: new Set([...exclude, ...stubs]), adopt: true });
+              return engine.images.commit(upper, imageId, { config, createdBy, exclude: new Set([...exclude, ...stubs]), adopt: true, epoch });
             });
             // The layer is safe: the container goes while the next step runs (the build waits for it at the end).
             removals.push(remove());
@@ -354,5 +355,12 @@ export async function buildPrune(engine: Engine): Promise<{ CachesDeleted: strin
   const r = await engine.images.prune({ all: false, keep: () => false, inUse: (id) => engine.containers.imageInUse(id) !== undefined });
   const deleted = (r.ImagesDeleted ?? []).flatMap((d) => ('Deleted' in d ? [d.Deleted] : []));
   void forgotten;
-  return { CachesDeleted: deleted.length ? deleted : null, SpaceReclaimed: r.SpaceReclaimed };
+  // RUN --mount=type=cache directories go too (not one a running step uses), as BuildKit prunes them.
+  const mounts = await cacheMounts(engine).prune();
+  deleted.push(...mounts.deleted);
+  return { CachesDeleted: deleted.length ? deleted : null, SpaceReclaimed: r.SpaceReclaimed + mounts.reclaimed };
+}
+
+export function cacheMounts(engine: Engine): CacheMounts {
+  return new CacheMounts(join(engine.config.dataRoot, 'build', 'cache-mounts'));
 }

@@ -1,7 +1,8 @@
-// `system df`: what images, containers and volumes use on disk, in the shape
+// `system df`: what images, containers, volumes and the build cache use on disk, in the shape
 // of Docker's GET /system/df. Joins the services, so it lives with the daemon.
 import type { Engine } from './engine.js';
 import { containerSummary, statusOf } from './routes/containers.js';
+import { cacheMounts } from './build.js';
 
 export async function diskUsage(engine: Engine): Promise<Record<string, unknown>> {
   const images = engine.images.list();
@@ -37,6 +38,6 @@ export async function diskUsage(engine: Engine): Promise<Record<string, unknown>
     Images: imageSummaries,
     Containers: containerSummaries,
     Volumes: volumes,
-    BuildCache: [],
+    BuildCache: await cacheMounts(engine).list(),
   };
 }

@@ -254,13 +254,14 @@ export class ImageStore {
    * `commit`: the container's upper directory becomes a new layer on top of
    * its image. `exclude` are the paths Berth itself put in the upper directory.
    */
-  async commit(upper: string, baseId: string | undefined, opts: { config: ImageConfigBody; author?: string; comment?: string; createdBy?: string; tag?: string; exclude?: Set<string>; adopt?: boolean }): Promise<ImageRecord> {
+  async commit(upper: string, baseId: string | undefined, opts: { config: ImageConfigBody; author?: string; comment?: string; createdBy?: string; tag?: string; exclude?: Set<string>; adopt?: boolean; epoch?: number }): Promise<ImageRecord> {
     const base = baseId === undefined ? undefined : this.records.get(baseId);
     if (baseId !== undefined && !base) throw noSuchImage(baseId);
-    const { descriptor, diffId, contentBytes } = await writeLayer(this.content, upper, { exclude: opts.exclude });
+    const { descriptor, diffId, contentBytes } = await writeLayer(this.content, upper, { exclude: opts.exclude, ...(opts.epoch !== undefined ? { clampMtime: opts.epoch } : {}) });
     const parent = base?.layers[base.layers.length - 1];
     try {
-      if (opts.adopt) {
+      // With an epoch the layer's mtimes were clamped: unpack it, so what runs here is what ships.
+      if (opts.adopt && opts.epoch === undefined) {
         // The upper is ours to take (a finished build step): it already is the unpacked layer, minus what was excluded.
         for (const path of opts.exclude ?? []) await removeInside(upper, path);
         await this.layers.adopt(upper, { ...(parent ? { parent } : {}), diffId, size: contentBytes });
@@ -271,7 +272,7 @@ export class ImageStore {
       if (!this.blobInUse(descriptor.digest)) await this.content.delete(descriptor.digest);
       throw err;
     }
-    const created = new Date().toISOString();
+    const created = createdAt(opts.epoch);
     const config: OciImageConfig = {
       ...baseConfig(base),
       created,
@@ -289,10 +290,10 @@ export class ImageStore {
   }
 
   /** A new image with the same layers and another config (a builder's ENV, CMD, LABEL… step). */
-  async derive(baseId: string | undefined, opts: { config: ImageConfigBody; createdBy: string }): Promise<ImageRecord> {
+  async derive(baseId: string | undefined, opts: { config: ImageConfigBody; createdBy: string; epoch?: number }): Promise<ImageRecord> {
     const base = baseId === undefined ? undefined : this.records.get(baseId);
     if (baseId !== undefined && !base) throw noSuchImage(baseId);
-    const created = new Date().toISOString();
+    const created = createdAt(opts.epoch);
     const config: OciImageConfig = {
       ...baseConfig(base),
       created,
@@ -622,4 +623,9 @@ async function removeInside(upper: string, path: string): Promise<void> {
     if (!st?.isDirectory()) return;
   }
   await fs.rm(join(cur, parts[parts.length - 1]!), { recursive: true, force: true });
+}
+
+/** An image's `created`: now, or SOURCE_DATE_EPOCH (seconds) written as BuildKit writes it. */
+function createdAt(epoch?: number): string {
+  return epoch === undefined ? new Date().toISOString() : new Date(epoch * 1000).toISOString().replace('.000Z', 'Z');
 }

@@ -104,3 +104,64 @@ test('a build killed with -9 in the middle leaves no mount and no temporary file
   assert.equal(d.berth(['ps', '-a', '-q']).stdout, '');
   assert.equal(d.berth(['run', '--rm', 'busybox', 'true']).code, 0);
 });
+
+test('SOURCE_DATE_EPOCH: two builds from scratch give the same image id; created times and file mtimes are the epoch; a bad value is refused', () => {
+  const dir = join(ctx, 'epoch');
+  mkdirSync(join(dir, 'src'), { recursive: true });
+  writeFileSync(join(dir, 'src/app.txt'), 'app');
+  writeFileSync(join(dir, 'Dockerfile'), 'FROM busybox\nARG SOURCE_DATE_EPOCH\nENV MODE=prod\nCOPY src/ /app/\nRUN echo "built at $SOURCE_DATE_EPOCH" > /app/stamp && mkdir /app/made\nLABEL stage=final\n');
+  const epoch = 1700000000;
+  const ids = [0, 1].map(() => {
+    const r = d.berth(['build', '-q', '--no-cache', '--build-arg', `SOURCE_DATE_EPOCH=${epoch}`, dir]);
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout.trim();
+  });
+  assert.equal(ids[0], ids[1], 'the same inputs and epoch give the same image');
+  // From the environment, as buildx takes it, to the same image again.
+  const fromEnv = d.berth(['build', '-q', '--no-cache', '-t', 'epoch', dir], { env: { SOURCE_DATE_EPOCH: String(epoch) } });
+  assert.equal(fromEnv.stdout.trim(), ids[0]);
+  const inspect = JSON.parse(d.berth(['image', 'inspect', 'epoch']).stdout) as { Created: string }[];
+  assert.equal(inspect[0]!.Created, '2023-11-14T22:13:20Z');
+  const history = d.berth(['history', '--no-trunc', '--format', '{{.CreatedAt}} {{.CreatedBy}}', 'epoch']).stdout.split('\n').filter(Boolean);
+  assert.ok(history.slice(0, 5).every((l) => l.startsWith('2023-11-14T22:13:20')), history.join('\n'));
+  const run = d.berth(['run', '--rm', 'epoch', 'sh', '-c', 'cat /app/stamp; stat -c %Y /app/stamp /app/made /app/app.txt /app']);
+  const [stamp, ...mtimes] = run.stdout.trim().split('\n');
+  assert.equal(stamp, `built at ${epoch}`);
+  for (const m of mtimes) assert.ok(Number(m) <= epoch, `mtime ${m} is not after the epoch`);
+  // Without the epoch the same Dockerfile makes another image (its times are now).
+  const plain = d.berth(['build', '-q', '--no-cache', dir]);
+  assert.notEqual(plain.stdout.trim(), ids[0]);
+  const bad = d.berth(['build', '-q', '--build-arg', 'SOURCE_DATE_EPOCH=yesterday', dir]);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /invalid SOURCE_DATE_EPOCH: yesterday/);
+});
+
+test('RUN --mount=type=cache directories are the build cache of system df; builder prune empties them, but not one a running step uses', async () => {
+  const dir = join(ctx, 'cachemount');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'Dockerfile'), 'FROM busybox\nARG N=1\nRUN --mount=type=cache,id=dl,target=/cache head -c 200000 /dev/zero > /cache/blob-$N && ls /cache > /seen\n');
+  for (const n of ['1', '2']) assert.equal(d.berth(['build', '-q', '--build-arg', `N=${n}`, '-t', 'cm', dir]).code, 0);
+  const row = (): string[] => d.berth(['system', 'df']).stdout.split('\n').find((l) => l.startsWith('Build Cache'))!.split(/\s{2,}/);
+  const [, total, active, size] = row();
+  assert.deepEqual([total, active], ['1', '0']);
+  assert.match(size!, /^4\d\d(\.\d+)?kB$/, 'two blobs of 200 kB');
+  const verbose = d.berth(['system', 'df', '-v']).stdout;
+  assert.match(verbose, /^Build cache usage: 4\d\d(\.\d+)?kB$/m);
+  assert.match(verbose, /^[a-f0-9]{12}\s+exec\.cachemount\s+4\d\d(\.\d+)?kB\s+.+ ago\s+.+ ago\s+2\s+false$/m);
+  assert.equal(d.berth(['run', '--rm', 'cm', 'cat', '/seen']).stdout, 'blob-1\nblob-2\n');
+  // In use by a running step: shown as active, kept by a prune.
+  writeFileSync(join(dir, 'Dockerfile.slow'), 'FROM busybox\nRUN --mount=type=cache,id=dl,target=/cache sleep 5\n');
+  const slow = spawn(process.execPath, [join(ROOT, 'dist/berth.js'), '-H', `unix://${d.socket}`, 'build', '-q', '--no-cache', '-f', join(dir, 'Dockerfile.slow'), dir], { stdio: 'ignore' });
+  const slowDone = new Promise((r) => slow.once('exit', r));
+  assert.ok(await eventually(() => row()[2] === '1', 20_000), 'the cache mount shows as active while the step runs');
+  const kept = d.berth(['builder', 'prune', '-f']);
+  assert.equal(kept.code, 0, kept.stderr);
+  assert.doesNotMatch(kept.stdout, /^[a-f0-9]{32}$/m);
+  await slowDone;
+  const pruned = d.berth(['builder', 'prune', '-f']);
+  assert.match(pruned.stdout, /^[a-f0-9]{32}$/m);
+  assert.match(pruned.stdout, /Total reclaimed space: 4\d\d(\.\d+)?kB/);
+  assert.deepEqual(row().slice(1, 4), ['0', '0', '0B']);
+  assert.equal(d.berth(['build', '-q', '--no-cache', '--build-arg', 'N=3', '-t', 'cm', dir]).code, 0);
+  assert.equal(d.berth(['run', '--rm', 'cm', 'cat', '/seen']).stdout, 'blob-3\n', 'the pruned cache starts empty');
+});

@@ -184,6 +184,8 @@ export async function build(args: string[], opts: Opts): Promise<number> {
   if (list(opts.cacheFrom).length) err('WARNING: --cache-from is not supported yet: only the local build cache is used\n');
   const source = await contextSource(args[0]!, opts.file === undefined ? undefined : String(opts.file));
   const buildArgs = pairs(list(opts.buildArg), 'build-arg');
+  // As buildx does: SOURCE_DATE_EPOCH in the environment becomes the build arg unless one is given.
+  if (process.env.SOURCE_DATE_EPOCH && !('SOURCE_DATE_EPOCH' in buildArgs)) buildArgs.SOURCE_DATE_EPOCH = process.env.SOURCE_DATE_EPOCH;
   const query: Record<string, string | string[] | undefined> = {
     t: list(opts.tag),
     dockerfile: source.dockerfile,

@@ -11,7 +11,8 @@ type Opts = Record<string, unknown>;
 interface DfImage { Id: string; RepoTags: string[] | null; Created: number; Size: number; SharedSize: number; Containers: number }
 interface DfContainer { Id: string; Names: string[]; Image: string; Command: string; Created: number; State: string; Status: string; SizeRw?: number; Mounts?: { Type: string }[] }
 interface DfVolume { Name: string; UsageData?: { Size: number; RefCount: number } }
-interface DiskUsage { LayersSize: number; Images: DfImage[] | null; Containers: DfContainer[] | null; Volumes: DfVolume[] | null }
+interface DfBuildCache { ID: string; Type: string; Size: number; InUse: boolean; Shared: boolean; CreatedAt: string; LastUsedAt: string | null; UsageCount: number }
+interface DiskUsage { LayersSize: number; Images: DfImage[] | null; Containers: DfContainer[] | null; Volumes: DfVolume[] | null; BuildCache?: DfBuildCache[] | null }
 
 const withPercent = (reclaimable: number, total: number): string =>
   total > 0 ? `${humanSize(reclaimable)} (${Math.floor((reclaimable * 100) / total)}%)` : humanSize(reclaimable);
@@ -26,11 +27,15 @@ export async function systemDf(_args: string[], opts: Opts): Promise<number> {
   const cReclaim = containers.filter((c) => c.State !== 'running' && c.State !== 'paused' && c.State !== 'restarting').reduce((a, c) => a + (c.SizeRw ?? 0), 0);
   const vSize = volumes.reduce((a, v) => a + (v.UsageData?.Size ?? 0), 0);
   const vReclaim = volumes.filter((v) => (v.UsageData?.RefCount ?? 0) === 0).reduce((a, v) => a + (v.UsageData?.Size ?? 0), 0);
+  const cache = du.BuildCache ?? [];
+  // As the docker CLI counts: shared records are not this cache's size, records in use are not reclaimable.
+  const bSize = cache.filter((b) => !b.Shared).reduce((a, b) => a + b.Size, 0);
+  const bReclaim = cache.filter((b) => !b.Shared && !b.InUse).reduce((a, b) => a + b.Size, 0);
   const rows = [
     { Type: 'Images', TotalCount: String(images.length), Active: String(images.filter((i) => i.Containers > 0).length), Size: humanSize(du.LayersSize), Reclaimable: withPercent(Math.max(0, du.LayersSize - usedByActive), du.LayersSize) },
     { Type: 'Containers', TotalCount: String(containers.length), Active: String(containers.filter((c) => c.State === 'running').length), Size: humanSize(cSize), Reclaimable: withPercent(cReclaim, cSize) },
     { Type: 'Local Volumes', TotalCount: String(volumes.length), Active: String(volumes.filter((v) => (v.UsageData?.RefCount ?? 0) > 0).length), Size: humanSize(vSize), Reclaimable: withPercent(vReclaim, vSize) },
-    { Type: 'Build Cache', TotalCount: '0', Active: '0', Size: '0B', Reclaimable: '0B' },
+    { Type: 'Build Cache', TotalCount: String(cache.length), Active: String(cache.filter((b) => b.InUse).length), Size: humanSize(bSize), Reclaimable: humanSize(bReclaim) },
   ];
   if (typeof opts.format === 'string' && opts.format !== 'table') {
     out(formatRows(opts.format, rows, { Type: 'TYPE', TotalCount: 'TOTAL', Active: 'ACTIVE', Size: 'SIZE', Reclaimable: 'RECLAIMABLE' }));
@@ -56,7 +61,10 @@ export async function systemDf(_args: string[], opts: Opts): Promise<number> {
       `${humanDuration(now - c.Created * 1000)} ago`, c.Status, c.Names.map((n) => n.replace(/^\//, '')).join(',')]);
   }
   const volumeRows = [['VOLUME NAME', 'LINKS', 'SIZE'], ...volumes.map((v) => [v.Name, String(v.UsageData?.RefCount ?? 0), humanSize(v.UsageData?.Size ?? 0)])];
-  out(`Images space usage:\n\n${tabwrite(imageRows)}\nContainers space usage:\n\n${tabwrite(containerRows)}\nLocal Volumes space usage:\n\n${tabwrite(volumeRows)}\nBuild cache usage: 0B\n\n${tabwrite([['CACHE ID', 'CACHE TYPE', 'SIZE', 'CREATED', 'LAST USED', 'USAGE', 'SHARED']])}`);
+  const ago = (t: string | null): string => (t ? `${humanDuration(now - Date.parse(t))} ago` : '');
+  const cacheRows = [['CACHE ID', 'CACHE TYPE', 'SIZE', 'CREATED', 'LAST USED', 'USAGE', 'SHARED'],
+    ...cache.map((b) => [`${b.ID.slice(0, 12)}${b.InUse ? '*' : ''}`, b.Type, humanSize(b.Size), ago(b.CreatedAt), ago(b.LastUsedAt), String(b.UsageCount), String(b.Shared)])];
+  out(`Images space usage:\n\n${tabwrite(imageRows)}\nContainers space usage:\n\n${tabwrite(containerRows)}\nLocal Volumes space usage:\n\n${tabwrite(volumeRows)}\nBuild cache usage: ${humanSize(bSize)}\n\n${tabwrite(cacheRows)}`);
   return 0;
 }
 
