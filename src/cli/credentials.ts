@@ -41,6 +41,23 @@ export async function credentialsFor(domain: string): Promise<AuthConfig> {
   return { username: plain.slice(0, i), password: plain.slice(i + 1), serveraddress: key };
 }
 
+/**
+ * Every stored login, keyed as config.json keys them: what `build` sends in
+ * X-Registry-Config so that berthd can pull private base images (the docker
+ * CLI sends the same).
+ */
+export async function allCredentials(): Promise<Record<string, AuthConfig>> {
+  const cfg = await readConfig();
+  const out: Record<string, AuthConfig> = {};
+  for (const [key, entry] of Object.entries(cfg.auths ?? {})) {
+    const plain = entry.auth ? Buffer.from(entry.auth, 'base64').toString('utf8') : '';
+    const i = plain.indexOf(':');
+    if (i > 0) out[key] = { username: plain.slice(0, i), password: plain.slice(i + 1), serveraddress: key };
+    else if (entry.identitytoken) out[key] = { identitytoken: entry.identitytoken, serveraddress: key };
+  }
+  return out;
+}
+
 /** Rewrite config.json keeping every other key (and other tools' settings) as it was. */
 async function writeConfig(cfg: ConfigFile): Promise<void> {
   const path = configPath();

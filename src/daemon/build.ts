@@ -22,6 +22,7 @@ import { Readable, Transform } from 'node:stream';
 import { InvalidParameterError } from '../lib/errors.js';
 import { shortId } from '../lib/ids.js';
 import { secureJoin } from '../lib/secure-join.js';
+import { authForDomain, decodeRegistryConfig, type AuthConfig } from '../registry/auth.js';
 import { wakeOn } from './routes/containers.js';
 
 const execFileP = promisify(execFile);
@@ -51,7 +52,7 @@ export async function removeBuildContainers(engine: Engine): Promise<void> {
   }
 }
 
-function buildHost(engine: Engine): BuildHost & { settle(): Promise<void> } {
+function buildHost(engine: Engine, logins: Record<string, AuthConfig> = {}): BuildHost & { settle(): Promise<void> } {
   const tmp = buildTmpDir(engine);
   const removals: Promise<void>[] = [];
   return {
@@ -133,7 +134,7 @@ function buildHost(engine: Engine): BuildHost & { settle(): Promise<void> } {
     async pull(ref, output) {
       let r = parseReference(ref);
       if (!r.tag && !r.digest) r = { ...r, tag: 'latest' };
-      return pullImage(engine.images, engine.registry(r.domain, {}), r, {
+      return pullImage(engine.images, engine.registry(r.domain, authForDomain(logins, r.domain)), r, {
         progress: (m) => { if (m.status && !m.progressDetail?.current) output(`${m.id ? `${m.id}: ` : ''}${m.status}\n`); },
       });
     },
@@ -261,7 +262,7 @@ export async function buildRoute(ctx: RequestContext, engine: Engine): Promise<v
     const context = events.vertex('[internal] load build context', undefined, received);
     context.sub(`transferring context: ${humanBytes(bytes)}`);
     context.done();
-    host = buildHost(engine);
+    host = buildHost(engine, decodeRegistryConfig([ctx.req.headers['x-registry-config']].flat()[0]));
     const img = await new Builder(host, say, events).build(join(dir, 'context'), text, opts);
     const exporting = events.vertex('exporting to image');
     exporting.sub('exporting layers');

@@ -37,6 +37,32 @@ export function decodeAuthHeader(header: string | undefined): AuthConfig {
   }
 }
 
+/**
+ * X-Registry-Config (POST /build): base64 JSON of config.json-style keys →
+ * credentials, every login the client has. A malformed header is ignored,
+ * as dockerd ignores it: the build then pulls anonymously.
+ */
+export function decodeRegistryConfig(header: string | undefined): Record<string, AuthConfig> {
+  if (!header) return {};
+  try {
+    const v = JSON.parse(Buffer.from(header.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString('utf8')) as unknown;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return {};
+    const out: Record<string, AuthConfig> = {};
+    for (const [k, a] of Object.entries(v as Record<string, unknown>)) {
+      if (typeof a === 'object' && a !== null) out[k] = decodeAuthHeader(encodeAuthHeader(a as AuthConfig));
+    }
+    return out;
+  } catch {
+    return {};
+  }
+}
+
+/** The credentials for `domain` among X-Registry-Config's entries (Docker Hub's key is its v1 URL). */
+export function authForDomain(all: Record<string, AuthConfig>, domain: string): AuthConfig {
+  const key = domain === 'docker.io' ? 'https://index.docker.io/v1/' : domain;
+  return all[key] ?? all[`https://${key}`] ?? all[`http://${key}`] ?? {};
+}
+
 export function encodeAuthHeader(a: AuthConfig): string {
   return Buffer.from(JSON.stringify(a)).toString('base64url');
 }

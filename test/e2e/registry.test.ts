@@ -3,7 +3,7 @@
 // interrupted downloads.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { daemonWithBusybox, hasDockerCli, eventually } from './harness.js';
@@ -300,3 +300,24 @@ test('run pulls a missing image (progress on stderr), --pull always refreshes, a
   assert.equal(missing.code, 125);
   assert.match(missing.stderr, /berth: Error response from daemon: manifest for 127\.0\.0\.1:\d+\/team\/absent:1 not found: manifest unknown: manifest unknown/);
 });
+
+test('build FROM a private image: the CLI sends its logins (X-Registry-Config) and the pull uses them; logged out, it is denied', async () => {
+  await setup();
+  const base = `${locked.host}/private/base:1`;
+  assert.equal(berth(['login', '-u', TOKEN_USER, '--password-stdin', locked.host], TOKEN_PASSWORD).code, 0);
+  assert.equal(berth(['tag', 'app:src', base]).code, 0);
+  assert.equal(berth(['push', base]).code, 0);
+  assert.equal(berth(['rmi', base]).code, 0);
+  const dir = mkdtempSync('/tmp/bt-privbuild-');
+  writeFileSync(join(dir, 'Dockerfile'), `FROM ${base}\nRUN cat /payload > /copied\n`);
+  const built = berth(['build', '-q', '-t', 'from-private', dir]);
+  assert.equal(built.code, 0, built.stderr);
+  assert.equal(berth(['run', '--rm', 'from-private', 'cat', '/copied']).stdout, 'payload\n');
+  assert.equal(berth(['rmi', 'from-private', base]).code, 0);
+  assert.equal(berth(['logout', locked.host]).code, 0);
+  const denied = berth(['build', '-q', '--no-cache', dir]);
+  assert.notEqual(denied.code, 0);
+  assert.match(denied.stderr, /pull access denied|unauthorized/);
+  rmSync(dir, { recursive: true, force: true });
+});
+

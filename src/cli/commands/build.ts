@@ -13,6 +13,7 @@ import { PlainDisplay, TtyDisplay, type BuildDisplay } from '../build-display.js
 import { jsonLines } from '../../client/client.js';
 import { DockerIgnore } from '../../build/dockerignore.js';
 import { listTree, tarMembers } from '../../build/tree-tar.js';
+import { allCredentials } from '../credentials.js';
 import { confirm } from '../prompt.js';
 import { humanSize } from '../../lib/units.js';
 import { looksLikeTar, peek } from '../../image/compression.js';
@@ -204,6 +205,9 @@ export async function build(args: string[], opts: Opts): Promise<number> {
   const headers: Record<string, string> = { 'Content-Type': 'application/x-tar' };
   const secrets = await secretValues(list(opts.secret));
   if (Object.keys(secrets).length) headers['X-Berth-Build-Secrets'] = Buffer.from(JSON.stringify(secrets)).toString('base64');
+  // Every login, so that berthd can pull private base images, as the docker CLI sends them.
+  const logins = await allCredentials();
+  if (Object.keys(logins).length) headers['X-Registry-Config'] = Buffer.from(JSON.stringify(logins)).toString('base64url');
   const ssh = sshSockets(list(opts.ssh));
   if (Object.keys(ssh).length) headers['X-Berth-Build-Ssh'] = Buffer.from(JSON.stringify(ssh)).toString('base64');
   const res = await client().raw('POST', '/build', { query, ...(source.tar ? { stream: source.tar } : {}), headers });

@@ -23,3 +23,20 @@ test('X-Registry-Auth: round trip, the auth field, empty, garbage', () => {
   assert.equal(basicHeader({ username: 'u', password: 'p' }), `Basic ${Buffer.from('u:p').toString('base64')}`);
   assert.equal(basicHeader({}), undefined);
 });
+
+test('X-Registry-Config: every login by registry key; Docker Hub under its v1 URL; garbage is no login', async () => {
+  const { decodeRegistryConfig, authForDomain } = await import('../../../src/registry/auth.js');
+  const header = Buffer.from(JSON.stringify({
+    'https://index.docker.io/v1/': { auth: Buffer.from('hub:pw').toString('base64') },
+    'localhost:5000': { username: 'jo', password: 'x' },
+    'https://reg.example.com': { identitytoken: 'tok' },
+  })).toString('base64url');
+  const all = decodeRegistryConfig(header);
+  assert.deepEqual(authForDomain(all, 'docker.io'), { auth: Buffer.from('hub:pw').toString('base64'), username: 'hub', password: 'pw' });
+  assert.deepEqual(authForDomain(all, 'localhost:5000'), { username: 'jo', password: 'x' });
+  assert.deepEqual(authForDomain(all, 'reg.example.com'), { identitytoken: 'tok' });
+  assert.deepEqual(authForDomain(all, 'other:5000'), {});
+  assert.deepEqual(decodeRegistryConfig('not base64 json'), {});
+  assert.deepEqual(decodeRegistryConfig(Buffer.from('[1]').toString('base64')), {});
+  assert.deepEqual(decodeRegistryConfig(undefined), {});
+});
