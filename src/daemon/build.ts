@@ -12,6 +12,7 @@ import { res, boolParam } from './http-util.js';
 import { Builder, BuildError, type BuildHost, type BuildOptions } from '../build/builder.js';
 import { extractContext, receiveContext, releaseContext } from '../build/context.js';
 import { CacheMounts } from '../build/cache-mounts.js';
+import { cloneGitContext, GitContextError, isGitUrl } from '../build/git-context.js';
 import { readLogs } from '../container/logs.js';
 import { mountOverlay, unmount, mountsUnder } from '../container/rootfs.js';
 import { pullImage } from '../registry/pull.js';
@@ -211,7 +212,7 @@ export async function buildRoute(ctx: RequestContext, engine: Engine): Promise<v
   }
   if (ssh.size) opts.ssh = ssh;
   const remote = q.get('remote') || undefined;
-  if (remote && !/^https?:\/\//.test(remote)) throw new InvalidParameterError(`unsupported remote context ${remote}: only http(s) URLs to a tar or a Dockerfile can be built`);
+  if (remote && !/^https?:\/\//.test(remote) && !isGitUrl(remote)) throw new InvalidParameterError(`unsupported remote context ${remote}: only git repositories and http(s) URLs to a tar or a Dockerfile can be built`);
   const quiet = boolParam(q, 'q');
   const structured = boolParam(q, 'berthevents');
   const out = res(ctx);
@@ -237,7 +238,15 @@ export async function buildRoute(ctx: RequestContext, engine: Engine): Promise<v
     }
     let bytes = 0;
     const count = new Transform({ transform(chunk: Buffer, _enc, cb) { bytes += chunk.length; cb(null, chunk); } });
-    if (remote) {
+    if (remote && isGitUrl(remote)) {
+      // Cloned by berthd (docker-py and other API clients send git URLs as they are).
+      try {
+        await fs.rename(await cloneGitContext(remote, join(dir, 'git')), join(dir, 'context'));
+      } catch (err) {
+        if (err instanceof GitContextError) throw new BuildError(err.message);
+        throw err;
+      }
+    } else if (remote) {
       const dockerfile = await fetchRemoteContext(remote, count, join(dir, 'context'));
       if (dockerfile) opts.dockerfile = dockerfile;
     } else {

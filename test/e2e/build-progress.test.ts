@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { daemonWithBusybox, eventually, ROOT } from './harness.js';
 import { freePort } from '../helpers/registry.js';
+import http from 'node:http';
 
 const d = daemonWithBusybox();
 const root = mkdtempSync('/tmp/bt-buildprog-');
@@ -223,3 +224,63 @@ test('RUN --mount=type=secret and type=ssh: usable in the step, never in the ima
     agent.kill('SIGKILL');
   }
 });
+
+test('git contexts: a repository served by git daemon, by branch, tag, commit and subdirectory, from the CLI and from the API; a bad ref fails clearly', async () => {
+  const repos = join(root, 'git-repos');
+  const work = join(root, 'git-work');
+  mkdirSync(join(work, 'sub'), { recursive: true });
+  const g = (...args: string[]): string => execFileSync('git', ['-C', work, '-c', 'user.email=t@example.com', '-c', 'user.name=t', ...args], { encoding: 'utf8' }).trim();
+  execFileSync('git', ['init', '-q', '-b', 'main', work]);
+  writeFileSync(join(work, 'Dockerfile'), 'FROM busybox\nCOPY . /src/\nCMD ["cat", "/src/which.txt"]\n');
+  writeFileSync(join(work, 'which.txt'), 'root v1\n');
+  writeFileSync(join(work, 'sub/Dockerfile'), 'FROM busybox\nCOPY which.txt /which.txt\n');
+  writeFileSync(join(work, 'sub/which.txt'), 'sub\n');
+  g('add', '.');
+  g('commit', '-q', '-m', 'v1');
+  g('tag', 'v1');
+  const first = g('rev-parse', 'HEAD');
+  writeFileSync(join(work, 'which.txt'), 'root v2\n');
+  g('commit', '-q', '-am', 'v2');
+  mkdirSync(repos);
+  execFileSync('git', ['clone', '-q', '--bare', work, join(repos, 'app.git')]);
+  const port = await freePort();
+  const daemon = spawn('git', ['daemon', '--reuseaddr', '--export-all', `--base-path=${repos}`, '--listen=127.0.0.1', `--port=${port}`, repos], { stdio: 'ignore' });
+  try {
+    const url = `git://127.0.0.1:${port}/app.git`;
+    assert.ok(await eventually(() => spawnSync('git', ['ls-remote', url], { stdio: 'ignore' }).status === 0, 10_000), 'git daemon is up');
+    const built = (ref: string, extra: string[] = []): string => {
+      const r = d.berth(['build', '-q', ...extra, `${url}${ref}`]);
+      assert.equal(r.code, 0, r.stderr);
+      return d.berth(['run', '--rm', r.stdout.trim(), 'cat', ref.includes(':sub') ? '/which.txt' : '/src/which.txt']).stdout;
+    };
+    assert.equal(built(''), 'root v2\n');
+    assert.equal(built('#main'), 'root v2\n');
+    assert.equal(built('#v1'), 'root v1\n');
+    assert.equal(built(`#${first}`), 'root v1\n');
+    assert.equal(built('#main:sub'), 'sub\n');
+    // The .git directory is not part of the context.
+    const ls = d.berth(['build', '-q', url]);
+    assert.equal(d.berth(['run', '--rm', ls.stdout.trim(), 'ls', '-a', '/src']).stdout.split('\n').includes('.git'), false);
+    // API clients (docker-py's remote=) have berthd clone it.
+    const api = await new Promise<string>((resolve, reject) => {
+      const req = http.request({ socketPath: d.socket, method: 'POST', path: `/build?q=1&remote=${encodeURIComponent(`${url}#v1`)}` }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => { body += c.toString(); });
+        res.on('end', () => resolve(body));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    const id = /"stream":"(sha256:[a-f0-9]{64})\\n"/.exec(api)?.[1];
+    assert.ok(id, api);
+    assert.equal(d.berth(['run', '--rm', id, 'cat', '/src/which.txt']).stdout, 'root v1\n');
+    const bad = d.berth(['build', '-q', `${url}#no-such-branch`]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /unable to prepare context: unable to 'git clone' to temporary context directory: .*no-such-branch/s);
+    const badDir = d.berth(['build', '-q', `${url}#main:nope`]);
+    assert.match(badDir.stderr, /subdirectory "nope" not found/);
+  } finally {
+    daemon.kill();
+  }
+});
+

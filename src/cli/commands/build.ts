@@ -4,6 +4,7 @@
 import { promises as fs } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, posix, relative, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tarStream from 'tar-stream';
@@ -14,6 +15,7 @@ import { jsonLines } from '../../client/client.js';
 import { DockerIgnore } from '../../build/dockerignore.js';
 import { listTree, tarMembers } from '../../build/tree-tar.js';
 import { allCredentials } from '../credentials.js';
+import { cloneGitContext, GitContextError, isGitUrl } from '../../build/git-context.js';
 import { confirm } from '../prompt.js';
 import { humanSize } from '../../lib/units.js';
 import { looksLikeTar, peek } from '../../image/compression.js';
@@ -64,7 +66,7 @@ async function tarEntry(name: string, content: Buffer): Promise<Buffer> {
 }
 
 /** What a build reads: a context tar (from a directory, stdin or nothing), or a URL the daemon fetches. */
-interface ContextSource { tar?: Readable; remote?: string; dockerfile: string; dockerfileText?: string }
+interface ContextSource { tar?: Readable; remote?: string; dockerfile: string; dockerfileText?: string; cleanup?: () => Promise<void> }
 
 /** A context of one file: `docker build - < Dockerfile`. */
 function singleFileTar(name: string, content: Buffer): Readable {
@@ -89,12 +91,22 @@ async function contextSource(contextArg: string, file: string | undefined): Prom
     const text = await readAll(stream);
     return { tar: singleFileTar('Dockerfile', text), dockerfile: 'Dockerfile', dockerfileText: text.toString('utf8') };
   }
+  if (isGitUrl(contextArg)) {
+    // Cloned here, as the docker CLI does for the classic builder; `-f` is relative to the repository's context.
+    const tmp = await fs.mkdtemp(join(tmpdir(), 'berth-git-'));
+    const cleanup = (): Promise<void> => fs.rm(tmp, { recursive: true, force: true });
+    try {
+      const dir = await cloneGitContext(contextArg, join(tmp, 'repo'));
+      return { ...(await contextSource(dir, file === undefined || file === '-' ? file : resolve(dir, file))), cleanup };
+    } catch (e) {
+      await cleanup();
+      if (e instanceof GitContextError) throw new CliError(e.message, 1);
+      throw e;
+    }
+  }
   if (/^https?:\/\//.test(contextArg)) {
     if (file === '-') throw new CliError('invalid argument: a Dockerfile from stdin needs a local context', 1);
     return { remote: contextArg, dockerfile: file ?? 'Dockerfile' };
-  }
-  if (/^git:\/\//.test(contextArg) || contextArg.startsWith('git@') || /\.git(#.*)?$/.test(contextArg)) {
-    throw new CliError('building from a git repository is not supported yet: clone it and give the directory', 1);
   }
   const dir = resolve(contextArg);
   const st = await fs.stat(dir).catch(() => undefined);
@@ -184,6 +196,14 @@ export async function build(args: string[], opts: Opts): Promise<number> {
   if (platform && !/^linux(\/amd64)?$/.test(platform)) throw new CliError(`failed to solve: no match for platform ${platform}: only linux/amd64 can be built on this machine`, 1);
   if (list(opts.cacheFrom).length) err('WARNING: --cache-from is not supported yet: only the local build cache is used\n');
   const source = await contextSource(args[0]!, opts.file === undefined ? undefined : String(opts.file));
+  try {
+    return await sendBuild(source, opts, mode, platform);
+  } finally {
+    await source.cleanup?.();
+  }
+}
+
+async function sendBuild(source: ContextSource, opts: Opts, mode: ProgressMode, platform: string | undefined): Promise<number> {
   const buildArgs = pairs(list(opts.buildArg), 'build-arg');
   // As buildx does: SOURCE_DATE_EPOCH in the environment becomes the build arg unless one is given.
   if (process.env.SOURCE_DATE_EPOCH && !('SOURCE_DATE_EPOCH' in buildArgs)) buildArgs.SOURCE_DATE_EPOCH = process.env.SOURCE_DATE_EPOCH;
