@@ -4,6 +4,13 @@ import http, { type IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Socket } from 'node:net';
 
+/**
+ * Requests go to a unix socket: no TLS server name to work out. Without
+ * this, Node's agent checks whether "localhost" is an IP address, and the
+ * first such check compiles the IPv6 pattern — 6 to 8 ms of every CLI run.
+ */
+const UNIX_SOCKET = { servername: '' } as unknown as http.RequestOptions;
+
 export const DEFAULT_SOCKET = '/run/berth/berth.sock';
 
 export class EngineApiError extends Error {
@@ -88,7 +95,7 @@ export class EngineClient {
         data = JSON.stringify(opts.body);
         headers['Content-Type'] = 'application/json';
       }
-      const req = http.request({ socketPath: this.socketPath, method, path: this.versionPrefix + path + qs(opts.query), headers }, (res) => {
+      const req = http.request({ ...UNIX_SOCKET, socketPath: this.socketPath, method, path: this.versionPrefix + path + qs(opts.query), headers }, (res) => {
         if ((res.statusCode ?? 500) >= 400) {
           let text = '';
           res.on('data', (d: Buffer) => { text += d.toString(); });
@@ -219,6 +226,7 @@ export class EngineClient {
     return new Promise((resolve, reject) => {
       const data = body === undefined ? undefined : JSON.stringify(body);
       const req = http.request({
+        ...UNIX_SOCKET,
         socketPath: this.socketPath,
         method: 'POST',
         path: this.versionPrefix + path,
