@@ -118,8 +118,8 @@ export async function copyInto(rootfs: string, srcRoot: string, sources: string[
         targetDir = posix.dirname(dest);
         entries = [{ from: host, name: posix.basename(dest), rel: posix.basename(src) }];
       }
+      await mkdirOwned(rootfs, targetDir, opts);
     }
-    await mkdirOwned(rootfs, targetDir, opts);
     try {
       await extractInto(root, targetDir, packEntries(entries, opts), { copyUidGid: true, noOverwriteDirNonDir: false }, 'build');
     } catch (err) {

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
+import { tarCreate } from '../lib/gnu-tar.js';
 
 export type EntryKind = 'dir' | 'file' | 'symlink' | 'other';
 
@@ -61,23 +62,11 @@ export interface TarOptions {
 
 /** A tar of exactly `members` (relative to `root`, in this order, no recursion). */
 export function tarMembers(root: string, members: string[], opts: TarOptions = {}): { stream: Readable; done: Promise<void> } {
-  const args = ['-c', '-f', '-', '-b', '1', '--format=gnu', '--numeric-owner', '--no-recursion', '--warning=no-file-changed'];
-  if (opts.owner) args.push(`--owner=${opts.owner.uid}`, `--group=${opts.owner.gid}`);
-  if (opts.mode !== undefined) args.push(`--mode=${opts.mode.toString(8).padStart(4, '0')}`);
-  if (opts.mtime !== undefined) args.push(`--mtime=@${opts.mtime}`);
-  args.push('-C', root, '--null', '--verbatim-files-from', '-T', '-');
-  const tar = spawn('tar', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  tar.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-  tar.stdin.on('error', () => undefined);
-  tar.stdin.end(members.map((m) => `${m}\0`).join(''));
-  const done = new Promise<void>((resolve, reject) => {
-    tar.on('error', reject);
-    // 1: a file changed while it was read; the archive is still whole.
-    tar.on('close', (code) => (code === 0 || code === 1 ? resolve() : reject(new Error(stderr.trim() || `tar exited with ${code}`))));
-  });
-  done.catch(() => undefined);
-  return { stream: tar.stdout, done };
+  const options = ['--no-recursion', '--warning=no-file-changed'];
+  if (opts.owner) options.push(`--owner=${opts.owner.uid}`, `--group=${opts.owner.gid}`);
+  if (opts.mode !== undefined) options.push(`--mode=${opts.mode.toString(8).padStart(4, '0')}`);
+  if (opts.mtime !== undefined) options.push(`--mtime=@${opts.mtime}`);
+  return tarCreate(root, members, options);
 }
 
 /** Unpack a tar stream into `dir` with owners and modes exactly as the archive says. */

@@ -4,7 +4,7 @@
 // `.wh..wh..opq` entry, so the layer means the same on any other engine.
 import { promises as fs } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { posix } from 'node:path';
 import { PassThrough, Readable, Transform } from 'node:stream';
@@ -14,6 +14,7 @@ import type { ContentStore } from './content-store.js';
 import { gzipStream, MEDIA_TYPES } from './compression.js';
 import { OPAQUE_XATTR, opaqueEntryFor, whiteoutEntryFor } from './whiteouts.js';
 import { TarContentCounter } from './tar-headers.js';
+import { tarCreate } from '../lib/gnu-tar.js';
 
 const execFileP = promisify(execFile);
 
@@ -82,24 +83,14 @@ export function packUpper(upper: string, opts: PackOptions = {}): Readable {
   void (async () => {
     const [opaque, devices] = await Promise.all([opaqueDirs(upper), hasCharDevices(upper)]);
     const names = (await fs.readdir(upper)).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-    const args = ['-c', '-f', '-', '-b', '1', '--format=gnu', '--sort=name', '--numeric-owner',
-      '--warning=no-file-changed', '--warning=no-file-removed', '--warning=no-file-ignored'];
-    if (opts.clampMtime !== undefined) args.push(`--mtime=@${opts.clampMtime}`, '--clamp-mtime');
+    const options = ['--sort=name', '--warning=no-file-changed', '--warning=no-file-removed', '--warning=no-file-ignored'];
+    if (opts.clampMtime !== undefined) options.push(`--mtime=@${opts.clampMtime}`, '--clamp-mtime');
     // Exclusions match whole member names from the start, literally.
-    args.push('--anchored', '--no-wildcards');
-    for (const e of opts.exclude ?? []) args.push(`--exclude=${e.replace(/^\/+/, '')}`);
-    args.push('-C', upper, '--null', '--verbatim-files-from', '-T', '-');
-    const tar = spawn('tar', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stderr = '';
-    tar.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    tar.stdin.on('error', () => undefined);
-    tar.stdin.end(names.map((n) => `${n}\0`).join(''));
-    // 1: some file changed or vanished while it was read (a running container); the archive is still whole.
-    const exited = new Promise<void>((resolve, reject) => {
-      tar.on('error', reject);
-      tar.on('close', (code) => (code === 0 || code === 1 ? resolve() : reject(new Error(`tar failed to pack the layer: ${stderr.trim() || `exit code ${code}`}`))));
-    });
-    const stream = opaque.size || devices ? rewriteWhiteouts(tar.stdout, opaque) : tar.stdout;
+    options.push('--anchored', '--no-wildcards');
+    for (const e of opts.exclude ?? []) options.push(`--exclude=${e.replace(/^\/+/, '')}`);
+    const tar = tarCreate(upper, names, options);
+    const exited = tar.done.catch((err: Error) => { throw new Error(`tar failed to pack the layer: ${err.message}`); });
+    const stream = opaque.size || devices ? rewriteWhiteouts(tar.stream, opaque) : tar.stream;
     await Promise.all([pipeline(stream, out), exited]);
   })().catch((err: Error) => out.destroy(err));
   return out;
