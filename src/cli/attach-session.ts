@@ -37,8 +37,24 @@ export function enterRawMode(): void {
 }
 
 export async function attachSession(c: EngineClient, id: string, o: AttachOptions): Promise<AttachOutcome> {
-  const socket: Socket = await c.attach(id, { stdin: o.stdin, stdout: o.stdout, stderr: o.stderr, detachKeys: o.detachKeys });
-  const wait = await c.waitContainer(id, o.waitCondition ?? 'next-exit');
+  // Attach and wait are both in place before the start (no output and no exit
+  // can be missed); they are asked for at once, and one that fails takes the
+  // other down so that nothing keeps the CLI alive.
+  const waiting = c.waitContainer(id, o.waitCondition ?? 'next-exit');
+  let socket: Socket;
+  try {
+    socket = await c.attach(id, { stdin: o.stdin, stdout: o.stdout, stderr: o.stderr, detachKeys: o.detachKeys });
+  } catch (e) {
+    void waiting.then((w) => { w.cancel(); w.result.catch(() => undefined); }, () => undefined);
+    throw e;
+  }
+  let wait: Awaited<typeof waiting>;
+  try {
+    wait = await waiting;
+  } catch (e) {
+    socket.destroy();
+    throw e;
+  }
   const streamDone = new Promise<void>((resolve) => {
     socket.on('end', resolve);
     socket.on('close', resolve);
@@ -47,10 +63,11 @@ export async function attachSession(c: EngineClient, id: string, o: AttachOption
   if (o.tty) socket.pipe(process.stdout, { end: false });
   else socket.pipe(demuxTo(process.stdout, process.stderr));
 
-  const stdin = process.stdin;
-  const raw = o.stdin && o.tty && stdin.isTTY;
+  // process.stdin is a getter that opens the stream: only touched when used.
+  const stdin = o.stdin ? process.stdin : undefined;
+  const raw = stdin !== undefined && o.tty && stdin.isTTY;
   if (raw) enterRawMode();
-  if (o.stdin) {
+  if (stdin) {
     stdin.pipe(socket);
   } else {
     socket.end();
@@ -77,6 +94,12 @@ export async function attachSession(c: EngineClient, id: string, o: AttachOption
       process.stdout.on('resize', resize);
     }
     await streamDone;
+    // Without stdin there are no detach keys: the stream ended because the
+    // container did, and its wait answers at once (no inspect round trip).
+    if (!o.stdin) {
+      const done = await wait.result.then((r) => r, () => undefined);
+      if (done) return { exitCode: done.StatusCode, error: done.Error?.Message || undefined };
+    }
     // The stream also ends when the user types the detach keys: then the container runs on.
     const state = await c.inspectContainer(id).then((j) => (j.State as { Running?: boolean } | undefined)?.Running, () => false);
     if (state) {
@@ -89,8 +112,8 @@ export async function attachSession(c: EngineClient, id: string, o: AttachOption
   } finally {
     if (proxy) for (const s of PROXIED_SIGNALS) process.off(s, forward);
     process.stdout.off('resize', resize);
-    if (raw) stdin.setRawMode(false);
-    if (o.stdin) {
+    if (stdin) {
+      if (raw) stdin.setRawMode(false);
       stdin.unpipe(socket);
       stdin.pause();
       // A stdin that is a pipe or terminal keeps the process alive otherwise.

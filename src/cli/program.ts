@@ -103,7 +103,70 @@ function runCreateOptions(c: Command): Command {
     .option('-q, --quiet', 'Suppress the pull output');
 }
 
-export function buildProgram(): Command {
+/**
+ * Stands in for a command this invocation does not need: every builder call
+ * on it is a no-op that returns it again, so the definitions below read the
+ * same whether a command is kept or skipped.
+ */
+const SKIPPED: Command = new Proxy({} as Command, { get: () => () => SKIPPED });
+
+/** Global options of `berth` that take a value (their value is not a command name). */
+const GLOBAL_WITH_VALUE = new Set(['-H', '--host', '-l', '--log-level', '--config']);
+
+/**
+ * The command path this argv invokes (`ps`, `container ls`): its first two
+ * operands after the global options. Defining commander's whole tree costs
+ * ~20 ms on every run, so only the invoked command is defined in full.
+ */
+export function invokedPath(argv: string[]): string[] {
+  const path: string[] = [];
+  for (let i = 0; i < argv.length && path.length < 2; i++) {
+    const a = argv[i]!;
+    if (a === '--') break;
+    if (a.startsWith('-')) {
+      if (path.length === 0 && GLOBAL_WITH_VALUE.has(a)) i++;
+      if (path.length > 0) break;
+      continue;
+    }
+    path.push(a);
+  }
+  return path;
+}
+
+/** Management commands: their first operand names a subcommand. */
+const GROUPS = new Set(['container', 'image', 'network', 'volume', 'system', 'builder']);
+
+/**
+ * Whether a tree built for `path` has the invoked command. When it does not
+ * (a typo, a subcommand that does not exist) the whole tree is built so that
+ * commander's errors and help read as always.
+ */
+export function resolves(program: Command, path: string[]): boolean {
+  let cur = program;
+  for (const name of path) {
+    // Below a leaf command the rest of the path is its arguments.
+    if (cur !== program && !GROUPS.has(cur.name())) return true;
+    const next = cur.commands.find((c) => c.name() === name || c.aliases().includes(name));
+    if (!next) return false;
+    cur = next;
+  }
+  return true;
+}
+
+/**
+ * Docker's command tree. With `only` (see invokedPath), commands off that
+ * path are skipped; with none, the whole tree is defined (help, unknown names).
+ */
+export function buildProgram(only: string[] = []): Command {
+  const depthOf = (c: Command): number => { let d = 0; for (let p = c.parent; p; p = p.parent) d++; return d; };
+  /** `parent.command(name)` if the invocation may need it, else SKIPPED. */
+  const define = (parent: Command, name: string, aliases: string[] = []): Command => {
+    if (parent === SKIPPED) return SKIPPED;
+    const want = only[depthOf(parent)];
+    if (want !== undefined && want !== name && !aliases.includes(want)) return SKIPPED;
+    const c = parent.command(name);
+    return aliases.length ? c.aliases(aliases) : c;
+  };
   const program = new Command('berth');
   program
     .usage('[OPTIONS] COMMAND')
@@ -121,7 +184,7 @@ export function buildProgram(): Command {
     });
 
   const defineContainerCommands = (parent: Command, prefix: string): void => {
-    const sub = (name: string): Command => parent.command(name).helpOption('--help', 'Print usage');
+    const sub = (name: string, aliases: string[] = []): Command => define(parent, name, aliases).helpOption('--help', 'Print usage');
 
     runCreateOptions(sub('run').description('Create and run a new container from an image')
       .usage('[OPTIONS] IMAGE [COMMAND] [ARG...]')
@@ -189,7 +252,7 @@ export function buildProgram(): Command {
       .option('--no-stdin', 'Do not attach STDIN')
       .option('--sig-proxy [bool]', 'Proxy received signals to the process (default true; --sig-proxy=false to turn off)', (v: string) => v !== 'false')
       .argument('<container>').action(containers('attachCmd'));
-    sub(prefix === 'container' ? 'ls' : 'ps').aliases(prefix === 'container' ? ['ps', 'list'] : [])
+    sub(prefix === 'container' ? 'ls' : 'ps', prefix === 'container' ? ['ps', 'list'] : [])
       .description('List containers').usage('[OPTIONS]')
       .option('-a, --all', 'Show all containers (default shows just running)')
       .option('-q, --quiet', 'Only display container IDs')
@@ -219,7 +282,7 @@ export function buildProgram(): Command {
     sub('kill').description('Kill one or more running containers').usage('[OPTIONS] CONTAINER [CONTAINER...]')
       .option('-s, --signal <string>', 'Signal to send to the container')
       .argument('<containers...>').action(containers('kill'));
-    sub(prefix === 'container' ? 'rm' : 'rm').aliases(prefix === 'container' ? ['remove'] : [])
+    sub('rm', prefix === 'container' ? ['remove'] : [])
       .description('Remove one or more containers').usage('[OPTIONS] CONTAINER [CONTAINER...]')
       .option('-f, --force', 'Force the removal of a running container (uses SIGKILL)')
       .option('-v, --volumes', 'Remove anonymous volumes associated with the container')
@@ -242,8 +305,8 @@ export function buildProgram(): Command {
   };
 
   const defineImageCommands = (parent: Command, prefix: string): void => {
-    const sub = (name: string): Command => parent.command(name).helpOption('--help', 'Print usage');
-    sub(prefix === 'image' ? 'ls' : 'images').aliases(prefix === 'image' ? ['list'] : [])
+    const sub = (name: string, aliases: string[] = []): Command => define(parent, name, aliases).helpOption('--help', 'Print usage');
+    sub(prefix === 'image' ? 'ls' : 'images', prefix === 'image' ? ['list'] : [])
       .description('List images').usage('[OPTIONS] [REPOSITORY[:TAG]]')
       .option('-a, --all', 'Show all images (default hides intermediate images)')
       .option('-q, --quiet', 'Only show image IDs')
@@ -252,7 +315,7 @@ export function buildProgram(): Command {
       .option('-f, --filter <filter>', 'Filter output based on conditions provided', collect)
       .option('--format <string>', 'Format output using a custom template')
       .argument('[repository]').action(images('images'));
-    sub(prefix === 'image' ? 'rm' : 'rmi').aliases(prefix === 'image' ? ['remove'] : [])
+    sub(prefix === 'image' ? 'rm' : 'rmi', prefix === 'image' ? ['remove'] : [])
       .description('Remove one or more images').usage('[OPTIONS] IMAGE [IMAGE...]')
       .option('-f, --force', 'Force removal of the image')
       .option('--no-prune', 'Do not delete untagged parents')
@@ -306,13 +369,13 @@ export function buildProgram(): Command {
 
   defineContainerCommands(program, '');
   defineImageCommands(program, '');
-  const container = program.command('container').description('Manage containers').helpOption('--help', 'Print usage');
+  const container = define(program, 'container').description('Manage containers').helpOption('--help', 'Print usage');
   defineContainerCommands(container, 'container');
-  const image = program.command('image').description('Manage images').helpOption('--help', 'Print usage');
+  const image = define(program, 'image').description('Manage images').helpOption('--help', 'Print usage');
   defineImageCommands(image, 'image');
 
-  const net = program.command('network').description('Manage networks').helpOption('--help', 'Print usage');
-  const nsub = (name: string): Command => net.command(name).helpOption('--help', 'Print usage');
+  const net = define(program, 'network').description('Manage networks').helpOption('--help', 'Print usage');
+  const nsub = (name: string, aliases: string[] = []): Command => define(net, name, aliases).helpOption('--help', 'Print usage');
   nsub('create').description('Create a network').usage('[OPTIONS] NETWORK')
     .option('-d, --driver <string>', 'Driver to manage the Network', 'bridge')
     .option('--subnet <list>', 'Subnet in CIDR format that represents a network segment', collect)
@@ -324,7 +387,7 @@ export function buildProgram(): Command {
     .option('--label <list>', 'Set metadata on a network', collect)
     .option('-o, --opt <list>', 'Set driver specific options', collect)
     .argument('<network>').action(networks('networkCreate'));
-  nsub('ls').aliases(['list']).description('List networks')
+  nsub('ls', ['list']).description('List networks')
     .option('-f, --filter <filter>', "Provide filter values (e.g. 'driver=bridge')", collect)
     .option('--format <string>', 'Format output using a custom template')
     .option('--no-trunc', 'Do not truncate the output')
@@ -334,7 +397,7 @@ export function buildProgram(): Command {
     .option('-f, --format <string>', 'Format output using a custom template')
     .option('-v, --verbose', 'Verbose output for diagnostics')
     .argument('<networks...>').action(networks('networkInspect'));
-  nsub('rm').aliases(['remove']).description('Remove one or more networks')
+  nsub('rm', ['remove']).description('Remove one or more networks')
     .option('-f, --force', 'Do not error if the network does not exist')
     .argument('<networks...>').action(networks('networkRm'));
   nsub('prune').description('Remove all unused networks')
@@ -348,15 +411,15 @@ export function buildProgram(): Command {
   nsub('disconnect').description('Disconnect a container from a network').usage('[OPTIONS] NETWORK CONTAINER')
     .option('-f, --force', 'Force the container to disconnect from a network')
     .argument('<network>').argument('<container>').action(networks('networkDisconnect'));
-  const vol = program.command('volume').description('Manage volumes').helpOption('--help', 'Print usage');
-  const vsub = (name: string): Command => vol.command(name).helpOption('--help', 'Print usage');
+  const vol = define(program, 'volume').description('Manage volumes').helpOption('--help', 'Print usage');
+  const vsub = (name: string, aliases: string[] = []): Command => define(vol, name, aliases).helpOption('--help', 'Print usage');
   vsub('create').description('Create a volume').usage('[OPTIONS] [VOLUME]')
     .option('-d, --driver <string>', 'Specify volume driver name', 'local')
     .option('--label <list>', 'Set metadata for a volume', collect)
     .option('--name <string>', 'Specify volume name')
     .option('-o, --opt <map>', 'Set driver specific options', collect)
     .argument('[volume]').action(volumes('volumeCreate'));
-  vsub('ls').aliases(['list']).description('List volumes')
+  vsub('ls', ['list']).description('List volumes')
     .option('-f, --filter <filter>', "Provide filter values (e.g. 'dangling=true')", collect)
     .option('--format <string>', 'Format output using a custom template')
     .option('-q, --quiet', 'Only display volume names')
@@ -364,7 +427,7 @@ export function buildProgram(): Command {
   vsub('inspect').description('Display detailed information on one or more volumes')
     .option('-f, --format <string>', 'Format output using a custom template')
     .argument('<volumes...>').action(volumes('volumeInspect'));
-  vsub('rm').aliases(['remove']).description('Remove one or more volumes')
+  vsub('rm', ['remove']).description('Remove one or more volumes')
     .option('-f, --force', 'Force the removal of one or more volumes')
     .argument('<volumes...>').action(volumes('volumeRm'));
   vsub('prune').description('Remove unused local volumes')
@@ -372,40 +435,40 @@ export function buildProgram(): Command {
     .option('-f, --force', 'Do not prompt for confirmation')
     .option('--filter <filter>', 'Provide filter values (e.g. "label=<label>")', collect)
     .action(volumes('volumePrune'));
-  program.command('port').description('List port mappings or a specific mapping for the container')
+  define(program, 'port').description('List port mappings or a specific mapping for the container')
     .usage('CONTAINER [PRIVATE_PORT[/PROTO]]').helpOption('--help', 'Print usage')
     .argument('<container>').argument('[port]').action(networks('port'));
 
-  program.command('inspect').description('Return low-level information on Docker objects')
+  define(program, 'inspect').description('Return low-level information on Docker objects')
     .usage('[OPTIONS] NAME|ID [NAME|ID...]').helpOption('--help', 'Print usage')
     .option('-f, --format <string>', 'Format output using a custom template')
     .option('-s, --size', 'Display total file sizes if the type is container')
     .option('--type <string>', 'Return JSON for specified type')
     .argument('<names...>').action(system('inspect'));
-  program.command('events').description('Get real time events from the server').helpOption('--help', 'Print usage')
+  define(program, 'events').description('Get real time events from the server').helpOption('--help', 'Print usage')
     .option('--since <string>', 'Show all events created since timestamp')
     .option('--until <string>', 'Stream events until this timestamp')
     .option('-f, --filter <filter>', 'Filter output based on conditions provided', collect)
     .option('--format <string>', 'Format output using a custom template')
     .action(system('events'));
-  const sys = program.command('system').description('Manage Berth').helpOption('--help', 'Print usage');
-  sys.command('events').option('--since <string>').option('--until <string>').option('-f, --filter <filter>', '', collect)
+  const sys = define(program, 'system').description('Manage Berth').helpOption('--help', 'Print usage');
+  define(sys, 'events').option('--since <string>').option('--until <string>').option('-f, --filter <filter>', '', collect)
     .option('--format <string>').action(system('events'));
-  sys.command('info').option('-f, --format <string>').action(system('info'));
+  define(sys, 'info').option('-f, --format <string>').action(system('info'));
   const disk = (name: string) => lazy(async () => (await import('./commands/disk.js'))[name as 'systemDf'] as Action);
-  sys.command('df').description('Show Berth disk usage').usage('[OPTIONS]').helpOption('--help', 'Print usage')
+  define(sys, 'df').description('Show Berth disk usage').usage('[OPTIONS]').helpOption('--help', 'Print usage')
     .option('--format <string>', 'Format output using a custom template')
     .option('-v, --verbose', 'Show detailed information on space usage')
     .action(disk('systemDf'));
-  sys.command('prune').description('Remove unused data').usage('[OPTIONS]').helpOption('--help', 'Print usage')
+  define(sys, 'prune').description('Remove unused data').usage('[OPTIONS]').helpOption('--help', 'Print usage')
     .option('-a, --all', 'Remove all unused images not just dangling ones')
     .option('--filter <filter>', 'Provide filter values (e.g. "label=<key>=<value>")', collect)
     .option('-f, --force', 'Do not prompt for confirmation')
     .option('--volumes', 'Prune anonymous volumes')
     .action(disk('systemPrune'));
   const buildCmd = lazy(async () => (await import('./commands/build.js')).build as Action);
-  for (const parent of [program, program.commands.find((c) => c.name() === 'image')].filter((c): c is Command => c !== undefined)) {
-    parent.command('build').description('Build an image from a Dockerfile').usage('[OPTIONS] PATH').helpOption('--help', 'Print usage')
+  for (const parent of [program, image]) {
+    define(parent, 'build').description('Build an image from a Dockerfile').usage('[OPTIONS] PATH').helpOption('--help', 'Print usage')
       .option('-t, --tag <name>', 'Name and optionally a tag in the "name:tag" format', collect)
       .option('-f, --file <string>', "Name of the Dockerfile (Default is 'PATH/Dockerfile')")
       .option('--build-arg <list>', 'Set build-time variables', collect)
@@ -426,22 +489,22 @@ export function buildProgram(): Command {
       .option('--ssh <stringArray>', 'SSH agent socket to expose to the build (format: "default|<id>[=<socket>]")', collect)
       .argument('<path>').action(buildCmd);
   }
-  const builder = program.command('builder').description('Manage builds').helpOption('--help', 'Print usage');
-  builder.command('prune').description('Remove build cache').usage('[OPTIONS]').helpOption('--help', 'Print usage')
+  const builder = define(program, 'builder').description('Manage builds').helpOption('--help', 'Print usage');
+  define(builder, 'prune').description('Remove build cache').usage('[OPTIONS]').helpOption('--help', 'Print usage')
     .option('-a, --all', 'Remove all unused build cache, not just dangling ones')
     .option('-f, --force', 'Do not prompt for confirmation')
     .option('--filter <filter>', 'Provide filter values', collect)
     .action(lazy(async () => (await import('./commands/build.js')).builderPrune as Action));
-  program.command('login').description('Log in to a registry').usage('[OPTIONS] [SERVER]').helpOption('--help', 'Print usage')
+  define(program, 'login').description('Log in to a registry').usage('[OPTIONS] [SERVER]').helpOption('--help', 'Print usage')
     .option('-u, --username <string>', 'Username')
     .option('-p, --password <string>', 'Password')
     .option('--password-stdin', 'Take the password from stdin')
     .argument('[server]').action(registryCmd('login'));
-  program.command('logout').description('Log out from a registry').usage('[SERVER]').helpOption('--help', 'Print usage')
+  define(program, 'logout').description('Log out from a registry').usage('[SERVER]').helpOption('--help', 'Print usage')
     .argument('[server]').action(registryCmd('logout'));
-  program.command('version').description('Show the Berth version information').helpOption('--help', 'Print usage')
+  define(program, 'version').description('Show the Berth version information').helpOption('--help', 'Print usage')
     .option('-f, --format <string>', 'Format output using a custom template').action(system('version'));
-  program.command('info').description('Display system-wide information').helpOption('--help', 'Print usage')
+  define(program, 'info').description('Display system-wide information').helpOption('--help', 'Print usage')
     .option('-f, --format <string>', 'Format output using a custom template').action(system('info'));
   return program;
 }
@@ -474,16 +537,18 @@ export function normaliseBoolFlags(argv: string[]): string[] {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
-  if (argv.includes('commit') || argv.includes('history')) argv = normaliseBoolFlags(argv);
-  configureErrors(program);
-  let current: Command = program;
-  program.hook('preSubcommand', (_t, sub) => { current = sub; });
-  if (argv.length === 0) argv = ['--help'];
   if (argv[0] === '-v' || argv[0] === '--version') {
     process.stdout.write('Berth version 0.1.0\n');
     return;
   }
+  if (argv.length === 0) argv = ['--help'];
+  const path = invokedPath(argv);
+  let program = buildProgram(path);
+  if (!resolves(program, path)) program = buildProgram();
+  if (argv.includes('commit') || argv.includes('history')) argv = normaliseBoolFlags(argv);
+  configureErrors(program);
+  let current: Command = program;
+  program.hook('preSubcommand', (_t, sub) => { current = sub; });
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {

@@ -323,7 +323,10 @@ export class ExecManager {
     const bundle = this.host.bundleDir(rec.Id);
     const dir = this.sessionDir(s);
     const processFile = join(dir, 'process.json');
-    const cleanup = (): Promise<void> => fs.rm(dir, { recursive: true, force: true });
+    const cleanup = async (): Promise<void> => {
+      await fs.rm(dir, { recursive: true, force: true });
+      await this.runtime.removeSocketLink(s.id.slice(0, 16));
+    };
     try {
       await fs.mkdir(dir, { recursive: true });
       await writeFileAtomic(processFile, JSON.stringify({ ...(await this.processSpec(rec, s.config, bundle)), terminal: true }));

@@ -239,6 +239,23 @@ export class OciRuntime {
     }
   }
 
+  /**
+   * conmon links `socketDir/<id>` to the bundle (a short socket address) and
+   * never removes the link; whoever removes the bundle removes it too.
+   */
+  async removeSocketLink(id: string): Promise<void> {
+    await fsp.rm(join(this.paths.socketDir, id), { force: true });
+  }
+
+  /** Links in socketDir whose bundle is gone (left by a crash before removal). */
+  async sweepSocketLinks(): Promise<void> {
+    const names = await fsp.readdir(this.paths.socketDir).catch(() => [] as string[]);
+    for (const name of names) {
+      const link = join(this.paths.socketDir, name);
+      if (!(await fsp.stat(link).then(() => true, () => false))) await fsp.rm(link, { force: true });
+    }
+  }
+
   /** Whether the runtime holds state for `id` (cheaper than spawning it). */
   async exists(id: string): Promise<boolean> {
     try {

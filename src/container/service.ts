@@ -165,6 +165,7 @@ export class ContainerService {
       const rec = this.records.get(id);
       if (!rec || !rec.State.Running) await unmount(mp);
     }
+    await this.runtime.sweepSocketLinks();
     // Runtime state of containers we have no record of.
     for (const id of await this.runtime.list()) {
       if (!this.records.has(id)) await this.runtime.delete(id).catch(() => undefined);
@@ -843,6 +844,7 @@ export class ContainerService {
     if (rec.Sandbox) await this.network.detach(rec).catch(() => undefined);
     await unmount(join(this.paths.run, rec.Id, 'rootfs'));
     await fs.rm(join(this.paths.run, rec.Id), { recursive: true, force: true });
+    await this.runtime.removeSocketLink(rec.Id);
     await fs.rm(join(this.paths.containers, rec.Id), { recursive: true, force: true });
     this.records.delete(rec.Id);
     if (this.names.get(rec.Name) === rec.Id) this.names.delete(rec.Name);

@@ -118,7 +118,10 @@ test('exec -it: a terminal for the command, resize, exit code; berth and docker 
   const id = d.berth(['inspect', '-f', '{{.Id}}', 'host']).stdout.trim();
   const { readdirSync } = await import('node:fs');
   assert.deepEqual(readdirSync(join(d.execRoot, 'containers', id)).filter((f) => f.startsWith('exec-')), []);
+  // Nor conmon's socket-address links of the sessions, nor the container's once it is removed.
+  assert.deepEqual(readdirSync(join(d.execRoot, 'sockets')).filter((f) => !id.startsWith(f)), []);
   assert.equal(d.berth(['rm', '-f', 'host']).code, 0);
+  assert.deepEqual(readdirSync(join(d.execRoot, 'sockets')).filter((f) => id.startsWith(f)), []);
 });
 
 test('run without a TTY proxies signals to the container (--sig-proxy), not with --sig-proxy=false', async () => {

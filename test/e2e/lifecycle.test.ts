@@ -127,6 +127,8 @@ test('nothing leaks after containers are removed: mounts, monitors, runtime stat
   assert.equal(runtimeState, '');
   assert.deepEqual(readdirSync(join(d.execRoot, 'containers')), []);
   assert.deepEqual(readdirSync(join(d.dataRoot, 'containers')), []);
+  // conmon's short-address links to the bundles
+  assert.deepEqual(readdirSync(join(d.execRoot, 'sockets')), []);
   for (const ctl of ['memory', 'pids', 'cpu']) {
     const dir = `/sys/fs/cgroup/${ctl}/berth`;
     if (!existsSync(dir)) continue;
