@@ -12,8 +12,7 @@ export const NETWORK_FILES = ['hostname', 'hosts', 'resolv.conf'] as const;
 export async function writeNetworkFiles(dir: string, rec: ContainerRecord, network: NetworkService): Promise<void> {
   const hc = rec.HostConfig as Record<string, unknown>;
   const list = (k: string): string[] => (Array.isArray(hc[k]) ? (hc[k] as unknown[]).map(String) : []);
-  await fs.writeFile(join(dir, 'hostname'), rec.Config.Hostname + '\n');
-  const hostResolv = await network.hostResolvConf();
+  const [hostResolv] = await Promise.all([network.hostResolvConf(), fs.writeFile(join(dir, 'hostname'), rec.Config.Hostname + '\n')]);
   if (rec.HostConfig.NetworkMode === 'host') {
     // The host's own files: its resolvers, loopback ones included, are reachable.
     const hosts = await fs.readFile('/etc/hosts', 'utf8').catch(() => '127.0.0.1\tlocalhost\n');
@@ -26,18 +25,20 @@ export async function writeNetworkFiles(dir: string, rec: ContainerRecord, netwo
       : hostResolv);
     return;
   }
-  await fs.writeFile(join(dir, 'hosts'), hostsFile({
-    hostname: rec.Config.Hostname,
-    domainname: rec.Config.Domainname || undefined,
-    addresses: network.addressesOf(rec),
-    extraHosts: list('ExtraHosts'),
-    hostGateway: network.hostGateway(),
-  }));
-  await fs.writeFile(join(dir, 'resolv.conf'), resolvConf({
-    host: hostResolv,
-    embedded: network.usesEmbeddedDns(rec),
-    dns: list('Dns'),
-    search: list('DnsSearch'),
-    options: list('DnsOptions'),
-  }));
+  await Promise.all([
+    fs.writeFile(join(dir, 'hosts'), hostsFile({
+      hostname: rec.Config.Hostname,
+      domainname: rec.Config.Domainname || undefined,
+      addresses: network.addressesOf(rec),
+      extraHosts: list('ExtraHosts'),
+      hostGateway: network.hostGateway(),
+    })),
+    fs.writeFile(join(dir, 'resolv.conf'), resolvConf({
+      host: hostResolv,
+      embedded: network.usesEmbeddedDns(rec),
+      dns: list('Dns'),
+      search: list('DnsSearch'),
+      options: list('DnsOptions'),
+    })),
+  ]);
 }

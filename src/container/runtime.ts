@@ -7,7 +7,7 @@ import { spawn, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Readable, Writable } from 'node:stream';
 import { promises as fsp, constants } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { SystemError } from '../lib/errors.js';
 
 const execFileP = promisify(execFile);
@@ -192,8 +192,50 @@ export class OciRuntime {
     };
   }
 
-  async start(id: string): Promise<void> {
+  /**
+   * Let a created container's process run. With runc, `runc start` only
+   * opens the container's exec fifo for reading (runc init waits to write a
+   * byte to it before it executes the process), reads that byte and removes
+   * the fifo, which is how runc tells `created` from `running`; doing the
+   * same here saves spawning runc (~15 ms of every start). crun's fifo works
+   * the other way round, and anything unexpected (no fifo, an init that died)
+   * falls back to `runtime start`, which reports the error in its words.
+   */
+  async start(id: string, initPid?: number): Promise<void> {
+    if (initPid && basename(this.paths.runtime) === 'runc' && await this.releaseExecFifo(id, initPid)) return;
     await this.run(['start', id]);
+  }
+
+  private async releaseExecFifo(id: string, initPid: number): Promise<boolean> {
+    const fifo = join(this.paths.runtimeRoot, id, 'exec.fifo');
+    let fh: fsp.FileHandle;
+    try {
+      if (!(await fsp.lstat(fifo)).isFIFO()) return false;
+      // Non-blocking: a blocking open would wait forever for an init that died.
+      fh = await fsp.open(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch {
+      return false;
+    }
+    try {
+      const buf = Buffer.alloc(1);
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        // 0 bytes: init has not opened its end yet; EAGAIN: opened, not written yet.
+        const n = await fh.read(buf, 0, 1, null).then((r) => r.bytesRead, (err: NodeJS.ErrnoException) => {
+          if (err.code === 'EAGAIN') return 0;
+          throw err;
+        });
+        if (n === 1) break;
+        if (Date.now() > deadline || !(await fsp.access(`/proc/${initPid}`).then(() => true, () => false))) return false;
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    } catch {
+      return false;
+    } finally {
+      await fh.close();
+    }
+    await fsp.rm(fifo, { force: true });
+    return true;
   }
 
   /** Apply new limits to a running container (`runc update --resources -`). */
