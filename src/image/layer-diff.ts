@@ -29,12 +29,21 @@ export interface PackOptions {
 
 export interface Descriptor { mediaType: string; digest: string; size: number }
 
-/** Directories under `root` that carry the overlay opaque xattr (relative paths). One getfattr for the whole tree. */
-export async function opaqueDirs(root: string): Promise<Set<string>> {
-  const out = new Set<string>();
+/** The file capability xattr: the one extended attribute Docker's layers carry (`setcap` in a RUN must survive). */
+export const CAPABILITY_XATTR = 'security.capability';
+
+/**
+ * The extended attributes a layer tar must carry, found with one getfattr
+ * walk: directories with the overlay opaque xattr (relative paths), and
+ * whether any file has a capability set.
+ */
+export async function layerXattrs(root: string): Promise<{ opaque: Set<string>; capabilities: boolean }> {
+  const opaque = new Set<string>();
+  let capabilities = false;
+  const pattern = `^(${[OPAQUE_XATTR, CAPABILITY_XATTR].map((x) => x.replace(/\./g, '\\.')).join('|')})$`;
   let text: string;
   try {
-    ({ stdout: text } = await execFileP('getfattr', ['-R', '-h', '--absolute-names', '-d', '-m', `^${OPAQUE_XATTR.replace(/\./g, '\\.')}$`, root], { maxBuffer: 256 * 1024 * 1024 }));
+    ({ stdout: text } = await execFileP('getfattr', ['-R', '-h', '--absolute-names', '-d', '-m', pattern, root], { maxBuffer: 256 * 1024 * 1024 }));
   } catch (err) {
     // getfattr exits 1 when some file vanished while walking; what it printed is still right.
     text = (err as { stdout?: string }).stdout ?? '';
@@ -42,12 +51,15 @@ export async function opaqueDirs(root: string): Promise<Set<string>> {
   let current: string | undefined;
   for (const line of text.split('\n')) {
     if (line.startsWith('# file: ')) current = unescapeGetfattr(line.slice(8));
-    else if (current !== undefined && line.startsWith(`${OPAQUE_XATTR}=`) && /="?y"?$/.test(line)) {
-      const rel = posix.relative(root, current);
-      out.add(rel);
-    }
+    else if (current !== undefined && line.startsWith(`${OPAQUE_XATTR}=`) && /="?y"?$/.test(line)) opaque.add(posix.relative(root, current));
+    else if (line.startsWith(`${CAPABILITY_XATTR}=`)) capabilities = true;
   }
-  return out;
+  return { opaque, capabilities };
+}
+
+/** Directories under `root` that carry the overlay opaque xattr (relative paths). */
+export async function opaqueDirs(root: string): Promise<Set<string>> {
+  return (await layerXattrs(root)).opaque;
 }
 
 function unescapeGetfattr(s: string): string {
@@ -81,13 +93,20 @@ async function hasCharDevices(root: string): Promise<boolean> {
 export function packUpper(upper: string, opts: PackOptions = {}): Readable {
   const out = new PassThrough();
   void (async () => {
-    const [opaque, devices] = await Promise.all([opaqueDirs(upper), hasCharDevices(upper)]);
+    const [{ opaque, capabilities }, devices] = await Promise.all([layerXattrs(upper), hasCharDevices(upper)]);
     const names = (await fs.readdir(upper)).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
     const options = ['--sort=name', '--warning=no-file-changed', '--warning=no-file-removed', '--warning=no-file-ignored'];
     if (opts.clampMtime !== undefined) options.push(`--mtime=@${opts.clampMtime}`, '--clamp-mtime');
     // Exclusions match whole member names from the start, literally.
     options.push('--anchored', '--no-wildcards');
     for (const e of opts.exclude ?? []) options.push(`--exclude=${e.replace(/^\/+/, '')}`);
+    if (capabilities) {
+      // xattrs need a POSIX (pax) archive. GNU tar's pax headers would add
+      // times and its pid to every entry; without those, only files with a
+      // capability get an extended header, and the tar stays reproducible.
+      options.push('--format=posix', '--xattrs', `--xattrs-include=${CAPABILITY_XATTR}`,
+        '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime,delete=mtime');
+    }
     const tar = tarCreate(upper, names, options);
     const exited = tar.done.catch((err: Error) => { throw new Error(`tar failed to pack the layer: ${err.message}`); });
     const stream = opaque.size || devices ? rewriteWhiteouts(tar.stream, opaque) : tar.stream;

@@ -11,6 +11,7 @@ import type { Readable } from 'node:stream';
  * or vanished while read) still means a whole archive.
  */
 export function tarCreate(root: string, members: string[], options: string[]): { stream: Readable; done: Promise<void> } {
+  // `options` come after the defaults, so a caller may choose another --format.
   const args = ['-c', '-f', '-', '-b', '1', '--format=gnu', '--numeric-owner', ...options,
     '-C', root, '--null', '--verbatim-files-from', '-T', '-'];
   const tar = spawn('tar', args, { stdio: ['pipe', 'pipe', 'pipe'] });

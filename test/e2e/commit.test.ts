@@ -3,8 +3,11 @@
 // bad requests change nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { daemonWithBusybox, hasDockerCli } from './harness.js';
 
 const d = daemonWithBusybox();
@@ -89,4 +92,40 @@ test('docker CLI: commit with changes', { skip: !hasDockerCli() }, () => {
   assert.deepEqual((img.Config as { Labels: Record<string, string> }).Labels, { team: 'blue' });
   assert.equal(d.docker(['run', '--rm', 'dkimg:v1', 'cat', '/dk']).stdout, 'dk\n');
   d.berth(['rm', '-f', 'dk']);
+});
+
+test('a file capability (setcap) is kept in the committed layer, its saved tar and the next container', () => {
+  assert.equal(d.berth(['run', '--name', 'capsrc', 'busybox', 'sh', '-c', 'cp /bin/busybox /pinger; echo plain > /plain']).code, 0);
+  const id = d.berth(['inspect', '-f', '{{.Id}}', 'capsrc']).stdout.trim();
+  const set = spawnSync('setcap', ['cap_net_raw+ep', join(d.dataRoot, 'containers', id, 'upper', 'pinger')], { encoding: 'utf8' });
+  assert.equal(set.status, 0, set.stderr);
+  assert.equal(d.berth(['commit', 'capsrc', 'capimg:1']).code, 0);
+
+  // The layer as it travels (save, push): a pax record for that file only.
+  const work = mkdtempSync(join(tmpdir(), 'berth-cap-'));
+  try {
+    assert.equal(d.berth(['save', '-o', join(work, 'img.tar'), 'capimg:1']).code, 0);
+    execFileSync('tar', ['-x', '-f', join(work, 'img.tar'), '-C', work]);
+    const manifest = JSON.parse(readFileSync(join(work, 'manifest.json'), 'utf8')) as Array<{ Layers: string[] }>;
+    const top = join(work, manifest[0]!.Layers.at(-1)!);
+    const listing = execFileSync('tar', ['-t', '-v', '--xattrs', '-f', top], { encoding: 'utf8' });
+    assert.match(listing, /pinger/);
+    mkdirSync(join(work, 'layer'));
+    execFileSync('tar', ['-x', '-p', '--xattrs', '--xattrs-include=*', '-f', top, '-C', join(work, 'layer')]);
+    assert.match(execFileSync('getcap', [join(work, 'layer', 'pinger')], { encoding: 'utf8' }), /cap_net_raw[=+]ep/);
+    assert.equal(execFileSync('getcap', [join(work, 'layer', 'plain')], { encoding: 'utf8' }).trim(), '');
+    // Only the file with a capability gets an extended header (no times, no pid: reproducible).
+    const blob = readFileSync(top);
+    const raw = (blob[0] === 0x1f && blob[1] === 0x8b ? gunzipSync(blob) : blob).toString('latin1');
+    assert.equal(raw.match(/SCHILY\.xattr\.security\.capability=/g)?.length, 1);
+    assert.doesNotMatch(raw, /\d+ (atime|ctime)=/);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+
+  // A container of the new image runs the file with its capability.
+  assert.equal(d.berth(['run', '-d', '--name', 'capuse', 'capimg:1', 'sleep', '100']).code, 0);
+  const pid = d.berth(['inspect', '-f', '{{.State.Pid}}', 'capuse']).stdout.trim();
+  assert.match(execFileSync('getcap', [`/proc/${pid}/root/pinger`], { encoding: 'utf8' }), /cap_net_raw[=+]ep/);
+  d.berth(['rm', '-f', 'capuse', 'capsrc']);
 });
