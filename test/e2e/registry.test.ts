@@ -3,10 +3,10 @@
 // interrupted downloads.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { daemonWithBusybox, hasDockerCli, eventually } from './harness.js';
+import { ROOT, daemonWithBusybox, hasDockerCli, eventually } from './harness.js';
 import { TestRegistry, TOKEN_USER, TOKEN_PASSWORD, freePort } from '../helpers/registry.js';
 
 const d = daemonWithBusybox();
@@ -321,3 +321,63 @@ test('build FROM a private image: the CLI sends its logins (X-Registry-Config) a
   rmSync(dir, { recursive: true, force: true });
 });
 
+
+test('credential helpers: credsStore keeps the password out of config.json; push, pull, build and logout go through it; credHelpers per registry; a missing helper is a clear error', async () => {
+  await setup();
+  const dir = mkdtempSync('/tmp/bt-helper-');
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  writeFileSync(join(bin, 'docker-credential-berthtest'),
+    `#!/bin/sh\nexec ${process.execPath} ${join(ROOT, 'build/test/helpers/credential-helper.js')} "$@"\n`, { mode: 0o755 });
+  const creds = join(dir, 'creds.json');
+  const cfgDir = join(dir, 'cfg');
+  mkdirSync(cfgDir);
+  const cfgFile = join(cfgDir, 'config.json');
+  writeFileSync(cfgFile, JSON.stringify({ credsStore: 'berthtest' }));
+  const henv = { DOCKER_CONFIG: cfgDir, PATH: `${bin}:${process.env.PATH ?? ''}`, BERTH_TEST_CREDS: creds };
+  const b = (args: string[], input?: string): ReturnType<typeof d.berth> => d.berth(args, { env: henv, ...(input !== undefined ? { input } : {}) });
+  try {
+    const login = b(['login', '-u', TOKEN_USER, '--password-stdin', locked.host], TOKEN_PASSWORD);
+    assert.equal(login.code, 0, login.stderr);
+    assert.equal(login.stdout, 'Login Succeeded\n');
+    assert.doesNotMatch(login.stderr, /unencrypted/);
+    // config.json names the server, the secret is in the helper's store only.
+    const cfg = JSON.parse(readFileSync(cfgFile, 'utf8')) as { auths: Record<string, unknown>; credsStore: string };
+    assert.deepEqual([cfg.credsStore, cfg.auths[locked.host]], ['berthtest', {}]);
+    assert.doesNotMatch(readFileSync(cfgFile, 'utf8'), new RegExp(TOKEN_PASSWORD));
+    assert.deepEqual(JSON.parse(readFileSync(creds, 'utf8')), { [locked.host]: { Username: TOKEN_USER, Secret: TOKEN_PASSWORD } });
+
+    const ref = `${locked.host}/helper/app:1`;
+    assert.equal(b(['tag', 'app:src', ref]).code, 0);
+    const push = b(['push', ref]);
+    assert.equal(push.code, 0, push.stderr);
+    assert.equal(b(['rmi', ref]).code, 0);
+    const pull = b(['pull', ref]);
+    assert.equal(pull.code, 0, pull.stderr);
+    // build sends what `list` + `get` return (X-Registry-Config).
+    writeFileSync(join(dir, 'Dockerfile'), `FROM ${ref}\nRUN cat /payload > /copied\n`);
+    assert.equal(b(['rmi', ref]).code, 0);
+    const built = b(['build', '-q', '-t', 'via-helper', dir]);
+    assert.equal(built.code, 0, built.stderr);
+    assert.equal(b(['rmi', 'via-helper', ref]).code, 0);
+    assert.match(readFileSync(`${creds}.log`, 'utf8'), /^store\nget\n(get\n)*list\nget\n/m);
+
+    assert.equal(b(['logout', locked.host]).stdout, `Removing login credentials for ${locked.host}\n`);
+    assert.deepEqual(JSON.parse(readFileSync(creds, 'utf8')), {});
+    assert.deepEqual((JSON.parse(readFileSync(cfgFile, 'utf8')) as { auths: Record<string, unknown> }).auths, {});
+    assert.equal(b(['logout', locked.host]).stdout, `Not logged in to ${locked.host}\n`);
+    assert.match(b(['pull', ref]).stderr, /pull access denied/);
+
+    // credHelpers names the helper of one registry; the others use credsStore,
+    // here one that is not installed: that is an error, as with the docker CLI.
+    writeFileSync(cfgFile, JSON.stringify({ credsStore: 'nosuchhelper', credHelpers: { [locked.host]: 'berthtest' } }));
+    assert.equal(b(['login', '-u', TOKEN_USER, '--password-stdin', locked.host], TOKEN_PASSWORD).code, 0);
+    assert.equal(b(['pull', ref]).code, 0);
+    const other = b(['pull', `${open.host}/none/such:1`]);
+    assert.equal(other.code, 1);
+    assert.match(other.stderr, /docker-credential-nosuchhelper": executable file not found in \$PATH/);
+    assert.equal(b(['rmi', ref]).code, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

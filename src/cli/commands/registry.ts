@@ -126,8 +126,8 @@ export async function login(args: string[], opts: Opts): Promise<number> {
   if (password === undefined) password = await prompt('Password: ', true);
   if (!password) throw new CliError('Error: Password Required', 1);
   await client().json('POST', '/auth', { body: { username, password, serveraddress: serverKey(domain) } });
-  await storeCredentials(domain, username, password);
-  err(`WARNING! Your password will be stored unencrypted in ${configPath()}.\n`);
+  const helper = await storeCredentials(domain, username, password);
+  if (!helper) err(`WARNING! Your password will be stored unencrypted in ${configPath()}.\n`);
   out('Login Succeeded\n');
   return 0;
 }
