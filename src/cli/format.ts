@@ -5,8 +5,18 @@ import { compileTemplate, TemplateError } from '../lib/template.js';
 import { tabwrite } from './tabwriter.js';
 import { CliError } from './context.js';
 
+/**
+ * A row as the docker CLI's `--format json` (or `{{json .}}`) prints it: Go's
+ * encoding/json of a map, so keys sorted and <, > and & escaped.
+ */
+export function goJsonRow(row: Record<string, unknown>): string {
+  const sorted = Object.fromEntries(Object.keys(row).sort().map((k) => [k, row[k]]));
+  return JSON.stringify(sorted).replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
+}
+
 /** Format `rows` with a user template; `headers` names the columns of the `table` form. */
 export function formatRows(format: string, rows: Array<Record<string, unknown>>, headers: Record<string, string>): string {
+  if (/^\s*(json|\{\{\s*json\s+\.\s*\}\})\s*$/.test(format)) return rows.map((r) => goJsonRow(r) + '\n').join('');
   try {
     const table = format.startsWith('table ');
     const tpl = compileTemplate(table ? format.slice(6) : format);

@@ -10,7 +10,7 @@
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { Script } from 'node:vm';
+import { Script, constants } from 'node:vm';
 
 /** sha256 of dist/cli.js, set by the build. */
 declare const BERTH_CLI_BUILD: string;
@@ -24,7 +24,17 @@ try {
 } catch {
   // No cache (a build without the priming step): compile as usual.
 }
-const script = new Script(Module.wrap(readFileSync(bundle, 'utf8')), { filename: bundle, cachedData });
+const script = new Script(Module.wrap(readFileSync(bundle, 'utf8')), {
+  filename: bundle,
+  cachedData,
+  // A dynamic import() the bundle keeps (of a built-in, say) works as in a module Node loaded itself.
+  importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+});
+
+// Whether V8 took the cache (a test holds the build to it).
+if (process.env.BERTH_CODE_CACHE_REPORT === '1') {
+  process.stderr.write(`code cache: ${cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'accepted'}\n`);
+}
 
 // The build primes the cache by running commands with this set; each run adds
 // what it compiled to what the previous runs left.

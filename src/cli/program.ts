@@ -57,6 +57,7 @@ function runCreateOptions(c: Command): Command {
     .option('-l, --label <list>', 'Set meta data on a container', collect)
     .option('--label-file <file>', 'Read in a line delimited file of labels', collect)
     .option('--name <string>', 'Assign a name to the container')
+    .option('--cidfile <string>', 'Write the container ID to the file')
     .option('--stop-signal <string>', 'Signal to stop the container')
     .option('--stop-timeout <int>', 'Timeout (in seconds) to stop a container', int)
     .option('--log-driver <string>', 'Logging driver for the container')

@@ -57,6 +57,8 @@ export interface ContainerSummary {
   Labels: Record<string, string>;
   SizeRw?: number;
   SizeRootFs?: number;
+  NetworkSettings?: { Networks?: Record<string, unknown> };
+  Mounts?: Array<{ Type?: string; Name?: string; Source?: string; Driver?: string }>;
 }
 
 export interface ImageSummary {

@@ -2,7 +2,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Daemon, daemonWithBusybox, hasDockerCli, eventually, sleep } from './harness.js';
 
@@ -37,6 +38,36 @@ for (const cli of ['berth', 'docker'] as const) {
       assert.equal(r.stdout, 'bar /tmp 65534 box1\n', r.stderr);
       const e = c(['run', '--rm', '--entrypoint', 'echo', 'busybox', 'from', 'entrypoint']);
       assert.equal(e.stdout, 'from entrypoint\n', e.stderr);
+    });
+
+    test('--cidfile gets the id, an existing one is refused; ps --format json', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'berth-cid-'));
+      const file = join(dir, 'cid');
+      try {
+        const r = c(['run', '-d', '--cidfile', file, '-v', `vol-${cli}:/data`, '-l', 'x=<y>', '--name', `cid-${cli}`, 'busybox', 'sleep', '100']);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(readFileSync(file, 'utf8'), r.stdout.trim());
+        const again = c(['run', '-d', '--cidfile', file, 'busybox', 'true']);
+        assert.equal(again.code, 125);
+        assert.equal(again.stderr, `${cli}: container ID file found, make sure the other container isn't running or delete ${file}\n\nRun '${cli} run --help' for more information\n`);
+        const again2 = c(['create', '--cidfile', file, 'busybox', 'true']);
+        assert.deepEqual([again2.code, again2.stderr], [1, `container ID file found, make sure the other container isn't running or delete ${file}\n`]);
+        rmSync(file);
+        const bad = c(['create', '--cidfile', file, 'busybox:nosuchtag', 'true']);
+        assert.notEqual(bad.code, 0);
+        assert.ok(!existsSync(file), 'no id file is left when the create fails');
+
+        const rows = c(['ps', '--filter', `name=cid-${cli}`, '--format', 'json']).stdout.trim().split('\n');
+        assert.equal(rows.length, 1, rows.join('\n'));
+        const row = JSON.parse(rows[0]!) as Record<string, string>;
+        assert.deepEqual(Object.keys(row), ['Command', 'CreatedAt', 'ID', 'Image', 'Labels', 'LocalVolumes', 'Mounts', 'Names', 'Networks', 'Platform', 'Ports', 'RunningFor', 'Size', 'State', 'Status']);
+        assert.deepEqual([row.Names, row.Labels, row.LocalVolumes, row.Mounts, row.Networks, row.State], [`cid-${cli}`, 'x=<y>', '1', `vol-${cli}`, 'bridge', 'running']);
+        assert.match(rows[0]!, /"Labels":"x=\\u003cy\\u003e"/);
+        assert.equal(c(['rm', '-f', '-v', `cid-${cli}`]).code, 0);
+        c(['volume', 'rm', `vol-${cli}`]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     test('detached container: ps, logs, stop, rm', async () => {
@@ -135,4 +166,10 @@ test('nothing leaks after containers are removed: mounts, monitors, runtime stat
     const left = readdirSync(dir).filter((f) => /^[0-9a-f]{64}$/.test(f) && createdIds.has(f));
     assert.deepEqual(left, [], `${ctl} cgroups left`);
   }
+});
+
+test('the CLI starts from the code cache made by the build', () => {
+  const r = d.berth(['--version'], { env: { BERTH_CODE_CACHE_REPORT: '1' } });
+  assert.equal(r.code, 0);
+  assert.equal(r.stderr, 'code cache: accepted\n');
 });

@@ -1,6 +1,6 @@
 // Container commands: run, create, start, ps, logs, stop, restart, kill, rm,
 // wait, rename, inspect, prune — with the docker CLI's output and exit codes.
-import { readFileSync } from 'node:fs';
+import { readFileSync, promises as fsp } from 'node:fs';
 import type { Command } from 'commander';
 import { confirm, parseFilterFlags } from '../prompt.js';
 import { pullWithProgress } from './registry.js';
@@ -305,7 +305,40 @@ async function pullQuietly(image: string): Promise<void> {
 }
 
 /** Create, pulling first when the image is missing (docker's flow). */
+/**
+ * `--cidfile`: claimed (created empty, refused if it exists) before the
+ * container is created, the id written once it is, removed if it is not.
+ */
+async function withCidFile(path: string | undefined, cmdName: string, create: () => Promise<string>): Promise<string> {
+  if (!path) return create();
+  let fh;
+  try {
+    fh = await fsp.open(path, 'wx', 0o644);
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === 'EEXIST'
+      ? `container ID file found, make sure the other container isn't running or delete ${path}`
+      : `failed to create the container ID file: ${(e as Error).message}`;
+    throw new CliError(cmdName === 'create' ? why : `berth: ${why}\n\nRun 'berth ${cmdName} --help' for more information`, cmdName === 'create' ? 1 : 125);
+  }
+  try {
+    const id = await create();
+    await fh.writeFile(id);
+    return id;
+  } catch (e) {
+    await fh.close();
+    fh = undefined;
+    await fsp.rm(path, { force: true });
+    throw e;
+  } finally {
+    await fh?.close();
+  }
+}
+
 async function createContainer(image: string, command: string[], opts: Opts, cmdName: string): Promise<string> {
+  return withCidFile(opts.cidfile as string | undefined, cmdName, () => createContainerNow(image, command, opts, cmdName));
+}
+
+async function createContainerNow(image: string, command: string[], opts: Opts, cmdName: string): Promise<string> {
   const body = createBody(image, command, opts);
   const c = client();
   if (opts.pull === 'always') {
@@ -484,11 +517,15 @@ export function psView(c: ContainerSummary, noTrunc: boolean, now = Date.now()):
     Ports: formatPorts(c.Ports),
     State: c.State,
     Status: c.Status,
-    Size: `${humanSize(c.SizeRw ?? 0)} (virtual ${humanSize(c.SizeRootFs ?? 0)})`,
+    Size: c.SizeRootFs ? `${humanSize(c.SizeRw ?? 0)} (virtual ${humanSize(c.SizeRootFs)})` : humanSize(c.SizeRw ?? 0),
     Names: c.Names.map((n) => n.replace(/^\//, '')).join(','),
     Labels: Object.entries(c.Labels ?? {}).map(([k, v]) => `${k}=${v}`).join(','),
-    Mounts: '',
-    Networks: '',
+    // As the docker CLI: volume names (else sources), truncated unless --no-trunc.
+    Mounts: (c.Mounts ?? []).map((m) => (m.Name ? m.Name : m.Source ?? '')).map((n) => (noTrunc ? n : ellipsis(n, 15))).join(','),
+    LocalVolumes: String((c.Mounts ?? []).filter((m) => m.Driver === 'local').length),
+    Networks: Object.keys(c.NetworkSettings?.Networks ?? {}).sort().join(','),
+    // docker CLI 28 shows the image platform when the API (1.48) reports it; Berth's API does not.
+    Platform: null,
   };
 }
 

@@ -51,7 +51,9 @@ export async function images(args: string[], opts: Opts): Promise<number> {
     const created = new Map<string, number>();
     for (const img of imgs) created.set(opts.trunc === false ? img.Id : img.Id.replace(/^sha256:/, '').slice(0, 12), img.Created);
     out(formatRows(opts.format, rows.map(([Repository, Tag, Digest, ID, CreatedSince, Size]) => ({
-      Repository, Tag, Digest, ID, CreatedSince, Size,
+      Repository, Tag, Digest, ID, CreatedSince, Size, VirtualSize: Size,
+      // Not computed by `images` without flags in the docker CLI either.
+      Containers: 'N/A', SharedSize: 'N/A', UniqueSize: 'N/A',
       CreatedAt: `${new Date((created.get(ID!) ?? 0) * 1000).toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`,
     })), { Repository: 'REPOSITORY', Tag: 'TAG', Digest: 'DIGEST', ID: 'IMAGE ID', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', Size: 'SIZE' }));
     return 0;

@@ -61,7 +61,7 @@ export async function networkLs(_args: string[], opts: Opts): Promise<number> {
   if (typeof opts.format === 'string' && opts.format !== 'table') {
     out(formatRows(opts.format, nets.map((n) => ({
       ID: id(n), Name: n.Name, Driver: n.Driver, Scope: n.Scope, IPv6: 'false', Internal: String(n.Internal),
-      CreatedAt: n.Created, Labels: Object.entries(n.Labels ?? {}).map(([k, v]) => `${k}=${v}`).join(','),
+      CreatedAt: goTime(n.Created), Labels: Object.entries(n.Labels ?? {}).map(([k, v]) => `${k}=${v}`).join(','),
     })), { ID: 'NETWORK ID', Name: 'NAME', Driver: 'DRIVER', Scope: 'SCOPE', IPv6: 'IPV6', Internal: 'INTERNAL', CreatedAt: 'CREATED AT', Labels: 'LABELS' }));
     return 0;
   }
@@ -130,4 +130,13 @@ export async function port(args: string[]): Promise<number> {
   const keys = Object.keys(ports).sort((a, b) => Number.parseInt(a, 10) - Number.parseInt(b, 10));
   for (const k of keys) for (const b of ports[k] ?? []) out(`${k} -> ${b.HostIp}:${b.HostPort}\n`);
   return 0;
+}
+
+/** An RFC 3339 time as Go's time.String() prints it (the docker CLI's CreatedAt column). */
+export function goTime(rfc3339: string): string {
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.exec(rfc3339);
+  if (!m) return rfc3339;
+  const frac = (m[3] ?? '').replace(/0+$/, '');
+  const zone = m[4] === 'Z' ? '+0000 UTC' : `${m[4]!.replace(':', '')} ${m[4]!.replace(':', '')}`;
+  return `${m[1]} ${m[2]}${frac === '.' ? '' : frac} ${zone}`;
 }

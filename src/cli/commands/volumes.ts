@@ -46,6 +46,8 @@ export async function volumeLs(_args: string[], opts: Opts): Promise<number> {
     out(formatRows(opts.format, vols.map((v) => ({
       Name: v.Name, Driver: v.Driver, Scope: v.Scope, Mountpoint: v.Mountpoint,
       Labels: Object.entries(v.Labels ?? {}).map(([k, val]) => `${k}=${val}`).join(','), CreatedAt: v.CreatedAt,
+      // Cluster-volume and usage columns, N/A for local volumes as in the docker CLI.
+      Links: 'N/A', Size: 'N/A', Group: 'N/A', Availability: 'N/A', Status: 'N/A',
     })), { Name: 'VOLUME NAME', Driver: 'DRIVER', Scope: 'SCOPE', Mountpoint: 'MOUNTPOINT', Labels: 'LABELS', CreatedAt: 'CREATED AT' }));
     return 0;
   }

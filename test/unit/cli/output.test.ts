@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tabwrite } from '../../../src/cli/tabwriter.js';
-import { psRows, createBody, parseEnvFile } from '../../../src/cli/commands/containers.js';
+import { psRows, psView, createBody, parseEnvFile } from '../../../src/cli/commands/containers.js';
+import { formatRows, goJsonRow } from '../../../src/cli/format.js';
+import { goTime } from '../../../src/cli/commands/networks.js';
 import { imageRows } from '../../../src/cli/commands/images.js';
 import type { ContainerSummary } from '../../../src/client/client.js';
 
@@ -58,4 +60,27 @@ test('--env-file parsing', () => {
   process.env.BERTH_TEST_VAR = 'x';
   assert.deepEqual(parseEnvFile('# comment\n\nA=1\n  B=two words\nBERTH_TEST_VAR\nNOT_SET_XYZ\n'), ['A=1', 'B=two words', 'BERTH_TEST_VAR=x']);
   assert.throws(() => parseEnvFile('BAD KEY=1'), /contains whitespaces/);
+});
+
+test('--format json: rows as the docker CLI prints them (keys sorted, <>& escaped), ps fields included', () => {
+  const c: ContainerSummary = {
+    Id: 'a'.repeat(64), Names: ['/web'], Image: 'busybox', ImageID: 'sha256:' + 'b'.repeat(64), Command: 'sleep 100', Created: 1_700_000_000,
+    State: 'running', Status: 'Up 2 minutes', Ports: [{ IP: '0.0.0.0', PrivatePort: 80, PublicPort: 8080, Type: 'tcp' }], Labels: { who: '<me>' },
+    NetworkSettings: { Networks: { net2: {}, bridge: {} } }, Mounts: [{ Type: 'volume', Name: 'data', Driver: 'local' }, { Type: 'bind', Source: '/srv/a/very/long/path' }],
+  };
+  const line = formatRows('json', [psView(c, false, 1_700_000_120_000)], {});
+  assert.equal(line, '{"Command":"\\"sleep 100\\"","CreatedAt":"2023-11-14 22:13:20 +0000 UTC","ID":"aaaaaaaaaaaa","Image":"busybox",'
+    + '"Labels":"who=\\u003cme\\u003e","LocalVolumes":"1","Mounts":"data,/srv/a/very/lo…","Names":"web","Networks":"bridge,net2","Platform":null,'
+    + '"Ports":"0.0.0.0:8080-\\u003e80/tcp","RunningFor":"2 minutes ago","Size":"0B","State":"running","Status":"Up 2 minutes"}\n');
+  // `{{json .}}` is the same thing; any other template is a template.
+  assert.equal(formatRows('{{ json . }}', [{ b: 1, a: '&' }], {}), '{"a":"\\u0026","b":1}\n');
+  assert.equal(formatRows('{{.a}}', [{ b: 1, a: '&' }], {}), '&\n');
+  assert.equal(goJsonRow({}), '{}');
+});
+
+test("network CreatedAt in Go's time format", () => {
+  assert.equal(goTime('2026-11-23T08:32:47.224Z'), '2026-11-23 08:32:47.224 +0000 UTC');
+  assert.equal(goTime('2026-11-23T08:32:47Z'), '2026-11-23 08:32:47 +0000 UTC');
+  assert.equal(goTime('2026-11-23T08:32:47.120000+02:00'), '2026-11-23 08:32:47.12 +0200 +0200');
+  assert.equal(goTime('not a time'), 'not a time');
 });
