@@ -3,12 +3,12 @@
 // of step → image that survives restarts. RUN runs in a real container whose
 // upper directory becomes the step's layer; COPY and ADD write into an
 // overlay of the stage's layers. Output is Docker's classic build stream.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { join, posix } from 'node:path';
-import type { ImageRecord, ImageStore } from '../image/image-store.js';
+import type { ImageRecord, ImageStore, OciImageConfig } from '../image/image-store.js';
 import type { ImageConfigBody } from '../image/changes.js';
 import { parseHealthcheck } from '../image/changes.js';
 import { EngineError, InvalidParameterError } from '../lib/errors.js';
@@ -23,6 +23,7 @@ import { DockerIgnore } from './dockerignore.js';
 import { looksLikeTar } from '../image/compression.js';
 import { BuildEvents, type Vertex } from './progress.js';
 import { CacheMounts } from './cache-mounts.js';
+import { baseChain, CacheSources, INLINE_CACHE_KEY, type InlineCacheEntry } from './inline-cache.js';
 
 export class BuildError extends EngineError {
   /** `buildkit`: the same failure in BuildKit's words, for the BuildKit-style display */
@@ -52,6 +53,8 @@ export interface BuildOptions {
   secrets?: Map<string, string>;
   /** `--ssh id=socket`: agent sockets `RUN --mount=type=ssh` may use */
   ssh?: Map<string, string>;
+  /** `--cache-from`: images whose inline cache may stand in for steps (see inline-cache.ts) */
+  cacheFrom?: string[];
 }
 
 export interface RunMount { type: 'bind' | 'tmpfs'; source?: string; target: string; readonly: boolean }
@@ -91,6 +94,12 @@ interface StageState {
   say: (text: string) => void;
   /** the step being run, for the BuildKit-style display */
   vertex?: Vertex;
+  /** chain key of the last step (inline-cache.ts) */
+  chain: string;
+  /** the step being run's chain key, set by its cache lookup */
+  pendingChain?: string;
+  /** this stage's steps as an inline cache */
+  inline: InlineCacheEntry[];
 }
 
 interface StepContext {
@@ -170,6 +179,10 @@ export class Builder {
   private readonly platform = { os: 'linux', arch: 'amd64' };
   /** base images whose lookup has been shown (once per build, as BuildKit shows it) */
   private readonly lookedUp = new Set<string>();
+  /** `--cache-from` images, by the chain keys of their steps */
+  private readonly sources = new CacheSources();
+  /** each stage's steps as an inline cache, once the stage is built */
+  private readonly inlineOf = new Map<number, InlineCacheEntry[]>();
 
   constructor(private readonly host: BuildHost, private readonly say: (text: string) => void, private readonly events = new BuildEvents()) {}
 
@@ -225,6 +238,7 @@ export class Builder {
       if (!/^\d{1,12}$/.test(epochArg)) throw new BuildError(`invalid SOURCE_DATE_EPOCH: ${epochArg}: a number of seconds since 1970 is required`);
       this.epoch = Number(epochArg);
     }
+    await this.loadCacheSources(opts.cacheFrom ?? []);
     let df;
     try {
       df = parseDockerfile(dockerfileText, opts.dockerfile);
@@ -274,7 +288,82 @@ export class Builder {
     if (!id) throw new BuildError('the target stage is an empty scratch image: nothing to tag');
     const last = this.host.images.tryResolve(id);
     if (!last) throw new BuildError('no image was built');
-    return last;
+    if (!/^(1|true)$/i.test(opts.buildArgs.BUILDKIT_INLINE_CACHE ?? '')) return last;
+    // The final stage's steps go into the image's config, for --cache-from elsewhere.
+    return this.host.images.register({
+      config: { ...last.config, [INLINE_CACHE_KEY]: this.inlineOf.get(targetIndex) ?? [] } as OciImageConfig,
+      layerBlobs: last.layerBlobs,
+      ...(last.parent ? { parent: last.parent } : {}),
+      event: '',
+    });
+  }
+
+  /** `--cache-from`: each image (pulled when it is not here) and the steps its inline cache offers. */
+  private async loadCacheSources(refs: string[]): Promise<void> {
+    for (const ref of refs) {
+      const vertex = this.events.vertex(`importing cache manifest from ${ref}`);
+      // In both displays: the classic stream and the step's log.
+      const warn = (text: string): void => {
+        this.say(`WARNING: ${text}\n`);
+        vertex.log(`WARNING: ${text}\n`);
+      };
+      try {
+        const img = this.host.images.tryResolve(ref) ?? await this.host.pull(ref, () => undefined);
+        const n = this.sources.add(img);
+        if (n === 0) warn(`${ref} has no inline cache (build it with --build-arg BUILDKIT_INLINE_CACHE=1)`);
+        vertex.done();
+      } catch (err) {
+        // As BuildKit: a cache source that cannot be had is not an error of the build.
+        warn(`failed to import cache ${ref}: ${(err as Error).message}`);
+        vertex.done();
+      }
+    }
+  }
+
+  /**
+   * A step's cached image: from the local cache by `key`, else from a
+   * --cache-from image by the step's chain key (`parts` without the parent).
+   * Either way the chain key is noted for the step (see advance()).
+   */
+  private async lookup(st: StageState, key: string, parts: unknown[], noCache: boolean, config: StageState['config']): Promise<ImageRecord | undefined> {
+    const chain = this.key([st.chain, ...parts]);
+    st.pendingChain = chain;
+    if (noCache) return undefined;
+    const local = this.cached(key, false);
+    if (local || this.sources.size === 0) return local;
+    const parent = st.imageId ? this.host.images.tryResolve(st.imageId) : undefined;
+    const hit = this.sources.find(chain, parent?.config.rootfs.diff_ids ?? []);
+    if (!hit || hit.history <= (parent?.config.history?.length ?? 0)) return undefined;
+    // The step's image, rebuilt from the source's first layers and history and this build's config.
+    const src = hit.image.config;
+    const history = (src.history ?? []).slice(0, hit.history);
+    const img = await this.host.images.register({
+      config: {
+        architecture: src.architecture, os: src.os, ...(src.variant ? { variant: src.variant } : {}),
+        created: history[history.length - 1]?.created ?? src.created,
+        config,
+        rootfs: { type: 'layers', diff_ids: src.rootfs.diff_ids.slice(0, hit.layers) },
+        history,
+      },
+      layerBlobs: hit.image.layerBlobs.slice(0, hit.layers),
+      ...(st.imageId ? { parent: st.imageId } : {}),
+      event: '',
+    });
+    await this.remember(key, img.id);
+    return img;
+  }
+
+  /** After a step: its chain key becomes the stage's, and the step an inline cache entry. */
+  private advance(st: StageState): void {
+    if (st.pendingChain === undefined) {
+      // A step without a cache lookup: nothing after it can be matched elsewhere.
+      st.chain = `unmatched:${randomUUID()}`;
+      return;
+    }
+    st.chain = st.pendingChain;
+    st.pendingChain = undefined;
+    const img = st.imageId ? this.host.images.tryResolve(st.imageId) : undefined;
+    st.inline.push({ chain: st.chain, layers: img?.layers.length ?? 0, history: img?.config.history?.length ?? 0 });
   }
 
   /** One stage, from its FROM to its last instruction; resolves to its image id. */
@@ -303,14 +392,17 @@ export class Builder {
           throw new BuildError(`invalid ONBUILD trigger "${t}" in ${base}: ${(err as Error).message}`);
         }
         await this.traced(st, VERTEX_KEYWORDS.has(trigger.keyword) ? `[${prefix}ONBUILD] ${t}` : undefined, stage.from.line, () => this.step(trigger, st, ctx));
+        this.advance(st);
       }
     }
     for (const ins of stage.instructions) {
       say(`Step ${step++}/${total} : ${ins.original}\n`);
       const name = VERTEX_KEYWORDS.has(ins.keyword) ? `[${prefix}${vertexStep++}/${steps}] ${ins.original}` : undefined;
       await this.traced(st, name, ins.line, () => this.step(ins, st, ctx));
+      this.advance(st);
       say(` ---> ${st.imageId ? shortId(st.imageId) : 'scratch'}\n`);
     }
+    this.inlineOf.set(stage.index, st.inline);
     // Labels from --label go on the final image only.
     if (isTarget && Object.keys(opts.labels).length) {
       st.config = { ...st.config, Labels: { ...(st.config.Labels ?? {}), ...opts.labels } };
@@ -382,6 +474,8 @@ export class Builder {
       config: structuredClone(img?.config.config ?? {}),
       args: new Map(),
       say,
+      chain: baseChain(img?.id),
+      inline: [],
     });
     if (base.toLowerCase() === 'scratch') return fresh(undefined);
     const stage = stages.find((s) => s.name === base.toLowerCase());
@@ -530,8 +624,9 @@ export class Builder {
 
   /** A step that only changes the config: cached like any other, no layer. */
   private async metadata(st: StageState, ins: Instruction, config: StageState['config'], createdBy: string): Promise<void> {
-    const key = this.key([st.imageId ?? 'scratch', 'meta', ins.keyword, ins.original, config, [...st.args]]);
-    const hit = this.cached(key, false);
+    const parts = ['meta', ins.keyword, ins.original, config, [...st.args]];
+    const key = this.key([st.imageId ?? 'scratch', ...parts]);
+    const hit = await this.lookup(st, key, parts, false, config);
     if (hit) {
       usingCache(st);
       st.imageId = hit.id;
@@ -569,10 +664,11 @@ export class Builder {
     if (network !== undefined && !['default', 'none', 'host'].includes(network)) throw new BuildError(`${ctx.file}:${ins.line}: unsupported network mode ${network}`);
     const { mounts, identity, env: mountEnv, release } = await this.runMounts(ins, st, ctx);
     try {
-      const key = this.key([st.imageId, 'run', argv, env, st.config.WorkingDir ?? '', st.config.User ?? '', network ?? '', identity]);
+      const parts = ['run', argv, env, st.config.WorkingDir ?? '', st.config.User ?? '', network ?? '', identity];
+      const key = this.key([st.imageId, ...parts]);
       // Secrets as variables reach the step only; their values are not part of the key (as BuildKit).
       env.push(...mountEnv);
-      const hit = this.cached(key, ctx.opts.noCache);
+      const hit = await this.lookup(st, key, parts, ctx.opts.noCache, st.config);
       if (hit) {
         usingCache(st);
         st.imageId = hit.id;
@@ -780,8 +876,9 @@ export class Builder {
         resolved = await resolveSources(srcRoot, sources, what);
       }
       const contentHash = await hashSources(srcRoot, resolved, exclude);
-      const key = this.key([st.imageId ?? 'scratch', what, srcIdentity, contentHash, dest, chownSpec ?? '', chmodSpec ?? '', resolved.length > 1 || sources.some((s) => /[*?[]/.test(s)), excludeFlags]);
-      const hit = this.cached(key, ctx.opts.noCache);
+      const parts = [what, srcIdentity, contentHash, dest, chownSpec ?? '', chmodSpec ?? '', resolved.length > 1 || sources.some((s) => /[*?[]/.test(s)), excludeFlags];
+      const key = this.key([st.imageId ?? 'scratch', ...parts]);
+      const hit = await this.lookup(st, key, parts, ctx.opts.noCache, st.config);
       if (hit) {
         usingCache(st);
         st.imageId = hit.id;

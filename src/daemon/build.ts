@@ -180,6 +180,19 @@ function jsonParam(ctx: RequestContext, name: string): Record<string, string> {
   }
 }
 
+/** `cachefrom`: a JSON array of image references (the docker CLI's form). */
+function cacheFromParam(v: string | null): string[] {
+  if (!v) return [];
+  let refs: unknown;
+  try {
+    refs = JSON.parse(v);
+  } catch {
+    throw new InvalidParameterError('invalid cachefrom: not a JSON array');
+  }
+  if (!Array.isArray(refs) || refs.some((r) => typeof r !== 'string')) throw new InvalidParameterError('invalid cachefrom: not a JSON array of strings');
+  return (refs as string[]).filter(Boolean);
+}
+
 /**
  * POST /build: a tar context in, Docker's classic JSON stream out; or, when
  * the berth CLI asks with `berthevents=1`, BuildKit-style step events
@@ -199,6 +212,7 @@ export async function buildRoute(ctx: RequestContext, engine: Engine): Promise<v
     pull: boolParam(q, 'pull'),
     network: q.get('networkmode') || undefined,
     extraHosts: (q.get('extrahosts') ?? '').split(',').map((h) => h.trim()).filter(Boolean),
+    cacheFrom: cacheFromParam(q.get('cachefrom')),
   };
   const platform = q.get('platform');
   if (platform && !/^linux(\/amd64)?$/.test(platform)) throw new InvalidParameterError(`no match for platform ${platform}: only linux/amd64 can be built on this machine`);

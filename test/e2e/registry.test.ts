@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ROOT, daemonWithBusybox, hasDockerCli, eventually } from './harness.js';
+import { ROOT, Daemon, daemonWithBusybox, hasDockerCli, eventually } from './harness.js';
 import { TestRegistry, TOKEN_USER, TOKEN_PASSWORD, freePort } from '../helpers/registry.js';
 
 const d = daemonWithBusybox();
@@ -378,6 +378,70 @@ test('credential helpers: credsStore keeps the password out of config.json; push
     assert.match(other.stderr, /docker-credential-nosuchhelper": executable file not found in \$PATH/);
     assert.equal(b(['rmi', ref]).code, 0);
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--cache-from: a second engine reuses the steps of an image built with BUILDKIT_INLINE_CACHE=1 and pushed; a change rebuilds from there on', async () => {
+  await setup();
+  // The base comes from the registry on both engines: the same image id, the start of every chain.
+  const base = `${open.host}/cache/base:1`;
+  assert.equal(berth(['tag', 'busybox', base]).code, 0);
+  assert.equal(berth(['push', base]).code, 0);
+  const dir = mkdtempSync('/tmp/bt-cachefrom-');
+  const d2 = new Daemon();
+  try {
+    writeFileSync(join(dir, 'Dockerfile'), [
+      `FROM ${base}`,
+      'RUN head -c 16 /dev/urandom | od -An -tx1 > /rand1',
+      'ENV STAGE=two',
+      'COPY f /f',
+      'RUN head -c 16 /dev/urandom | od -An -tx1 > /rand2',
+      'CMD ["cat", "/rand1", "/rand2", "/f"]',
+    ].join('\n') + '\n');
+    writeFileSync(join(dir, 'f'), 'one\n');
+    const app = `${open.host}/cache/app:1`;
+    const plain = `${open.host}/cache/plain:1`;
+    assert.equal(berth(['build', '-q', '--build-arg', 'BUILDKIT_INLINE_CACHE=1', '-t', app, dir]).code, 0);
+    assert.equal(berth(['build', '-q', '--no-cache', '-t', plain, dir]).code, 0);
+    assert.equal(berth(['push', app]).code, 0);
+    assert.equal(berth(['push', plain]).code, 0);
+    const first = berth(['run', '--rm', app]).stdout;
+    assert.match(first, /^( [0-9a-f]{2}){16}\n( [0-9a-f]{2}){16}\none\n$/);
+
+    await d2.start();
+    const b2 = (args: string[]): ReturnType<Daemon['berth']> => d2.berth(args, { env });
+    // All steps from the pushed image: the RUN steps did not run again.
+    const cached = b2(['build', '--progress=plain', '--cache-from', app, '-t', 'again', dir]);
+    assert.equal(cached.code, 0, cached.stderr);
+    assert.equal((cached.stderr.match(/^#\d+ CACHED$/gm) ?? []).length, 3, cached.stderr);
+    assert.equal(b2(['run', '--rm', 'again']).stdout, first);
+    // The layers are the pushed image's.
+    const layers = (ref: string, x: (a: string[]) => ReturnType<Daemon['berth']>): string => x(['image', 'inspect', '-f', '{{json .RootFS.Layers}}', ref]).stdout;
+    assert.equal(layers('again', b2), layers(app, berth));
+    // The same engine remembers them locally now: no --cache-from needed.
+    assert.equal((b2(['build', '--progress=plain', '-t', 'again2', dir]).stderr.match(/^#\d+ CACHED$/gm) ?? []).length, 3);
+
+    // A changed file: the steps before the COPY still come from the cache, the rest runs.
+    writeFileSync(join(dir, 'f'), 'two\n');
+    const changed = b2(['build', '-q', '--cache-from', `type=registry,ref=${app}`, '-t', 'changed', dir]);
+    assert.equal(changed.code, 0, changed.stderr);
+    const [r1, r2, f] = b2(['run', '--rm', 'changed']).stdout.split('\n');
+    const [o1, o2] = first.split('\n');
+    assert.deepEqual([r1 === o1, r2 === o2, f], [true, false, 'two']);
+    writeFileSync(join(dir, 'f'), 'one\n');
+
+    // An image without an inline cache, or one that cannot be had: a warning, and the steps run.
+    assert.equal(b2(['builder', 'prune', '-a', '-f']).code, 0);
+    const none = b2(['build', '--progress=plain', '--no-cache', '--cache-from', plain, '--cache-from', `${open.host}/cache/absent:1`, '-t', 'none', dir]);
+    assert.equal(none.code, 0, none.stderr);
+    assert.match(none.stderr, /has no inline cache/);
+    assert.match(none.stderr, /failed to import cache 127\.0\.0\.1:\d+\/cache\/absent:1/);
+    assert.notEqual(b2(['run', '--rm', 'none']).stdout, first);
+    const bad = b2(['build', '--cache-from', 'type=local,src=/tmp', dir]);
+    assert.deepEqual([bad.code, bad.stderr], [1, '--cache-from type=local,src=/tmp: only images (IMAGE or type=registry,ref=IMAGE) can be cache sources\n']);
+  } finally {
+    await d2.cleanup();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -194,7 +194,6 @@ export async function build(args: string[], opts: Opts): Promise<number> {
   const mode = opts.quiet ? 'quiet' : progressMode(opts);
   const platform = opts.platform as string | undefined;
   if (platform && !/^linux(\/amd64)?$/.test(platform)) throw new CliError(`failed to solve: no match for platform ${platform}: only linux/amd64 can be built on this machine`, 1);
-  if (list(opts.cacheFrom).length) err('WARNING: --cache-from is not supported yet: only the local build cache is used\n');
   const source = await contextSource(args[0]!, opts.file === undefined ? undefined : String(opts.file));
   try {
     return await sendBuild(source, opts, mode, platform);
@@ -217,6 +216,8 @@ async function sendBuild(source: ContextSource, opts: Opts, mode: ProgressMode, 
     pull: opts.pull ? '1' : undefined,
     networkmode: opts.network as string | undefined,
     extrahosts: list(opts.addHost).length ? list(opts.addHost).join(',') : undefined,
+    // buildx's `--cache-from type=registry,ref=IMAGE` names the same image as `--cache-from IMAGE`.
+    cachefrom: list(opts.cacheFrom).length ? JSON.stringify(list(opts.cacheFrom).map(cacheFromRef)) : undefined,
     platform,
     remote: source.remote,
     q: mode === 'quiet' ? '1' : undefined,
@@ -260,4 +261,17 @@ export async function builderPrune(_args: string[], opts: Opts): Promise<number>
   if (r.CachesDeleted?.length) out(`Deleted build cache objects:\n${r.CachesDeleted.join('\n')}\n\n`);
   out(`Total reclaimed space: ${humanSize(r.SpaceReclaimed)}\n`);
   return 0;
+}
+
+/** `IMAGE`, or buildx's `type=registry,ref=IMAGE`; other cache exporters' types are refused. */
+export function cacheFromRef(spec: string): string {
+  if (!spec.includes('=')) return spec;
+  const fields = new Map(spec.split(',').map((kv) => {
+    const i = kv.indexOf('=');
+    return [kv.slice(0, i).trim(), kv.slice(i + 1).trim()] as [string, string];
+  }));
+  const type = fields.get('type') ?? 'registry';
+  const ref = fields.get('ref');
+  if (type !== 'registry' || !ref) throw new CliError(`--cache-from ${spec}: only images (IMAGE or type=registry,ref=IMAGE) can be cache sources`, 1);
+  return ref;
 }
