@@ -1,7 +1,7 @@
 // `--format` for lists, as the docker CLI does it: a Go template per row, or
 // `table TEMPLATE` for a header (the template run over the column titles)
 // and tab-separated columns aligned like Docker's tables.
-import { compileTemplate, TemplateError } from '../lib/template.js';
+import { compileTemplate, TemplateError, type Value } from '../lib/template.js';
 import { tabwrite } from './tabwriter.js';
 import { CliError } from './context.js';
 
@@ -25,6 +25,17 @@ export function formatRows(format: string, rows: Array<Record<string, unknown>>,
     if (!table) return lines.map((l) => l + '\n').join('');
     const header = tpl.render(headers).replace(/\\t/g, '\t');
     return tabwrite([header, ...lines].map((l) => l.split('\t')));
+  } catch (e) {
+    if (e instanceof TemplateError) throw new CliError(`template parsing error: ${e.message}`, 1);
+    throw e;
+  }
+}
+
+/** `--format` of one object (version, info, an event): `json` is the object as compact JSON, as the docker CLI prints it. */
+export function formatOne(format: string, dot: Value): string {
+  if (format.trim() === 'json') return JSON.stringify(dot);
+  try {
+    return compileTemplate(format).render(dot);
   } catch (e) {
     if (e instanceof TemplateError) throw new CliError(`template parsing error: ${e.message}`, 1);
     throw e;

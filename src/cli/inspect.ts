@@ -5,6 +5,11 @@ import { CliError, out, err } from './context.js';
 import { compileTemplate, TemplateError } from '../lib/template.js';
 
 export function printInspect(results: unknown[], format?: string): void {
+  // As the docker CLI: `json` is the array on one line.
+  if (format?.trim() === 'json') {
+    out(JSON.stringify(results) + '\n');
+    return;
+  }
   if (format) {
     try {
       const tpl = compileTemplate(format);

@@ -538,6 +538,14 @@ export function normaliseBoolFlags(argv: string[]): string[] {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // A reader that went away (`berth events | head -1`): stop quietly, as the
+  // docker CLI does when SIGPIPE ends it (a shell reports 141 for both).
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(141);
+      throw e;
+    });
+  }
   if (argv[0] === '-v' || argv[0] === '--version') {
     process.stdout.write('Berth version 0.1.0\n');
     return;

@@ -8,7 +8,7 @@
 
 export class TemplateError extends Error {}
 
-type Value = unknown;
+export type Value = unknown;
 
 /** How Go's fmt prints a value with %v. */
 export function goPrint(v: Value): string {

@@ -173,3 +173,26 @@ test('the CLI starts from the code cache made by the build', () => {
   assert.equal(r.code, 0);
   assert.equal(r.stderr, 'code cache: accepted\n');
 });
+
+test('a reader that goes away ends the CLI quietly (exit 141, no stack trace); --format json for single objects', async () => {
+  const ev = d.berthSpawn(['events', '--filter', 'type=container', '--format', 'json']);
+  let stderr = '';
+  ev.stderr!.on('data', (b: Buffer) => { stderr += b.toString(); });
+  const first = new Promise<string>((resolve) => ev.stdout!.once('data', (b: Buffer) => resolve(b.toString())));
+  await sleep(300);
+  assert.equal(d.berth(['create', '--name', 'pipe1', 'busybox', 'true']).code, 0);
+  const line = await first;
+  assert.equal((JSON.parse(line.split('\n')[0]!) as { Action: string }).Action, 'create');
+  ev.stdout!.destroy();
+  const exited = new Promise<number | null>((resolve) => ev.on('exit', (code) => resolve(code)));
+  assert.equal(d.berth(['rm', 'pipe1']).code, 0);
+  assert.equal(await exited, 141);
+  assert.equal(stderr, '');
+
+  const inspected = d.berth(['inspect', '--format', 'json', 'busybox']);
+  assert.equal(inspected.stdout.split('\n').length, 2, 'one line');
+  assert.equal((JSON.parse(inspected.stdout) as Array<{ RepoTags: string[] }>)[0]!.RepoTags[0], 'busybox:latest');
+  assert.equal((JSON.parse(d.berth(['version', '--format', 'json']).stdout) as { Client: { Version: string } }).Client.Version, '0.1.0');
+  const bad = d.berth(['version', '--format', '{{.Client']);
+  assert.deepEqual([bad.code, bad.stderr], [1, 'template parsing error: template: :1: unclosed action\n']);
+});

@@ -3,7 +3,7 @@ import { parseFilterFlags } from '../prompt.js';
 import { client, CliError, out, err } from '../context.js';
 import { jsonLines, type JsonObject } from '../../client/client.js';
 import { inspectEach, orMissing } from '../inspect.js';
-import { renderTemplate } from '../../lib/template.js';
+import { formatOne } from '../format.js';
 import { humanSize } from '../../lib/units.js';
 
 type Opts = Record<string, unknown>;
@@ -22,7 +22,7 @@ export async function version(_a: string[], opts: Opts): Promise<number> {
     serverErr = e as Error;
   }
   if (opts.format) {
-    out(renderTemplate(opts.format as string, { Client: clientInfo, Server: server ?? null }) + '\n');
+    out(formatOne(opts.format as string, { Client: clientInfo, Server: server ?? null }) + '\n');
   } else {
     out(`Client:\n Version:           ${CLI_VERSION}\n API version:       ${clientInfo.ApiVersion}\n Node version:      ${process.versions.node}\n OS/Arch:           linux/${clientInfo.Arch}\n`);
     if (server) {
@@ -39,7 +39,7 @@ export async function version(_a: string[], opts: Opts): Promise<number> {
 export async function info(_a: string[], opts: Opts): Promise<number> {
   const i = await client().info();
   if (opts.format) {
-    out(renderTemplate(opts.format as string, i) + '\n');
+    out(formatOne(opts.format as string, i) + '\n');
     return 0;
   }
   out(`Client:\n Version:    ${CLI_VERSION}\n Context:    default\n\nServer:\n` +
@@ -67,7 +67,7 @@ export async function events(_a: string[], opts: Opts): Promise<number> {
   const filters: Record<string, string[]> = parseFilterFlags((opts.filter as string[] | undefined) ?? []) ?? {};
   const res = await client().events({ since: opts.since as string | undefined, until: opts.until as string | undefined, filters: Object.keys(filters).length ? filters : undefined });
   for await (const e of jsonLines<{ Type: string; Action: string; Actor: { ID: string; Attributes: Record<string, string> }; timeNano: number }>(res)) {
-    if (opts.format) out(renderTemplate(opts.format as string, e) + '\n');
+    if (opts.format) out(formatOne(opts.format as string, e) + '\n');
     else out(`${eventTime(e.timeNano)} ${e.Type} ${e.Action} ${e.Actor.ID}${attrs(e.Actor.Attributes)}\n`);
   }
   return 0;
