@@ -27,7 +27,7 @@ import { LogRotator } from './log-rotator.js';
 import { shouldRestart, nextDelay, startsWithDaemon } from './restart-policy.js';
 import { ociResources, validateResources } from './resources.js';
 import { parseSecurityOpts, deviceFor, type Ulimit, type DeviceMapping } from './security.js';
-import { systemCpuUsage, cgroupStats, parseNetDev, type StatsSample } from './stats.js';
+import { systemCpuUsage, cgroupStats, parseNetDev, readText, type StatsSample } from './stats.js';
 import { applyResult, initialHealth, probeCommand, timing, type HealthConfig, type HealthLogEntry } from './health.js';
 import { execFile } from 'node:child_process';
 import { hostname as osHostname } from 'node:os';
@@ -790,10 +790,9 @@ export class ContainerService {
     const direct = await cgroupStats(`/berth/${id}`).catch(() => undefined);
     const rec = this.records.get(id);
     // The host's counters are not the container's: Docker leaves `networks` out for host mode.
-    const netDev = rec?.State.Pid && rec.HostConfig.NetworkMode !== 'host'
-      ? fs.readFile(`/proc/${rec.State.Pid}/net/dev`, 'utf8').then(parseNetDev, () => undefined)
-      : Promise.resolve(undefined);
-    const [runtime, systemCpu, networks] = await Promise.all([direct ?? this.runtime.stats(id), systemCpuUsage(), netDev]);
+    const netText = rec?.State.Pid && rec.HostConfig.NetworkMode !== 'host' ? readText(`/proc/${rec.State.Pid}/net/dev`) : undefined;
+    const networks = netText === undefined ? undefined : parseNetDev(netText);
+    const [runtime, systemCpu] = await Promise.all([direct ?? this.runtime.stats(id), systemCpuUsage()]);
     return { read: new Date().toISOString(), runtime, systemCpu, networks };
   }
 

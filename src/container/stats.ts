@@ -1,7 +1,6 @@
 // Container stats in Docker's JSON shape (GET /containers/{id}/stats), from
 // runc's cgroup counters, which read the same on cgroup v1 and v2.
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, totalmem } from 'node:os';
 import type { RuntimeStats } from './runtime.js';
@@ -11,7 +10,7 @@ const CLOCK_TICKS = 100;
 
 /** Host CPU time in ns, as Docker's system_cpu_usage (the first line of /proc/stat). */
 export async function systemCpuUsage(statText?: string): Promise<number> {
-  const text = statText ?? await readFile('/proc/stat', 'utf8');
+  const text = statText ?? readText('/proc/stat') ?? '';
   const line = text.split('\n').find((l) => l.startsWith('cpu '));
   if (!line) return 0;
   const ticks = line.split(/\s+/).slice(1, 8).reduce((s, v) => s + Number(v || 0), 0);
@@ -130,9 +129,15 @@ export function statsRow(s: Record<string, unknown>): { cpuPercent: number; memU
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
 
-async function readText(path: string): Promise<string | undefined> {
+/**
+ * A cgroup or proc file, read synchronously: these are generated in memory
+ * by the kernel and read in microseconds, while each asynchronous read is four
+ * round trips through libuv's four threads — `stats` of 50 containers queued
+ * ~5,000 of them behind each other.
+ */
+export function readText(path: string): string | undefined {
   try {
-    return await readFile(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch {
     return undefined;
   }
@@ -165,13 +170,13 @@ export async function cgroupStats(path: string, root = CGROUP_ROOT): Promise<Run
 }
 
 async function cgroupV1Stats(root: string, path: string): Promise<RuntimeStats | undefined> {
-  const at = (ctrl: string, file: string): Promise<string | undefined> => readText(join(root, ctrl, path, file));
-  const [usage, percpu, cpuStat, cpuacctStat, memUsage, memLimit, memMax, memFail, memStat, pidsCur, pidsMax, blk] = await Promise.all([
+  const at = (ctrl: string, file: string): string | undefined => readText(join(root, ctrl, path, file));
+  const [usage, percpu, cpuStat, cpuacctStat, memUsage, memLimit, memMax, memFail, memStat, pidsCur, pidsMax, blk] = [
     at('cpuacct', 'cpuacct.usage'), at('cpuacct', 'cpuacct.usage_percpu'), at('cpu', 'cpu.stat'), at('cpuacct', 'cpuacct.stat'),
     at('memory', 'memory.usage_in_bytes'), at('memory', 'memory.limit_in_bytes'), at('memory', 'memory.max_usage_in_bytes'),
     at('memory', 'memory.failcnt'), at('memory', 'memory.stat'), at('pids', 'pids.current'), at('pids', 'pids.max'),
     at('blkio', 'blkio.throttle.io_service_bytes_recursive'),
-  ]);
+  ];
   if (usage === undefined || memUsage === undefined) return undefined;
   const ticksToNs = 1e9 / 100;
   const acct = keyValues(cpuacctStat);
@@ -205,10 +210,10 @@ function blkioEntries(text: string | undefined): Array<{ major: number; minor: n
 }
 
 async function cgroupV2Stats(dir: string): Promise<RuntimeStats | undefined> {
-  const at = (file: string): Promise<string | undefined> => readText(join(dir, file));
-  const [cpuStat, memCur, memMax, memPeak, memStat, pidsCur, pidsMax, io] = await Promise.all([
+  const at = (file: string): string | undefined => readText(join(dir, file));
+  const [cpuStat, memCur, memMax, memPeak, memStat, pidsCur, pidsMax, io] = [
     at('cpu.stat'), at('memory.current'), at('memory.max'), at('memory.peak'), at('memory.stat'), at('pids.current'), at('pids.max'), at('io.stat'),
-  ]);
+  ];
   if (cpuStat === undefined || memCur === undefined) return undefined;
   const c = keyValues(cpuStat);
   const blk: Array<{ major: number; minor: number; op: string; value: number }> = [];

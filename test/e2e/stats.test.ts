@@ -104,3 +104,21 @@ test('--format on ps and images: Go templates, the table directive, errors', () 
   }
   assert.equal(d.berth(['rm', '-f', 'fmt1']).code, 0);
 });
+
+test('stats without a stream: the previous sample is about a second old, taken on demand or kept by the collector; one-shot has none', async () => {
+  assert.equal(d.berth(['run', '-d', '--name', 'watched', 'busybox', 'sleep', '1000']).code, 0);
+  type Stats = { read: string; preread: string; precpu_stats: { system_cpu_usage?: number }; cpu_stats: { system_cpu_usage: number } };
+  const gap = (s: Stats): number => Date.parse(s.read) - Date.parse(s.preread);
+  const cold = (await d.api('GET', '/containers/watched/stats?stream=false')).body as Stats;
+  assert.ok(gap(cold) >= 900 && gap(cold) <= 1600, `cold: ${gap(cold)} ms`);
+  // Asked again: the collector has kept sampling it since, so a sample a quarter to one and a half ticks old stands in.
+  for (let i = 0; i < 3; i++) {
+    await sleep(150);
+    const warm = (await d.api('GET', '/containers/watched/stats?stream=false')).body as Stats;
+    assert.ok(gap(warm) >= 250 && gap(warm) <= 1500, `warm: ${gap(warm)} ms`);
+    assert.ok(warm.cpu_stats.system_cpu_usage > (warm.precpu_stats.system_cpu_usage ?? 0));
+  }
+  const one = (await d.api('GET', '/containers/watched/stats?stream=false&one-shot=true')).body as Stats;
+  assert.equal(one.preread, '0001-01-01T00:00:00Z');
+  d.berth(['rm', '-f', 'watched']);
+});

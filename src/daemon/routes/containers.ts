@@ -18,6 +18,7 @@ import { readLogs, formatDockerTimestamp } from '../../container/logs.js';
 import { parseTimestamp } from '../../lib/timestamps.js';
 import { compareVersions } from '../version.js';
 import { dockerStats, type StatsSample } from '../../container/stats.js';
+import { StatsCollector } from '../../container/stats-collector.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectAttach, type AttachConnection } from '../../container/attach-socket.js';
 import { portSummaries, inspectNetworkSettings } from '../../network/inspect.js';
@@ -357,6 +358,10 @@ export function containerRoutes(r: Router, engine: Engine): void {
     sendJson(res(ctx), 200, await svc.top(ctx.params.id!, ctx.query.get('ps_args') || '-ef'));
   });
 
+  // The previous sample of watched containers (see stats-collector.ts).
+  const takeSample = async (id: string): Promise<StatsSample | undefined> => (svc.isRunning(id) ? svc.statsSample(id).catch(() => undefined) : undefined);
+  const collector = new StatsCollector(takeSample);
+
   r.add('GET', '/containers/{id}/stats', async (ctx) => {
     const rec = svc.get(ctx.params.id!);
     const stream = boolParam(ctx.query, 'stream', true);
@@ -364,14 +369,18 @@ export function containerRoutes(r: Router, engine: Engine): void {
     const out = res(ctx);
     const name = rec.Name.slice(1);
     // A stopped container has no cgroup: Docker answers with zeroed stats.
-    const sample = async (): Promise<StatsSample | undefined> => (svc.isRunning(rec.Id) ? svc.statsSample(rec.Id).catch(() => undefined) : undefined);
+    // A one-shot reader wants one sample, not a container watched for the next ones.
+    const sample = (): Promise<StatsSample | undefined> => (oneShot ? takeSample(rec.Id) : collector.now(rec.Id));
     const empty: StatsSample = { read: '0001-01-01T00:00:00Z', runtime: {}, systemCpu: 0 };
     if (!stream) {
       let pre: StatsSample | undefined;
       // Without one-shot, Docker's collector has a previous sample a second old: CPU % needs two.
       if (!oneShot) {
-        pre = await sample();
-        await sleep(1000);
+        pre = collector.recent(rec.Id);
+        if (!pre) {
+          pre = await sample();
+          await sleep(1000);
+        }
       }
       const cur = (await sample()) ?? empty;
       sendJson(out, 200, dockerStats(rec.Id, name, cur, pre));
