@@ -12,6 +12,7 @@ import { hostArch, type ImageRecord, type ImageStore, type OciImageConfig } from
 import { familiarName, familiarString, type Reference } from '../image/reference.js';
 import type { Descriptor } from '../image/layer-diff.js';
 import { downloadBlob } from './blobs.js';
+import { listTags } from './tags.js';
 import { RegistryError, type RegistryClient } from './client.js';
 
 export const MANIFEST_ACCEPT = [
@@ -168,4 +169,27 @@ export async function pullImage(store: ImageStore, client: RegistryClient, ref: 
     await store.collectGarbage({ layers: newLayers, blobs: newBlobs });
     throw err;
   }
+}
+
+/**
+ * `pull --all-tags`: each tag of the repository in turn, with one status at
+ * the end for the repository, as Docker reports it.
+ */
+export async function pullAllTags(store: ImageStore, client: RegistryClient, repo: Reference, opts: PullOptions): Promise<void> {
+  const tags = (await listTags(client, repo.path)).sort();
+  if (tags.length === 0) throw new NotFoundError(`no tags found for ${familiarString(repo)}`);
+  let newer = false;
+  for (const tag of tags) {
+    await pullImage(store, client, { ...repo, tag, digest: undefined }, {
+      ...opts,
+      progress: (m) => {
+        if (typeof m.status === 'string' && m.status.startsWith('Status: ')) {
+          newer ||= m.status.startsWith('Status: Downloaded newer image');
+          return;
+        }
+        opts.progress(m);
+      },
+    });
+  }
+  opts.progress({ status: `Status: ${newer ? 'Downloaded newer image' : 'Image is up to date'} for ${familiarString(repo)}` });
 }

@@ -445,3 +445,33 @@ test('--cache-from: a second engine reuses the steps of an image built with BUIL
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('pull --all-tags: every tag of the repository, one status for the repository; berth and docker CLIs', async () => {
+  await setup();
+  const repo = `${open.host}/every/app`;
+  assert.equal(berth(['tag', 'app:src', `${repo}:1`]).code, 0);
+  assert.equal(berth(['tag', 'busybox', `${repo}:2`]).code, 0);
+  assert.equal(berth(['push', '--all-tags', repo]).code, 0);
+  assert.equal(berth(['rmi', `${repo}:1`, `${repo}:2`]).code, 0);
+  const r = berth(['pull', '-a', repo]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^1: Pulling from every\/app\n/m);
+  assert.match(r.stdout, /^2: Pulling from every\/app\n/m);
+  assert.equal((r.stdout.match(/^Status: /gm) ?? []).length, 1, r.stdout);
+  assert.match(r.stdout, new RegExp(`Status: Downloaded newer image for ${repo.replace(/\./g, '\\.')}\\n${repo.replace(/\./g, '\\.')}\\n$`));
+  assert.equal(berth(['run', '--rm', `${repo}:1`]).stdout, 'payload\n');
+  assert.equal(berth(['image', 'inspect', '-f', '{{.Id}}', `${repo}:2`]).stdout, berth(['image', 'inspect', '-f', '{{.Id}}', 'busybox']).stdout);
+  const again = berth(['pull', '-a', '-q', repo]);
+  assert.deepEqual([again.code, again.stdout], [0, `${repo}\n`]);
+  assert.match(berth(['pull', '-a', `${repo}:1`]).stderr, /tag can't be used with --all-tags\/-a/);
+  const none = berth(['pull', '-a', `${open.host}/every/none`]);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /every\/none/);
+  if (hasDockerCli()) {
+    assert.equal(berth(['rmi', `${repo}:1`, `${repo}:2`]).code, 0);
+    const dr = d.docker(['pull', '-a', repo]);
+    assert.equal(dr.code, 0, dr.stderr);
+    assert.match(dr.stdout, /Status: Downloaded newer image for /);
+    assert.equal(berth(['image', 'inspect', '-f', '{{.Id}}', `${repo}:1`]).code, 0);
+  }
+});

@@ -35,8 +35,28 @@ export async function pullWithProgress(name: string, write: (s: string) => void,
   return ref;
 }
 
+/** `pull --all-tags`: the daemon pulls every tag when the request names none. */
+async function pullAllTags(name: string, quiet: boolean, platform: string | undefined): Promise<number> {
+  const ref = reference(name);
+  if (ref.tag || ref.digest) throw new CliError('tag can\'t be used with --all-tags/-a', 1);
+  const auth = await credentialsFor(ref.domain);
+  const res = await client().raw('POST', '/images/create', {
+    query: { fromImage: familiarName(ref), platform },
+    headers: { 'X-Registry-Auth': encodeAuthHeader(auth) },
+  });
+  try {
+    await displayJsonMessages(res, quiet ? () => undefined : out, Boolean(process.stdout.isTTY));
+  } catch (e) {
+    if (e instanceof CliError) throw new CliError(`Error response from daemon: ${e.message}`, 1);
+    throw e;
+  }
+  out(`${fullString(ref)}\n`);
+  return 0;
+}
+
 export async function pull(args: string[], opts: Opts): Promise<number> {
   const quiet = Boolean(opts.quiet);
+  if (opts.allTags) return pullAllTags(args[0]!, quiet, opts.platform as string | undefined);
   const given = reference(args[0]!);
   if (!given.tag && !given.digest && !quiet) out('Using default tag: latest\n');
   const ref = await pullWithProgress(args[0]!, quiet ? () => undefined : out, Boolean(process.stdout.isTTY), opts.platform as string | undefined);

@@ -5,7 +5,7 @@ import type { Engine } from '../engine.js';
 import { EngineError, InvalidParameterError, NotFoundError } from '../../lib/errors.js';
 import { parseReference, familiarString, fullName } from '../../image/reference.js';
 import { decodeAuthHeader, type AuthConfig } from '../../registry/auth.js';
-import { pullImage } from '../../registry/pull.js';
+import { pullAllTags, pullImage } from '../../registry/pull.js';
 import { pushImage } from '../../registry/push.js';
 import type { JsonMessage } from '../../lib/progress.js';
 import { matchesLabels, createdBefore } from '../filters.js';
@@ -47,12 +47,17 @@ export function imageRoutes(r: Router, engine: Engine): void {
     if (fromImage) {
       const tagParam = q.get('tag') ?? '';
       const joined = !tagParam ? fromImage : tagParam.startsWith('sha256:') ? `${fromImage}@${tagParam}` : `${fromImage}:${tagParam}`;
-      let ref = parseReference(joined);
-      if (!ref.tag && !ref.digest) ref = { ...ref, tag: 'latest' };
+      const ref = parseReference(joined);
       const auth = decodeAuthHeader(headerValue(ctx.req.headers['x-registry-auth']));
       const platform = q.get('platform') || undefined;
+      const client = engine.registry(ref.domain, auth);
+      // As Docker's API: no tag at all means every tag (`pull --all-tags`).
+      if (!ref.tag && !ref.digest) {
+        await jsonStream(ctx, (say) => pullAllTags(images, client, ref, { platform, progress: say }));
+        return;
+      }
       await jsonStream(ctx, async (say) => {
-        await pullImage(images, engine.registry(ref.domain, auth), ref, { platform, progress: say });
+        await pullImage(images, client, ref, { platform, progress: say });
       });
       return;
     }
