@@ -16,6 +16,7 @@ const reg = new TestRegistry();
 const dir = mkdtempSync('/tmp/bt-compat-');
 const sock = join(dir, 'docker.sock');
 let dockerd: ChildProcess | undefined;
+const bridge = `btcompat${process.pid % 100000}`;
 
 function docker(args: string[], input?: string): { code: number; stdout: string; stderr: string } {
   const r = spawnSync('docker', ['-H', `unix://${sock}`, ...args], { encoding: 'utf8', input, timeout: 120_000 });
@@ -26,8 +27,11 @@ before(async () => {
   if (!existsSync('/usr/sbin/dockerd')) {
     execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'docker.io'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
   }
+  // A bridge of its own: with `--bridge=none` dockerd deletes the host's
+  // docker0, breaking a Docker that runs beside the tests (benchmarks).
+  execFileSync('ip', ['link', 'add', bridge, 'type', 'bridge']);
   dockerd = spawn('dockerd', ['-H', `unix://${sock}`, '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'docker.pid'),
-    '--iptables=false', '--bridge=none'], { stdio: 'ignore' });
+    '--iptables=false', '--ip-masq=false', `--bridge=${bridge}`], { stdio: 'ignore' });
   await eventually(() => (docker(['info']).code === 0 ? true : undefined), 60_000);
   await reg.start();
 });
@@ -39,6 +43,7 @@ after(async () => {
     await gone;
   }
   await reg.stop();
+  spawnSync('ip', ['link', 'del', bridge]);
   rmSync(dir, { recursive: true, force: true });
 });
 
