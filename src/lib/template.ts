@@ -126,7 +126,9 @@ type Node =
   | { n: 'action'; pipe: Pipeline; line: number }
   | { n: 'if' | 'with'; pipe: Pipeline; body: Node[]; alt: Node[] }
   | { n: 'range'; pipe: Pipeline; body: Node[]; alt: Node[] }
-  | { n: 'break' } | { n: 'continue' };
+  | { n: 'break' } | { n: 'continue' }
+  /** {{template "name" pipeline}} (and the call half of {{block}}) */
+  | { n: 'template'; name: string; pipe?: Pipeline };
 
 interface RawAction { src: string; line: number }
 
@@ -243,6 +245,8 @@ export interface CompiledTemplate { render(dot: Value): string }
 /** Parse once; `render` runs it against each value. */
 export function compileTemplate(tmpl: string): CompiledTemplate {
   const parts = split(tmpl);
+  /** {{define}}d (and {{block}}) templates by name */
+  const defined = new Map<string, Node[]>();
   let idx = 0;
   const parseList = (terminators: string[]): { nodes: Node[]; end: string; rest?: RawAction } => {
     const nodes: Node[] = [];
@@ -271,7 +275,26 @@ export function compileTemplate(tmpl: string): CompiledTemplate {
         continue;
       }
       if (word === 'define' || word === 'template' || word === 'block') {
-        throw new TemplateError(`template: :${p.line}: ${word} is not supported in --format`);
+        const m = /^(?:define|template|block)\s+("(?:[^"\\]|\\.)*"|`[^`]*`)\s*(.*)$/s.exec(src);
+        if (!m) throw new TemplateError(`template: :${p.line}: unexpected ${JSON.stringify(src)} in ${word} clause`);
+        const name = m[1]!.startsWith('`') ? m[1]!.slice(1, -1) : JSON.parse(m[1]!) as string;
+        const rest = m[2]!.trim();
+        const pipe = rest ? parsePipeline(lexAction(rest, p.line), p.line, false) : undefined;
+        if (word === 'define') {
+          // Go allows definitions at the top level only.
+          if (terminators.length) throw new TemplateError(`template: :${p.line}: unexpected <define> in command`);
+          if (rest) throw new TemplateError(`template: :${p.line}: unexpected ${JSON.stringify(rest)} in define clause`);
+          defined.set(name, parseList(['end']).nodes);
+          continue;
+        }
+        if (word === 'block') {
+          if (!pipe) throw new TemplateError(`template: :${p.line}: missing pipeline in block clause`);
+          const body = parseList(['end']).nodes;
+          // A {{define}} elsewhere wins over the block's own body, as in Go.
+          if (!defined.has(name)) defined.set(name, body);
+        }
+        nodes.push({ n: 'template', name, ...(pipe ? { pipe } : {}) });
+        continue;
       }
       const toks = lexAction(src, p.line);
       if (toks.length === 0) throw new TemplateError(`template: :${p.line}: missing value for command`);
@@ -298,7 +321,7 @@ export function compileTemplate(tmpl: string): CompiledTemplate {
     return { n: kind, pipe, body: body.nodes, alt };
   };
   const tree = parseList([]).nodes;
-  return { render: (dot) => execute(tree, dot) };
+  return { render: (dot) => execute(tree, dot, defined) };
 }
 
 export function renderTemplate(tmpl: string, dot: Value): string {
@@ -401,6 +424,10 @@ const FUNCS: Record<string, (...args: Value[]) => Value> = {
   print: (...a) => sprint(a),
   printf: (f, ...a) => sprintf(String(f), a),
   println: (...a) => a.map(goPrint).join(' ') + '\n',
+  html: (...a) => sprint(a).replace(/[&'<>"\0]/g, (c) => ({ '&': '&amp;', "'": '&#39;', '<': '&lt;', '>': '&gt;', '"': '&#34;', '\0': '\uFFFD' })[c]!),
+  js: (...a) => sprint(a).replace(/[\\'"<>&=]|[\u0000-\u001f]/g, (c) => (c === '\\' || c === "'" || c === '"' ? `\\${c}` : `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`)),
+  // Go's url.QueryEscape: unreserved characters as they are, space as +.
+  urlquery: (...a) => encodeURIComponent(sprint(a)).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).replace(/%20/g, '+'),
   // Docker's
   json: (v) => JSON.stringify(v ?? null),
   join: (v, sep) => (Array.isArray(v) ? v.map(goPrint).join(String(sep)) : goPrint(v)),
@@ -475,9 +502,13 @@ function evalPipeline(p: Pipeline, dot: Value, scope: Scope): Value {
   return v;
 }
 
-function execute(nodes: Node[], root: Value): string {
-  const scope: Scope = { vars: [new Map([['$', root]])] };
+/** Go's limit on nested {{template}} calls (its own is 100,000). */
+const MAX_TEMPLATE_DEPTH = 1000;
+
+function execute(nodes: Node[], root: Value, defined: Map<string, Node[]>): string {
+  let scope: Scope = { vars: [new Map([['$', root]])] };
   let out = '';
+  let depth = 0;
   const run = (list: Node[], dot: Value): void => {
     for (const node of list) {
       switch (node.n) {
@@ -531,6 +562,17 @@ function execute(nodes: Node[], root: Value): string {
         }
         case 'break': throw new Break();
         case 'continue': throw new Continue();
+        case 'template': {
+          const body = defined.get(node.name);
+          if (!body) throw new TemplateError(`template: no template ${JSON.stringify(node.name)} associated with template ""`);
+          if (++depth > MAX_TEMPLATE_DEPTH) throw new TemplateError(`template: exceeded maximum template depth (${MAX_TEMPLATE_DEPTH})`);
+          // A template sees its argument as both . and $, and none of the caller's variables.
+          const arg = node.pipe ? evalPipeline(node.pipe, dot, scope) : undefined;
+          const saved = scope;
+          scope = { vars: [new Map([['$', arg]])] };
+          try { run(body, arg); } finally { scope = saved; depth--; }
+          break;
+        }
       }
     }
   };

@@ -71,3 +71,30 @@ test('Go text/template: parse and execution errors', () => {
   const bad = ['{{if .A}}x', '{{end}}', '{{range}}{{end}}', '{{nosuch .A}}', '{{.A | }}', '{{"unterminated}}', '{{.Names.x.y 1}}', '{{$undefined}}', '{{len 3}}', '{{index .Names 9}}', '{{lt "a" 1}}'];
   for (const b of bad) assert.throws(() => renderTemplate(b, c), TemplateError, b);
 });
+
+test('Go text/template: define, template and block', () => {
+  const t = '{{define "row"}}{{.Source}}->{{.Destination}}{{end}}{{range .Mounts}}[{{template "row" .}}]{{end}}';
+  assert.equal(renderTemplate(t, c), '[/a->/x][/b->/y]');
+  // A template sees its argument as . and $, none of the caller's variables; no argument is nil.
+  assert.equal(renderTemplate('{{define "t"}}{{$.Status}}/{{.ExitCode}}{{end}}{{$x := 1}}{{template "t" .State}}', c), 'exited/3');
+  assert.equal(renderTemplate('{{define "n"}}{{.}}{{end}}{{template "n"}}', c), '<no value>');
+  assert.throws(() => renderTemplate('{{define "v"}}{{$x}}{{end}}{{$x := 1}}{{template "v" .}}', c), /undefined variable/);
+  // Defined after use, nested calls, recursion with a stop.
+  assert.equal(renderTemplate('{{template "b" .State}}{{define "a"}}<{{.}}>{{end}}{{define "b"}}{{template "a" .Status}}{{end}}', c), '<exited>');
+  assert.equal(renderTemplate('{{define "r"}}{{if .}}{{len .}}{{template "r" (slice . 1)}}{{end}}{{end}}{{template "r" "abc"}}', c), '321');
+  // block: a define and a call at once; a define elsewhere replaces its body.
+  assert.equal(renderTemplate('{{block "b" .Names}}{{join . ","}}{{end}}!', c), 'web,db!');
+  assert.equal(renderTemplate('{{block "b" .Names}}{{join . ","}}{{end}}{{define "b"}}{{len .}}{{end}}', c), '2');
+  assert.throws(() => renderTemplate('{{template "missing"}}', c), /no template "missing"/);
+  assert.throws(() => renderTemplate('{{if true}}{{define "x"}}{{end}}{{end}}', c), /unexpected <define>/);
+  assert.throws(() => renderTemplate('{{define "x"}}', c), /unexpected EOF/);
+  assert.throws(() => renderTemplate('{{define x}}{{end}}', c), TemplateError);
+  assert.throws(() => renderTemplate('{{define "loop"}}{{template "loop"}}{{end}}{{template "loop"}}', c), /maximum template depth/);
+});
+
+test("Go text/template: html, js and urlquery escape as Go's do", () => {
+  assert.equal(renderTemplate('{{html "<a href=\'x\'>&\\"</a>"}}', c), '&lt;a href=&#39;x&#39;&gt;&amp;&#34;&lt;/a&gt;');
+  assert.equal(renderTemplate('{{js "it\'s <b>\\"x\\" = y\\\\"}}', c), 'it\\\'s \\u003Cb\\u003E\\"x\\" \\u003D y\\\\');
+  assert.equal(renderTemplate('{{urlquery "a b&c=d/é*"}}', c), 'a+b%26c%3Dd%2F%C3%A9%2A');
+  assert.equal(renderTemplate('{{.State.Status | html}}', c), 'exited');
+});
