@@ -425,7 +425,11 @@ const FUNCS: Record<string, (...args: Value[]) => Value> = {
   printf: (f, ...a) => sprintf(String(f), a),
   println: (...a) => a.map(goPrint).join(' ') + '\n',
   html: (...a) => sprint(a).replace(/[&'<>"\0]/g, (c) => ({ '&': '&amp;', "'": '&#39;', '<': '&lt;', '>': '&gt;', '"': '&#34;', '\0': '\uFFFD' })[c]!),
-  js: (...a) => sprint(a).replace(/[\\'"<>&=]|[\u0000-\u001f]/g, (c) => (c === '\\' || c === "'" || c === '"' ? `\\${c}` : `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`)),
+  js: (...a) => [...sprint(a)].map((c) => {
+    if (c === '\\' || c === "'" || c === '"') return `\\${c}`;
+    // <, >, &, = and control characters as \uXXXX, as Go's JSEscapeString.
+    return '<>&='.includes(c) || c.charCodeAt(0) < 0x20 ? `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}` : c;
+  }).join(''),
   // Go's url.QueryEscape: unreserved characters as they are, space as +.
   urlquery: (...a) => encodeURIComponent(sprint(a)).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).replace(/%20/g, '+'),
   // Docker's
