@@ -38,8 +38,11 @@ export async function setup() {
   writeFileSync(join(dir, 'daemon.json'), '{}');
   const tar = join(dir, 'busybox.tar');
   spawnSync('sh', [join(ROOT, 'scripts/make-busybox-rootfs.sh'), tar], { stdio: 'inherit' });
+  // A bridge of its own, removed at the end: each run has a new data root, and
+  // a shared default bridge would keep every run's subnet.
+  const bridge = `bbench${process.pid % 100000}`;
   const berthd = spawn(process.execPath, [join(ROOT, 'dist/berthd.js'), '--config-file', join(dir, 'daemon.json'),
-    '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'run'), '-H', `unix://${sock}`, '-l', 'warn'], { stdio: 'inherit' });
+    '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'run'), '-H', `unix://${sock}`, '--bridge', bridge, '-l', 'warn'], { stdio: 'inherit' });
   const ping = () => new Promise((r) => { const q = http.get({ socketPath: sock, path: '/_ping' }, (s) => { s.resume(); r(true); }); q.on('error', () => r(false)); });
   for (let i = 0; i < 100 && !(await ping()); i++) await new Promise((r) => setTimeout(r, 50));
 
@@ -57,6 +60,7 @@ export async function setup() {
     await new Promise((r) => berthd.once('exit', r));
     spawnSync('sh', ['-c', `for id in $(runc --root ${dir}/run/runtime list -q); do runc --root ${dir}/run/runtime delete -f $id; done; grep -o ' ${dir}[^ ]*' /proc/self/mountinfo | xargs -r -n1 umount -l`]);
     rmSync(dir, { recursive: true, force: true });
+    removeBridge(bridge);
   };
   return { berth, docker, engines, haveDocker, teardown };
 }
@@ -80,4 +84,18 @@ export function report(results, note) {
     }
     console.log(`${sname}\n  ${line.join('\n  ')}`);
   }
+}
+
+/** The bridge of a benchmark's berthd and its BERTH chains (berthd leaves them, as dockerd leaves docker0). */
+function removeBridge(bridge) {
+  spawnSync('sh', ['-c', [
+    `ip link del ${bridge} 2>/dev/null`,
+    `iptables -w -t nat -D BERTH -j BERTH-D-${bridge} 2>/dev/null`,
+    `iptables -w -t nat -D BERTH-POSTROUTING -j BERTH-S-${bridge} 2>/dev/null`,
+    `iptables -w -D BERTH-FORWARD -o ${bridge} -j BERTH-F-${bridge} 2>/dev/null`,
+    `iptables -w -D BERTH-FORWARD -i ${bridge} -j BERTH-F-${bridge} 2>/dev/null`,
+    `for c in D S; do iptables -w -t nat -F BERTH-$c-${bridge} 2>/dev/null; iptables -w -t nat -X BERTH-$c-${bridge} 2>/dev/null; done`,
+    `iptables -w -F BERTH-F-${bridge} 2>/dev/null; iptables -w -X BERTH-F-${bridge} 2>/dev/null`,
+    'true',
+  ].join('; ')]);
 }

@@ -10,7 +10,8 @@ import { join, posix } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tarStream from 'tar-stream';
-import { InvalidParameterError } from '../lib/errors.js';
+import { InvalidParameterError, NotFoundError } from '../lib/errors.js';
+import { formatPlatform, parsePlatform, platformMatches, type Platform } from './platform.js';
 import { detectCompression, MEDIA_TYPES } from './compression.js';
 import { sha256Stream } from '../lib/hash-pool.js';
 import type { Descriptor } from './layer-diff.js';
@@ -26,11 +27,17 @@ const MAX_JSON = 16 * 1024 * 1024;
 interface Selected { rec: ImageRecord; tags: string[] }
 
 /** Resolve every name first: an unknown one fails the save before a byte is written. */
-export function selectImages(store: ImageStore, names: string[]): Selected[] {
+export function selectImages(store: ImageStore, names: string[], platform?: string): Selected[] {
   if (names.length === 0) throw new InvalidParameterError('at least one image name is required');
+  const want = platform === undefined ? undefined : parsePlatform(platform);
   const byId = new Map<string, Selected>();
   for (const name of names) {
     const rec = store.resolve(name);
+    // `save --platform`: an image here has one platform; another one is not in it.
+    const have = { os: rec.config.os, architecture: rec.config.architecture, variant: rec.config.variant };
+    if (want && !platformMatches(want, have)) {
+      throw new NotFoundError(`image with reference ${name} was found but does not match the specified platform: wanted ${formatPlatform(want)}, actual: ${formatPlatform(have)}`);
+    }
     const sel = byId.get(rec.id) ?? { rec, tags: [] };
     for (const t of store.selectedTags(name, rec)) if (!sel.tags.includes(t)) sel.tags.push(t);
     byId.set(rec.id, sel);
@@ -214,7 +221,7 @@ function cleanMember(raw: string): string {
 /** One image found in the archive, with the files that hold its parts. */
 interface Candidate { config: string; layers: string[]; tags: string[]; manifest?: string }
 
-async function candidates(a: ExtractedArchive): Promise<Candidate[]> {
+async function candidates(a: ExtractedArchive, want: Platform, explicit: boolean): Promise<Candidate[]> {
   const manifest = await a.json<{ Config: string; RepoTags?: string[] | null; Layers: string[] }[]>('manifest.json');
   if (manifest) {
     if (!Array.isArray(manifest)) throw new InvalidParameterError('invalid archive: manifest.json is not a list');
@@ -229,9 +236,12 @@ async function candidates(a: ExtractedArchive): Promise<Candidate[]> {
     const type = m.mediaType ?? desc.mediaType ?? '';
     if (INDEX_TYPES.has(type) || m.manifests) {
       if (depth > 4) throw new InvalidParameterError('invalid archive: index nesting too deep');
-      // An image index: take the manifest for this platform (the first one when none says).
-      const linux = (m.manifests ?? []).find((x) => !('platform' in x) || (x as { platform?: { os?: string } }).platform?.os === 'linux');
-      if (linux) await visit({ ...linux, annotations: { ...desc.annotations, ...linux.annotations } }, depth + 1);
+      // An image index: the manifest for the platform asked for (this machine's
+      // when none is), else — unless one was asked for — one that names none.
+      const entries = (m.manifests ?? []) as Array<typeof desc & { platform?: Partial<Platform> }>;
+      const pick = entries.find((x) => x.platform && platformMatches(want, x.platform)) ?? (explicit ? undefined : entries.find((x) => !x.platform));
+      if (!pick) throw new NotFoundError(`no matching manifest for ${formatPlatform(want)} in the archive's image index`);
+      await visit({ ...pick, annotations: { ...desc.annotations, ...pick.annotations } }, depth + 1);
       return;
     }
     if (!MANIFEST_TYPES.has(type) && !m.config) throw new InvalidParameterError(`invalid archive: unsupported manifest type ${type}`);
@@ -253,14 +263,15 @@ export interface LoadReport { loaded: string[] }
  * Load every image of an archive. Layers are checked against the config's
  * diff ids; a failure removes what this load added and no image is left half made.
  */
-export async function loadImages(store: ImageStore, input: Readable, say: (line: string) => void): Promise<void> {
+export async function loadImages(store: ImageStore, input: Readable, say: (line: string) => void, opts: { platform?: string } = {}): Promise<void> {
+  const want = parsePlatform(opts.platform);
   const dir = join(store.content.ingestDir, `load-${randomBytes(8).toString('hex')}`);
   const newLayers: string[] = [];
   const newBlobs: string[] = [];
   const adopt = memberAdopter(store);
   try {
     const archive = await ExtractedArchive.from(input, dir);
-    const list = await candidates(archive);
+    const list = await candidates(archive, want, opts.platform !== undefined);
     if (list.length === 0) throw new InvalidParameterError('invalid archive: no images in it');
     // Read and check every config first: a bad archive fails before any layer is unpacked.
     const images = [];
@@ -281,12 +292,17 @@ export async function loadImages(store: ImageStore, input: Readable, say: (line:
       const diffIds = config?.rootfs?.diff_ids;
       if (!config || !Array.isArray(diffIds)) throw new InvalidParameterError(`invalid archive: ${c.config} is not an image config`);
       if (diffIds.length !== c.layers.length) throw new InvalidParameterError(`invalid archive: ${c.config} lists ${diffIds.length} layers, the manifest ${c.layers.length}`);
+      // `load --platform`: the images of other platforms stay out.
+      if (opts.platform !== undefined && !platformMatches(want, { os: config.os, architecture: config.architecture, variant: config.variant })) continue;
       const files = c.layers.map((l) => {
         const file = archive.resolve(l);
         if (!file) throw new InvalidParameterError(`invalid archive: layer ${l} is missing`);
         return file;
       });
       images.push({ c, config, rawConfig, diffIds, chains: chainIds(diffIds), files });
+    }
+    if (images.length === 0) {
+      throw new NotFoundError(`no image in the archive matches the specified platform: wanted ${formatPlatform(want)}`);
     }
     // Every missing layer at once (a layer's directory does not need its parent's), each only once.
     const jobs = new Map<string, () => Promise<unknown>>();

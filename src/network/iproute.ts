@@ -122,3 +122,15 @@ export async function hostRouteCidrs(): Promise<string[]> {
     .filter((r) => r.dst !== 'default' && (r.type === undefined || r.type === 'unicast'))
     .map((r) => (r.dst.includes('/') ? r.dst : `${r.dst}/32`));
 }
+
+/**
+ * The first IPv4 address of an existing link as `address/prefix`, or
+ * undefined when there is no such link or it has none.
+ */
+export async function linkIpv4(name: string): Promise<string | undefined> {
+  if (!(await linkExists(name))) return undefined;
+  const { stdout } = await execFileP('ip', ['-j', '-4', 'addr', 'show', 'dev', name]);
+  const links = JSON.parse(stdout || '[]') as Array<{ addr_info?: Array<{ local?: string; prefixlen?: number }> }>;
+  const a = links[0]?.addr_info?.find((x) => x.local && x.prefixlen !== undefined);
+  return a ? `${a.local}/${a.prefixlen}` : undefined;
+}

@@ -11,7 +11,7 @@ import { KeyedMutex } from '../lib/mutex.js';
 import type { ContainerRecord } from '../container/record.js';
 import { allocate, checkRequested, formatIp, macFor, parseIp } from './ipam.js';
 import { Firewall, installDnsRedirect, type BridgeRules, type PublishedPort } from './firewall.js';
-import { addInterface, createNetns, ensureBridge, deleteLink, hostRouteCidrs, linkExists, listLinks, listNetns, netnsPath, removeSandbox } from './iproute.js';
+import { addInterface, createNetns, ensureBridge, deleteLink, hostRouteCidrs, linkExists, linkIpv4, listLinks, listNetns, netnsPath, removeSandbox } from './iproute.js';
 import { PortReservations } from './port-reservations.js';
 import { EmbeddedDns, nameservers } from './dns-server.js';
 import { splitPortKey, type PortBindings, type PortMapping } from './port-spec.js';
@@ -80,7 +80,8 @@ export class NetworkService {
   async load(): Promise<void> {
     await this.store.load();
     const inUse = [...await hostRouteCidrs(), ...this.subnetsInUse()];
-    await this.store.ensurePredefined(this.opts.bridgeName, this.opts.bip, inUse, this.opts.defaultBindIp);
+    const existing = await linkIpv4(this.opts.bridgeName).catch(() => undefined);
+    await this.store.ensurePredefined(this.opts.bridgeName, this.opts.bip, inUse, this.opts.defaultBindIp, existing);
     await this.firewall.ensureBase();
     for (const n of this.store.list()) {
       if (n.Driver !== 'bridge') continue;

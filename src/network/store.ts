@@ -95,20 +95,28 @@ export class NetworkStore {
   }
 
   /** The bridge, host and none networks every daemon has. */
-  async ensurePredefined(bridgeName: string, bip: string | undefined, inUse: string[], bindIp: string): Promise<NetworkRecord> {
+  /**
+   * `existing`: the address the default bridge already has (a previous
+   * daemon on this bridge name, another data root): taken as the subnet, as
+   * dockerd takes docker0's, instead of adding an address from a new pool.
+   */
+  async ensurePredefined(bridgeName: string, bip: string | undefined, inUse: string[], bindIp: string, existing?: string): Promise<NetworkRecord> {
     for (const [name, driver] of [['host', 'host'], ['none', 'null']] as const) {
       if (!this.byName(name)) await this.save(baseRecord(name, driver, [], {}, {}));
     }
     let bridge = this.byName('bridge');
     let subnet: string;
     let gateway: string;
-    if (bip) {
-      // --bip is the bridge's own address with the prefix, as dockerd takes it.
-      const m = /^([\d.]+)\/(\d+)$/.exec(bip);
-      if (!m) throw new InvalidParameterError(`invalid --bip ${bip}`);
+    // An existing address that could not be a --bip (a /31, a host route) is left alone.
+    const usable = existing && /^[\d.]+\/(\d+)$/.test(existing) && Number(existing.split('/')[1]) >= 8 && Number(existing.split('/')[1]) <= 30 ? existing : undefined;
+    const own = bip ?? (bridge?.IPAM.Config[0] ? undefined : usable);
+    if (own) {
+      // --bip (or the bridge's existing address) is the bridge's own address with the prefix, as dockerd takes it.
+      const m = /^([\d.]+)\/(\d+)$/.exec(own);
+      if (!m) throw new InvalidParameterError(`invalid --bip ${own}`);
       const ip = parseIp(m[1]!);
       const prefix = Number(m[2]);
-      if (ip === undefined || prefix < 8 || prefix > 30) throw new InvalidParameterError(`invalid --bip ${bip}`);
+      if (ip === undefined || prefix < 8 || prefix > 30) throw new InvalidParameterError(`invalid --bip ${own}`);
       subnet = formatSubnet({ base: (ip & (0xffffffff << (32 - prefix))) >>> 0, prefix });
       gateway = m[1]!;
     } else if (bridge?.IPAM.Config[0]) {

@@ -8,11 +8,12 @@ import { once } from 'node:events';
 import { InvalidParameterError, NotFoundError } from '../lib/errors.js';
 import { progressMessage, throttle, type JsonMessage } from '../lib/progress.js';
 import { chainIds } from '../image/layer-store.js';
-import { hostArch, type ImageRecord, type ImageStore, type OciImageConfig } from '../image/image-store.js';
+import { type ImageRecord, type ImageStore, type OciImageConfig } from '../image/image-store.js';
 import { familiarName, familiarString, type Reference } from '../image/reference.js';
 import type { Descriptor } from '../image/layer-diff.js';
 import { downloadBlob } from './blobs.js';
 import { listTags } from './tags.js';
+import { formatPlatform, parsePlatform, platformMatches, type Platform } from '../image/platform.js';
 import { RegistryError, type RegistryClient } from './client.js';
 
 export const MANIFEST_ACCEPT = [
@@ -24,16 +25,6 @@ export const MANIFEST_ACCEPT = [
 
 const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
 
-export interface Platform { os: string; architecture: string; variant?: string }
-
-export function parsePlatform(s: string | undefined): Platform {
-  if (!s) return { os: 'linux', architecture: hostArch() };
-  const [os, architecture, variant] = s.toLowerCase().split('/');
-  if (!os || !architecture) throw new InvalidParameterError(`"${s}": unknown operating system or architecture: invalid argument`);
-  return { os, architecture: architecture === 'x86_64' ? 'amd64' : architecture === 'aarch64' ? 'arm64' : architecture, ...(variant ? { variant } : {}) };
-}
-
-const formatPlatform = (p: Platform): string => `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
 
 interface ManifestDoc {
   schemaVersion?: number;
@@ -93,8 +84,7 @@ export async function pullImage(store: ImageStore, client: RegistryClient, ref: 
   let manifest = top;
   const want = parsePlatform(opts.platform);
   if (INDEX_TYPES.has(top.mediaType) || top.doc.manifests) {
-    const match = (top.doc.manifests ?? []).find((m) => m.platform?.os === want.os && m.platform.architecture === want.architecture
-      && (!want.variant || m.platform.variant === want.variant));
+    const match = (top.doc.manifests ?? []).find((m) => m.platform && platformMatches(want, m.platform));
     if (!match) throw new NotFoundError(`no matching manifest for ${formatPlatform(want)} in the manifest list entries`);
     manifest = await fetchManifest(client, ref, match.digest);
   }

@@ -9,7 +9,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import net from 'node:net';
 import http from 'node:http';
 import { join } from 'node:path';
-import { daemonWithBusybox, hasDockerCli, eventually, networkObjects } from './harness.js';
+import { Daemon, daemonWithBusybox, hasDockerCli, eventually, networkObjects, removeBridge } from './harness.js';
 
 const d = daemonWithBusybox();
 
@@ -420,4 +420,22 @@ describe('crashes and leaks', () => {
     assert.deepEqual(rules.filter((r) => [...ids].some((i) => r.includes(i))), []);
     assert.doesNotMatch(natRules(), new RegExp(`-A BERTH-D-${d.bridge} `));
   });
+});
+
+test('a default bridge that already has an address keeps it (a new data root adds no second subnet), as dockerd with docker0', async () => {
+  const d2 = new Daemon();
+  execFileSync('ip', ['link', 'add', d2.bridge, 'type', 'bridge']);
+  execFileSync('ip', ['addr', 'add', '10.123.45.1/24', 'dev', d2.bridge]);
+  try {
+    await d2.start();
+    const cfg = JSON.parse(d2.berth(['network', 'inspect', '-f', '{{json .IPAM.Config}}', 'bridge']).stdout) as Array<{ Subnet: string; Gateway: string }>;
+    assert.deepEqual(cfg, [{ Subnet: '10.123.45.0/24', Gateway: '10.123.45.1' }]);
+    const addrs = JSON.parse(execFileSync('ip', ['-j', '-4', 'addr', 'show', 'dev', d2.bridge], { encoding: 'utf8' })) as Array<{ addr_info: Array<{ local: string }> }>;
+    assert.deepEqual(addrs[0]!.addr_info.map((a) => a.local), ['10.123.45.1']);
+    await d2.importBusybox();
+    assert.match(d2.berth(['run', '--rm', 'busybox', 'ip', '-4', 'addr', 'show', 'eth0']).stdout, /inet 10\.123\.45\.\d+\/24/);
+  } finally {
+    await d2.cleanup();
+    removeBridge(d2.bridge);
+  }
 });

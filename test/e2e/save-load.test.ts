@@ -3,6 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, existsSync, readdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -145,4 +146,63 @@ test('docker CLI: save | load', { skip: !hasDockerCli() }, () => {
   assert.equal(l.code, 0, l.stderr);
   assert.match(l.stdout, /Loaded image: two:layers/);
   writeFileSync(join(work, 'x'), '');
+});
+
+test('multi-platform OCI archives: load takes this machine\'s platform (not the first), --platform another; save --platform checks', () => {
+  setup();
+  const dir = mkdtempSync(join(work, 'multi-'));
+  const layout = join(dir, 'layout');
+  const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
+  const blob = (content: Buffer | string): { digest: string; size: number } => {
+    const hex = sha(content);
+    writeFileSync(join(layout, 'blobs', 'sha256', hex), content);
+    return { digest: `sha256:${hex}`, size: Buffer.byteLength(content) };
+  };
+  // Two images, each saved by Berth; their blobs go into one layout.
+  const images: Record<string, { config: Record<string, unknown>; manifest: { layers: unknown[] } }> = {};
+  for (const arch of ['amd64', 'arm64']) {
+    assert.equal(d.berth(['run', '--name', `plat-${arch}`, 'busybox', 'sh', '-c', `echo ${arch} > /which`]).code, 0);
+    assert.equal(d.berth(['commit', `plat-${arch}`, `plat-${arch}:1`]).code, 0);
+    d.berth(['rm', `plat-${arch}`]);
+    const x = join(dir, arch);
+    execFileSync('mkdir', ['-p', x]);
+    assert.equal(d.berth(['save', '-o', join(x, 'img.tar'), `plat-${arch}:1`]).code, 0);
+    execFileSync('tar', ['-xf', join(x, 'img.tar'), '-C', x]);
+    execFileSync('mkdir', ['-p', join(layout, 'blobs', 'sha256')]);
+    execFileSync('sh', ['-c', `cp ${x}/blobs/sha256/* ${layout}/blobs/sha256/`]);
+    const top = (JSON.parse(readFileSync(join(x, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string }> }).manifests[0]!;
+    const manifest = JSON.parse(readFileSync(join(x, 'blobs', 'sha256', top.digest.slice(7)), 'utf8')) as { config: { digest: string }; layers: unknown[] };
+    images[arch] = { config: JSON.parse(readFileSync(join(x, 'blobs', 'sha256', manifest.config.digest.slice(7)), 'utf8')) as Record<string, unknown>, manifest };
+  }
+  // The second image claims arm64; the index lists it first, as many registries' indexes do.
+  const entries = ['arm64', 'amd64'].map((arch) => {
+    const config = blob(JSON.stringify({ ...images[arch]!.config, architecture: arch }));
+    const manifest = blob(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers: images[arch]!.manifest.layers }));
+    return { mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, platform: { os: 'linux', architecture: arch } };
+  });
+  const index = blob(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: entries }));
+  writeFileSync(join(layout, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
+  writeFileSync(join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', ...index, annotations: { 'io.containerd.image.name': 'docker.io/library/multi:1' } }] }));
+  const archive = join(dir, 'multi.tar');
+  execFileSync('tar', ['-cf', archive, '-C', layout, '.']);
+
+  assert.equal(d.berth(['load', '-i', archive]).code, 0);
+  assert.equal(d.berth(['run', '--rm', 'multi:1', 'cat', '/which']).stdout, 'amd64\n');
+  assert.equal(d.berth(['rmi', 'multi:1']).code, 0);
+  const arm = d.berth(['load', '--platform', 'linux/arm64', '-i', archive]);
+  assert.equal(arm.code, 0, arm.stderr);
+  assert.equal(d.berth(['image', 'inspect', '-f', '{{.Architecture}}', 'multi:1']).stdout, 'arm64\n');
+  const none = d.berth(['load', '--platform', 'linux/s390x', '-i', archive]);
+  assert.equal(none.code, 1);
+  assert.match(none.stderr, /no matching manifest for linux\/s390x/);
+  // A Docker-format archive (manifest.json) of another platform is refused with --platform, loaded without.
+  const bad = d.berth(['load', '--platform', 'linux/arm64', '-i', join(dir, 'amd64', 'img.tar')]);
+  assert.deepEqual([bad.code, bad.stderr], [1, 'Error response from daemon: no image in the archive matches the specified platform: wanted linux/arm64\n']);
+  // save --platform: the image's own platform is fine, another one is an error and writes nothing.
+  assert.equal(d.berth(['save', '--platform', 'linux/amd64', '-o', join(dir, 'ok.tar'), 'plat-amd64:1']).code, 0);
+  const wrong = d.berth(['save', '--platform', 'linux/arm64', '-o', join(dir, 'no.tar'), 'plat-amd64:1']);
+  assert.equal(wrong.code, 1);
+  assert.match(wrong.stderr, /image with reference plat-amd64:1 was found but does not match the specified platform: wanted linux\/arm64, actual: linux\/amd64/);
+  assert.ok(!existsSync(join(dir, 'no.tar')));
+  d.berth(['rmi', 'multi:1', 'plat-amd64:1', 'plat-arm64:1']);
 });

@@ -117,7 +117,8 @@ export async function save(args: string[], opts: Opts): Promise<number> {
   if (!file && process.stdout.isTTY) {
     throw new CliError('cowardly refusing to save to a terminal. Use the -o flag or redirect', 1);
   }
-  const res = await client().raw('GET', '/images/get', { query: { names: args } });
+  const res = await client().raw('GET', '/images/get', { query: { names: args, platform: opts.platform as string | undefined } });
+
   // Into a temporary name first: a failed save must not leave a truncated archive under the real name.
   const tmp = file ? `${file}.${process.pid}.tmp` : undefined;
   try {
@@ -143,7 +144,7 @@ export async function load(_args: string[], opts: Opts): Promise<number> {
       input.once('error', (e: NodeJS.ErrnoException) => reject(new CliError(`open ${file}: ${e.code === 'ENOENT' ? 'no such file or directory' : e.message}`, 1)));
     });
   }
-  const res = await client().raw('POST', '/images/load', { query: { quiet: opts.quiet ? '1' : undefined }, stream: input, headers: { 'Content-Type': 'application/x-tar' } });
+  const res = await client().raw('POST', '/images/load', { query: { quiet: opts.quiet ? '1' : undefined, platform: opts.platform as string | undefined }, stream: input, headers: { 'Content-Type': 'application/x-tar' } });
   for await (const msg of jsonLines<{ stream?: string; error?: string; errorDetail?: { message: string } }>(res)) {
     if (msg.error || msg.errorDetail) throw new CliError(`Error response from daemon: ${msg.errorDetail?.message ?? msg.error}`, 1);
     if (msg.stream) out(msg.stream);

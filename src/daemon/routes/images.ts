@@ -112,7 +112,7 @@ export function imageRoutes(r: Router, engine: Engine): void {
   });
 
   const save = async (ctx: RequestContext, names: string[]): Promise<void> => {
-    const selected = selectImages(images, names);
+    const selected = selectImages(images, names, platformParam(ctx.query.get('platform')));
     const out = res(ctx);
     out.writeHead(200, { 'Content-Type': 'application/x-tar' });
     try {
@@ -133,7 +133,7 @@ export function imageRoutes(r: Router, engine: Engine): void {
       await loadImages(images, ctx.req, (line) => {
         start();
         if (!quiet || line.startsWith('Loaded image')) out.write(JSON.stringify({ stream: `${line}\n` }) + '\n');
-      });
+      }, { platform: platformParam(ctx.query.get('platform')) });
     } catch (err) {
       if (!out.headersSent && err instanceof EngineError) throw err;
       start();
@@ -229,4 +229,21 @@ async function jsonStream(ctx: RequestContext, fn: (say: (m: JsonMessage) => voi
   }
   start();
   out.end();
+}
+
+/**
+ * The API's `platform` for save and load: the JSON of an OCI platform (API
+ * 1.48, as the docker CLI sends it) or `os/arch[/variant]`.
+ */
+export function platformParam(v: string | null): string | undefined {
+  if (!v) return undefined;
+  if (!v.trim().startsWith('{')) return v;
+  let p: { os?: unknown; architecture?: unknown; variant?: unknown };
+  try {
+    p = JSON.parse(v) as typeof p;
+  } catch {
+    throw new InvalidParameterError(`invalid platform: ${v}`);
+  }
+  if (typeof p.os !== 'string' || typeof p.architecture !== 'string') throw new InvalidParameterError(`invalid platform: ${v}`);
+  return `${p.os}/${p.architecture}${typeof p.variant === 'string' && p.variant ? `/${p.variant}` : ''}`;
 }
