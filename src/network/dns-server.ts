@@ -1,7 +1,8 @@
 // The embedded DNS server of user-defined networks. It listens on each
 // network's gateway (UDP and TCP port 53); inside a container 127.0.0.11 is
 // redirected to it (firewall.ts). Names of containers on the asker's networks
-// are answered here; everything else goes to the host's resolvers unchanged.
+// are answered here; everything else goes unchanged to the container's --dns
+// servers, or the host's resolvers.
 import dgram from 'node:dgram';
 import net from 'node:net';
 import dnsPacket, { type Packet, type Answer } from 'dns-packet';
@@ -22,8 +23,8 @@ export class EmbeddedDns {
   constructor(
     private readonly lookup: NameLookup,
     private readonly reverse: AddressLookup,
-    /** the host's resolvers, `ip` or `ip:port` */
-    private readonly upstreams: () => string[],
+    /** the resolvers for the container at `clientIp`: `ip` or `ip:port` */
+    private readonly upstreams: (clientIp: string) => string[],
     private readonly log: (level: string, msg: string, fields?: Record<string, unknown>) => void = () => undefined,
   ) {}
 
@@ -101,7 +102,7 @@ export class EmbeddedDns {
       });
     }
     try {
-      return await forward(msg, this.upstreams(), transport);
+      return await forward(msg, this.upstreams(clientIp), transport);
     } catch (err) {
       this.log('debug', 'dns forward failed', { name, err: String(err) });
       return dnsPacket.encode({ id: query.id, type: 'response', flags: dnsPacket.RECURSION_AVAILABLE | 2, questions: [q] });

@@ -63,7 +63,7 @@ export class NetworkService {
 
   constructor(private readonly opts: NetworkServiceOptions, private readonly events: EventBus, private readonly log: Log) {
     this.store = new NetworkStore(opts.root);
-    this.dns = new EmbeddedDns((c, n) => this.lookupName(c, n), (c, ip) => this.lookupAddress(c, ip), () => this.upstreams(), log);
+    this.dns = new EmbeddedDns((c, n) => this.lookupName(c, n), (c, ip) => this.lookupAddress(c, ip), (c) => this.upstreams(c), log);
   }
 
   setNetnsPrefix(prefix: string): void {
@@ -538,7 +538,13 @@ export class NetworkService {
     return `${target.Name.slice(1)}.${n.Name}`;
   }
 
-  private upstreams(): string[] {
+  /**
+   * Where names that are not containers go: the asking container's `--dns`
+   * servers when it has any (as Docker's embedded DNS), else the host's.
+   */
+  private upstreams(clientIp: string): string[] {
+    const own = (this.containerAt(clientIp)?.HostConfig as { Dns?: string[] | null } | undefined)?.Dns ?? [];
+    if (own.length) return own;
     if (Date.now() - this.hostResolv.at > 5000) {
       let text = '';
       try {

@@ -9,7 +9,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import net from 'node:net';
 import http from 'node:http';
 import { join } from 'node:path';
-import { Daemon, daemonWithBusybox, hasDockerCli, eventually, networkObjects, removeBridge } from './harness.js';
+import { ROOT, Daemon, daemonWithBusybox, hasDockerCli, eventually, networkObjects, removeBridge, sleep } from './harness.js';
 
 const d = daemonWithBusybox();
 
@@ -437,5 +437,34 @@ test('a default bridge that already has an address keeps it (a new data root add
   } finally {
     await d2.cleanup();
     removeBridge(d2.bridge);
+  }
+});
+
+test("the embedded DNS forwards other names to the container's --dns servers, else to the host's", async () => {
+  // A resolver on the host that knows one name, in a process of its own (the
+  // CLI calls below block this one): what berthd forwards reaches it.
+  const script = `const p=require(${JSON.stringify(join(ROOT, 'node_modules/dns-packet'))});const s=require('dgram').createSocket('udp4');
+s.on('message',(m,r)=>{const q=p.decode(m);const n=q.questions[0].name;console.log('asked '+n);
+const a=n==='only.upstream.test'&&q.questions[0].type==='A'?[{type:'A',name:n,ttl:60,data:'10.9.8.7'}]:[];
+s.send(p.encode({id:q.id,type:'response',flags:p.RECURSION_AVAILABLE,questions:q.questions,answers:a}),r.port,r.address)});
+s.bind(53,'127.0.0.77',()=>console.log('ready'))`;
+  const upstream = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let asked = '';
+  upstream.stdout!.on('data', (b: Buffer) => { asked += b.toString(); });
+  try {
+    assert.ok(await eventually(() => asked.includes('ready')));
+    assert.equal(d.berth(['network', 'create', 'dnsfwd']).code, 0);
+    const withDns = d.berth(['run', '--rm', '--network', 'dnsfwd', '--dns', '127.0.0.77', 'busybox', 'sh', '-c', 'cat /etc/resolv.conf; nslookup only.upstream.test']);
+    assert.match(withDns.stdout, /^nameserver 127\.0\.0\.11$/m);
+    assert.match(withDns.stdout, /Address: 10\.9\.8\.7/, withDns.stdout + withDns.stderr);
+    assert.ok(await eventually(() => asked.includes('asked only.upstream.test')));
+    // Without --dns the host's resolvers are asked, not this one.
+    const before = asked;
+    d.berth(['run', '--rm', '--network', 'dnsfwd', 'busybox', 'nslookup', 'only.upstream.test']);
+    await sleep(200);
+    assert.equal(asked, before);
+  } finally {
+    upstream.kill();
+    d.berth(['network', 'rm', 'dnsfwd']);
   }
 });
