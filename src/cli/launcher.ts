@@ -40,8 +40,12 @@ if (process.env.BERTH_CODE_CACHE_REPORT === '1') {
 // what it compiled to what the previous runs left.
 if (process.env.BERTH_WRITE_CODE_CACHE === '1') {
   process.once('exit', () => {
-    writeFileSync(`${cacheFile}.tmp`, script.createCachedData());
-    renameSync(`${cacheFile}.tmp`, cacheFile);
+    try {
+      writeFileSync(`${cacheFile}.tmp`, script.createCachedData());
+      renameSync(`${cacheFile}.tmp`, cacheFile);
+    } catch (err) {
+      process.stderr.write(`berth: cannot write the code cache: ${(err as Error).message}\n`);
+    }
   });
 }
 
