@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { join, posix } from 'node:path';
 import type { Writable } from 'node:stream';
 import { SystemError } from '../lib/errors.js';
+import { opaqueDirs } from '../image/layer-diff.js';
 
 /** Docker's change kinds: 0 modified, 1 added, 2 deleted. */
 export interface Change { Path: string; Kind: 0 | 1 | 2 }
@@ -34,6 +35,8 @@ async function inImage(lowers: string[], path: string): Promise<boolean> {
  */
 export async function changes(upper: string, lowers: string[], hidden: Set<string>): Promise<Change[]> {
   const out: Change[] = [];
+  // A directory deleted and made again is opaque in the upper: Docker reports it deleted (D), then what is in it now.
+  const opaque = await opaqueDirs(upper);
   const walk = async (rel: string): Promise<void> => {
     const names = await fs.readdir(join(upper, rel)).catch(() => [] as string[]);
     for (const name of names.sort()) {
@@ -45,7 +48,8 @@ export async function changes(upper: string, lowers: string[], hidden: Set<strin
         continue;
       }
       const existed = await inImage(lowers, path);
-      if (!hidden.has(path)) out.push({ Path: path, Kind: existed ? 0 : 1 });
+      const replaced = existed && st.isDirectory() && opaque.has(path.slice(1));
+      if (!hidden.has(path)) out.push({ Path: path, Kind: replaced ? 2 : existed ? 0 : 1 });
       if (st.isDirectory()) await walk(path);
     }
   };

@@ -41,6 +41,8 @@ test('commit makes a layer with additions, changes and deletions that a new cont
 
 test('a second generation: deleting a committed directory and replacing it makes an opaque directory', () => {
   assert.equal(d.berth(['run', '--name', 'src2', 'snap:1', 'sh', '-c', 'rm -rf /opt/d && mkdir /opt/d && echo g > /opt/d/g']).code, 0);
+  // As Docker's overlay diff: the replaced directory is deleted, then its new content added.
+  assert.equal(d.berth(['diff', 'src2']).stdout, 'C /opt\nD /opt/d\nA /opt/d/g\n');
   assert.equal(d.berth(['commit', 'src2', 'snap:2']).code, 0);
   assert.equal(d.berth(['run', '--rm', 'snap:2', 'ls', '/opt/d']).stdout, 'g\n');
   assert.equal((inspect('snap:2').RootFS as { Layers: string[] }).Layers.length, 3);
