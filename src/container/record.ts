@@ -82,6 +82,8 @@ export interface ContainerRecord {
   ManuallyStopped?: boolean;
   /** pid of the conmon monitoring the current run */
   MonitorPid?: number;
+  /** start time (/proc/PID/stat) of the current run's init: signals go to it directly while it is that process */
+  InitStartTime?: number;
   /** networks (kept while stopped) and, while running, addresses and ports */
   NetworkSettings?: NetworkSettings;
   /** kernel objects of the current run's network, for teardown after a crash */

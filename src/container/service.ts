@@ -9,6 +9,7 @@ import {
   ConflictError, EngineError, InvalidParameterError, NotModifiedError, SystemError, noSuchContainer,
 } from '../lib/errors.js';
 import { writeJsonAtomic, readJson } from '../lib/atomic.js';
+import { processStartTime } from '../lib/proc-stat.js';
 import { newId, shortId } from '../lib/ids.js';
 import type { EventBus } from '../lib/event-bus.js';
 import {
@@ -481,6 +482,7 @@ export class ContainerService {
       if (probeCommand(rec.Config.Healthcheck)) rec.State.Health = initialHealth();
       else delete rec.State.Health;
       rec.MonitorPid = Number(await fs.readFile(join(runDir, 'conmon.pid'), 'utf8').catch(() => '0')) || undefined;
+      rec.InitStartTime = processStartTime(pid);
       await this.save(rec);
       this.watchLog(rec);
       this.events.publish('container', 'start', id, this.attrs(rec));
@@ -554,6 +556,7 @@ export class ContainerService {
       Pid: 0, ExitCode: code, Error: error, FinishedAt: nowRfc3339(), OOMKilled: oomKilled,
     };
     rec.MonitorPid = undefined;
+    rec.InitStartTime = undefined;
     await this.save(rec);
     this.events.publish('container', 'die', id, { ...this.attrs(rec), exitCode: String(code) });
     this.notify(id, (c) => c !== 'removed', { StatusCode: code, Error: error ? { Message: error } : null });
@@ -685,6 +688,19 @@ export class ContainerService {
 
   private async signal(rec: ContainerRecord, signal: number): Promise<void> {
     this.events.publish('container', 'kill', rec.Id, { ...this.attrs(rec), signal: String(signal) });
+    // Straight to the container's init while it is still the process this run
+    // started (same pid and start time, as runc checks): spawning `runc kill`
+    // costs ~10 ms of every stop, kill and rm -f. A paused container goes
+    // through runc, which thaws it.
+    const pid = rec.State.Pid;
+    if (!rec.State.Paused && pid > 0 && rec.InitStartTime !== undefined && processStartTime(pid) === rec.InitStartTime) {
+      try {
+        process.kill(pid, signal);
+        return;
+      } catch {
+        // Gone meanwhile: the runtime's answer below decides.
+      }
+    }
     try {
       await this.runtime.kill(rec.Id, String(signal));
       // A frozen process only acts on the signal once thawed (Docker does the same).
