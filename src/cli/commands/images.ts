@@ -49,9 +49,16 @@ export async function images(args: string[], opts: Opts): Promise<number> {
   if (typeof opts.format === 'string' && opts.format !== 'table') {
     const rows = imageRows(imgs, { noTrunc: opts.trunc === false, digests: true }).slice(1);
     const created = new Map<string, number>();
-    for (const img of imgs) created.set(opts.trunc === false ? img.Id : img.Id.replace(/^sha256:/, '').slice(0, 12), img.Created);
+    const sizes = new Map<string, number>();
+    for (const img of imgs) {
+      const key = opts.trunc === false ? img.Id : img.Id.replace(/^sha256:/, '').slice(0, 12);
+      created.set(key, img.Created);
+      sizes.set(key, img.Size);
+    }
     out(formatRows(opts.format, rows.map(([Repository, Tag, Digest, ID, CreatedSince, Size]) => ({
-      Repository, Tag, Digest, ID, CreatedSince, Size, VirtualSize: Size,
+      Repository, Tag, Digest, ID, CreatedSince, Size,
+      // go-units HumanSize (4 digits), where Size has 3, as the docker CLI prints them.
+      VirtualSize: humanSize(sizes.get(ID!) ?? 0, 4),
       // Not computed by `images` without flags in the docker CLI either.
       Containers: 'N/A', SharedSize: 'N/A', UniqueSize: 'N/A',
       CreatedAt: `${new Date((created.get(ID!) ?? 0) * 1000).toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`,

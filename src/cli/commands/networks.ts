@@ -60,7 +60,7 @@ export async function networkLs(_args: string[], opts: Opts): Promise<number> {
   }
   if (typeof opts.format === 'string' && opts.format !== 'table') {
     out(formatRows(opts.format, nets.map((n) => ({
-      ID: id(n), Name: n.Name, Driver: n.Driver, Scope: n.Scope, IPv6: 'false', Internal: String(n.Internal),
+      ID: id(n), Name: n.Name, Driver: n.Driver, Scope: n.Scope, IPv4: 'true', IPv6: 'false', Internal: String(n.Internal),
       CreatedAt: goTime(n.Created), Labels: Object.entries(n.Labels ?? {}).map(([k, v]) => `${k}=${v}`).join(','),
     })), { ID: 'NETWORK ID', Name: 'NAME', Driver: 'DRIVER', Scope: 'SCOPE', IPv6: 'IPV6', Internal: 'INTERNAL', CreatedAt: 'CREATED AT', Labels: 'LABELS' }));
     return 0;

@@ -51,9 +51,10 @@ export async function stats(args: string[], opts: Opts): Promise<number> {
   const c = client();
   const noTrunc = opts.trunc === false;
   const format = opts.format as string | undefined;
+  // The CONTAINER column is the name or id as given, or the short id when listing all (as the docker CLI).
   const names = args.length
     ? args
-    : (await c.listContainers({ all: Boolean(opts.all) })).map((x) => x.Id);
+    : (await c.listContainers({ all: Boolean(opts.all) })).map((x) => (noTrunc ? x.Id : x.Id.slice(0, 12)));
   const sampleAll = (): Promise<StatsView[]> => Promise.all(names.map(async (n) => {
     try {
       return view(n, await c.json<Record<string, unknown>>('GET', `/containers/${encodeURIComponent(n)}/stats`, { query: { stream: false } }), noTrunc);
