@@ -9,7 +9,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { build } from 'esbuild';
-import { chmodSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true };
@@ -55,10 +57,13 @@ chmodSync('dist/berthd.js', 0o755);
 // Prime the CLI's code cache: each run adds what it compiled. No daemon is
 // needed; commands stop at the connection error, after commander, the
 // command table and the client have run.
-const prime = [['--help'], ['ps'], ['run', '--rm', 'busybox', 'true'], ['images'], ['rm', '-f', 'x'], ['logs', 'x'], ['exec', 'x', 'true'], ['build', '.']];
+const primeContext = mkdtempSync(join(tmpdir(), 'berth-prime-'));
+writeFileSync(join(primeContext, 'Dockerfile'), 'FROM busybox\n');
+const prime = [['--help'], ['ps'], ['run', '--rm', 'busybox', 'true'], ['images'], ['rm', '-f', 'x'], ['logs', 'x'], ['exec', 'x', 'true'], ['build', primeContext]];
 for (const args of prime) {
   spawnSync(process.execPath, ['dist/berth.js', '-H', 'unix:///nonexistent/berth-build.sock', ...args], {
     env: { ...process.env, BERTH_WRITE_CODE_CACHE: '1', NODE_EXTRA_CA_CERTS: '' }, stdio: 'ignore',
   });
 }
+rmSync(primeContext, { recursive: true, force: true });
 if (!readdirSync('dist').some((f) => f === `cli-${cliBuild}.cache`)) throw new Error('build: the CLI code cache was not written');
