@@ -68,10 +68,75 @@ export async function downloadBlob(
   }
 }
 
-/** Push one blob: skipped when the registry has it, mounted from another repository when it can be, uploaded otherwise. */
+/** Pieces of a chunked upload, when one request cannot carry a blob. */
+const DEFAULT_CHUNK = 8 << 20;
+
+/** An upload session: POST, the Location to send to. */
+async function startUpload(client: RegistryClient, repo: string, scope: string, digest: string): Promise<string> {
+  const start = await client.request(`/v2/${repo}/blobs/uploads/`, { method: 'POST', scope });
+  if (start.status !== 202) await client.fail(start, `failed to start the upload of ${digest}`);
+  await start.arrayBuffer().catch(() => undefined);
+  const location = start.headers.get('location');
+  if (!location) throw new RegistryError(500, 'the registry started an upload without a Location');
+  return location;
+}
+
+/** The Location of an upload, with `digest=` added (the closing PUT's query). */
+function withDigest(location: string, digest: string): string {
+  const url = new URL(location, 'http://placeholder');
+  url.searchParams.set('digest', digest);
+  return /^https?:/.test(location) ? url.toString() : `${url.pathname}${url.search}`;
+}
+
+function relative(location: string): string {
+  if (/^https?:/.test(location)) return location;
+  const url = new URL(location, 'http://placeholder');
+  return `${url.pathname}${url.search}`;
+}
+
+/**
+ * The distribution spec's chunked upload: PATCH after PATCH, each with its
+ * Content-Range, each answered with the Location of the next, then a PUT
+ * with the digest and no body.
+ */
+async function uploadInChunks(
+  client: RegistryClient, repo: string, scope: string, blob: BlobRef, content: ContentStore, chunkSize: number,
+  onProgress?: (current: number) => void,
+): Promise<void> {
+  let location = await startUpload(client, repo, scope, blob.digest);
+  const fh = await fs.open(content.path(blob.digest), 'r');
+  try {
+    for (let offset = 0; offset < blob.size;) {
+      const buf = Buffer.alloc(Math.min(chunkSize, blob.size - offset));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
+      if (bytesRead !== buf.length) throw new RegistryError(500, `short read of blob ${blob.digest}`);
+      const res = await client.request(relative(location), {
+        method: 'PATCH', scope,
+        headers: { 'Content-Type': 'application/octet-stream', 'Content-Range': `${offset}-${offset + buf.length - 1}`, 'Content-Length': String(buf.length) },
+        body: buf,
+      });
+      if (res.status !== 202) await client.fail(res, `failed to upload a chunk of ${blob.digest}`);
+      await res.arrayBuffer().catch(() => undefined);
+      location = res.headers.get('location') ?? location;
+      offset += buf.length;
+      onProgress?.(offset);
+    }
+  } finally {
+    await fh.close();
+  }
+  const put = await client.request(withDigest(location, blob.digest), { method: 'PUT', scope, headers: { 'Content-Length': '0' }, body: Buffer.alloc(0) });
+  if (put.status !== 201) await client.fail(put, `failed to complete the upload of ${blob.digest}`);
+  await put.arrayBuffer().catch(() => undefined);
+}
+
+/**
+ * Push one blob: skipped when the registry has it, mounted from another
+ * repository when it can be, uploaded otherwise — in one streamed PUT, or in
+ * chunks when that is refused as too large (413: a proxy's body limit).
+ */
 export async function uploadBlob(
   client: RegistryClient, repo: string, blob: BlobRef, content: ContentStore,
-  opts: { mountFrom?: string[]; onProgress?: (current: number) => void } = {},
+  opts: { mountFrom?: string[]; onProgress?: (current: number) => void; /** bytes per PATCH when one PUT is refused */ chunkSize?: number } = {},
 ): Promise<'exists' | 'mounted' | 'pushed'> {
   const scope = `repository:${repo}:pull,push`;
   const head = await client.request(`/v2/${repo}/blobs/${blob.digest}`, { method: 'HEAD', scope });
@@ -84,14 +149,7 @@ export async function uploadBlob(
     if (res.status === 201) return 'mounted';
     // 202: the registry started a plain upload instead; it is abandoned and a fresh one used.
   }
-  const start = await client.request(`/v2/${repo}/blobs/uploads/`, { method: 'POST', scope });
-  if (start.status !== 202) await client.fail(start, `failed to start the upload of ${blob.digest}`);
-  await start.arrayBuffer().catch(() => undefined);
-  const location = start.headers.get('location');
-  if (!location) throw new RegistryError(500, 'the registry started an upload without a Location');
-  const url = new URL(location, 'http://placeholder');
-  url.searchParams.set('digest', blob.digest);
-  const target = /^https?:/.test(location) ? url.toString() : `${url.pathname}${url.search}`;
+  const monolithic = await startUpload(client, repo, scope, blob.digest);
   let sent = 0;
   async function* body(): AsyncGenerator<Uint8Array> {
     const fh = await fs.open(content.path(blob.digest), 'r');
@@ -105,11 +163,17 @@ export async function uploadBlob(
       await fh.close().catch(() => undefined);
     }
   }
-  const put = await client.request(target, {
+  const put = await client.request(withDigest(monolithic, blob.digest), {
     method: 'PUT', scope,
     headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(blob.size) },
     body: body(),
   });
+  if (put.status === 413) {
+    // Too large for one request (a proxy's body limit): the same blob in pieces.
+    await put.arrayBuffer().catch(() => undefined);
+    await uploadInChunks(client, repo, scope, blob, content, opts.chunkSize ?? DEFAULT_CHUNK, opts.onProgress);
+    return 'pushed';
+  }
   if (put.status !== 201) await client.fail(put, `failed to upload ${blob.digest}`);
   await put.arrayBuffer().catch(() => undefined);
   return 'pushed';

@@ -4,7 +4,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, existsSync, rmSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, Daemon, daemonWithBusybox, hasDockerCli, eventually } from './harness.js';
 import { TestRegistry, TOKEN_USER, TOKEN_PASSWORD, freePort } from '../helpers/registry.js';
@@ -473,5 +473,53 @@ test('pull --all-tags: every tag of the repository, one status for the repositor
     assert.equal(dr.code, 0, dr.stderr);
     assert.match(dr.stdout, /Status: Downloaded newer image for /);
     assert.equal(berth(['image', 'inspect', '-f', '{{.Id}}', `${repo}:1`]).code, 0);
+  }
+});
+
+test('a blob too large for one request (a proxy answers 413) is pushed in chunks, and pulls back whole', async () => {
+  await setup();
+  // A proxy in front of the real registry that refuses request bodies over 9 MiB,
+  // as nginx's client_max_body_size or a CDN's limit does. It runs in a process
+  // of its own: the CLI calls below block this one.
+  const script = `const http=require('http');const LIMIT=9*1024*1024;let patches=0,refused=0;
+http.createServer((req,res)=>{const parts=[];let n=0;
+  req.on('data',(c)=>{n+=c.length;if(n<=LIMIT)parts.push(c)});
+  req.on('end',()=>{
+    if(n>LIMIT){refused++;console.log('refused '+refused);res.writeHead(413);res.end('too large');return;}
+    if(req.method==='PATCH'){patches++;console.log('patch '+patches+' '+req.headers['content-range']);}
+    const h0={...req.headers};delete h0['transfer-encoding'];h0['content-length']=String(n);
+    const up=http.request({host:'127.0.0.1',port:${open.host.split(':')[1]},method:req.method,path:req.url,headers:h0},(r)=>{
+      const h={...r.headers};if(h.location)h.location=h.location.replace(/^http:\\/\\/[^/]+/,'');res.writeHead(r.statusCode,h);r.pipe(res)});
+    up.on('error',()=>{res.writeHead(502);res.end()});up.end(Buffer.concat(parts));
+  });
+}).listen(0,'127.0.0.1',function(){console.log('port '+this.address().port)})`;
+  const proxy = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let said = '';
+  proxy.stdout!.on('data', (b: Buffer) => { said += b.toString(); });
+  try {
+    const port = await eventually(() => /port (\d+)/.exec(said)?.[1]);
+    assert.ok(port);
+    const mk = berth(['run', '--name', 'bigblob', 'busybox', 'sh', '-c', 'head -c 20000000 /dev/urandom > /big']);
+    assert.equal(mk.code, 0, mk.stderr);
+    const ref = `127.0.0.1:${port}/chunked/big:1`;
+    assert.equal(berth(['commit', 'bigblob', ref]).code, 0);
+    berth(['rm', 'bigblob']);
+    const push = berth(['push', ref]);
+    assert.equal(push.code, 0, push.stderr);
+    // The big layer went in three pieces after one refusal; the small blobs in one request each.
+    // (The proxy's output is read once this process's event loop runs again.)
+    assert.ok(await eventually(() => /patch 3 /.test(said)), said);
+    assert.match(said, /refused 1\n/);
+    assert.doesNotMatch(said, /refused 2/);
+    assert.match(said, /patch 1 0-8388607\npatch 2 8388608-16777215\npatch 3 16777216-/);
+    const id = berth(['image', 'inspect', '-f', '{{.Id}}', ref]).stdout;
+    assert.equal(berth(['rmi', ref]).code, 0);
+    const pull = berth(['pull', ref]);
+    assert.equal(pull.code, 0, pull.stderr);
+    assert.equal(berth(['image', 'inspect', '-f', '{{.Id}}', ref]).stdout, id);
+    assert.equal(berth(['run', '--rm', ref, 'sh', '-c', 'wc -c < /big']).stdout.trim(), '20000000');
+    berth(['rmi', ref]);
+  } finally {
+    proxy.kill();
   }
 });
