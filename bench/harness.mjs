@@ -88,14 +88,5 @@ export function report(results, note) {
 
 /** The bridge of a benchmark's berthd and its BERTH chains (berthd leaves them, as dockerd leaves docker0). */
 function removeBridge(bridge) {
-  spawnSync('sh', ['-c', [
-    `ip link del ${bridge} 2>/dev/null`,
-    `iptables -w -t nat -D BERTH -j BERTH-D-${bridge} 2>/dev/null`,
-    `iptables -w -t nat -D BERTH-POSTROUTING -j BERTH-S-${bridge} 2>/dev/null`,
-    `iptables -w -D BERTH-FORWARD -o ${bridge} -j BERTH-F-${bridge} 2>/dev/null`,
-    `iptables -w -D BERTH-FORWARD -i ${bridge} -j BERTH-F-${bridge} 2>/dev/null`,
-    `for c in D S; do iptables -w -t nat -F BERTH-$c-${bridge} 2>/dev/null; iptables -w -t nat -X BERTH-$c-${bridge} 2>/dev/null; done`,
-    `iptables -w -F BERTH-F-${bridge} 2>/dev/null; iptables -w -X BERTH-F-${bridge} 2>/dev/null`,
-    'true',
-  ].join('; ')]);
+  spawnSync('sh', [join(ROOT, 'scripts/remove-bridge.sh'), bridge]);
 }

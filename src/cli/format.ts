@@ -31,13 +31,21 @@ export function formatRows(format: string, rows: Array<Record<string, unknown>>,
   }
 }
 
-/** `--format` of one object (version, info, an event): `json` is the object as compact JSON, as the docker CLI prints it. */
-export function formatOne(format: string, dot: Value): string {
-  if (format.trim() === 'json') return JSON.stringify(dot);
+/**
+ * `--format` for single objects (version, info, each event), compiled once:
+ * `json` is the object as compact JSON, as the docker CLI prints it.
+ */
+export function compileFormat(format: string): (dot: Value) => string {
+  if (format.trim() === 'json') return (dot) => JSON.stringify(dot);
   try {
-    return compileTemplate(format).render(dot);
+    const tpl = compileTemplate(format);
+    return (dot) => tpl.render(dot);
   } catch (e) {
     if (e instanceof TemplateError) throw new CliError(`template parsing error: ${e.message}`, 1);
     throw e;
   }
+}
+
+export function formatOne(format: string, dot: Value): string {
+  return compileFormat(format)(dot);
 }

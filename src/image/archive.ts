@@ -34,9 +34,8 @@ export function selectImages(store: ImageStore, names: string[], platform?: stri
   for (const name of names) {
     const rec = store.resolve(name);
     // `save --platform`: an image here has one platform; another one is not in it.
-    const have = { os: rec.config.os, architecture: rec.config.architecture, variant: rec.config.variant };
-    if (want && !platformMatches(want, have)) {
-      throw new NotFoundError(`image with reference ${name} was found but does not match the specified platform: wanted ${formatPlatform(want)}, actual: ${formatPlatform(have)}`);
+    if (want && !platformMatches(want, rec.config)) {
+      throw new NotFoundError(`image with reference ${name} was found but does not match the specified platform: wanted ${formatPlatform(want)}, actual: ${formatPlatform(rec.config)}`);
     }
     const sel = byId.get(rec.id) ?? { rec, tags: [] };
     for (const t of store.selectedTags(name, rec)) if (!sel.tags.includes(t)) sel.tags.push(t);
@@ -293,7 +292,7 @@ export async function loadImages(store: ImageStore, input: Readable, say: (line:
       if (!config || !Array.isArray(diffIds)) throw new InvalidParameterError(`invalid archive: ${c.config} is not an image config`);
       if (diffIds.length !== c.layers.length) throw new InvalidParameterError(`invalid archive: ${c.config} lists ${diffIds.length} layers, the manifest ${c.layers.length}`);
       // `load --platform`: the images of other platforms stay out.
-      if (opts.platform !== undefined && !platformMatches(want, { os: config.os, architecture: config.architecture, variant: config.variant })) continue;
+      if (opts.platform !== undefined && !platformMatches(want, config)) continue;
       const files = c.layers.map((l) => {
         const file = archive.resolve(l);
         if (!file) throw new InvalidParameterError(`invalid archive: layer ${l} is missing`);

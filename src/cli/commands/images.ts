@@ -48,20 +48,14 @@ export async function images(args: string[], opts: Opts): Promise<number> {
   }
   if (typeof opts.format === 'string' && opts.format !== 'table') {
     const rows = imageRows(imgs, { noTrunc: opts.trunc === false, digests: true }).slice(1);
-    const created = new Map<string, number>();
-    const sizes = new Map<string, number>();
-    for (const img of imgs) {
-      const key = opts.trunc === false ? img.Id : img.Id.replace(/^sha256:/, '').slice(0, 12);
-      created.set(key, img.Created);
-      sizes.set(key, img.Size);
-    }
+    const byId = new Map(imgs.map((img) => [opts.trunc === false ? img.Id : img.Id.replace(/^sha256:/, '').slice(0, 12), img]));
     out(formatRows(opts.format, rows.map(([Repository, Tag, Digest, ID, CreatedSince, Size]) => ({
       Repository, Tag, Digest, ID, CreatedSince, Size,
       // go-units HumanSize (4 digits), where Size has 3, as the docker CLI prints them.
-      VirtualSize: humanSize(sizes.get(ID!) ?? 0, 4),
+      VirtualSize: humanSize(byId.get(ID!)?.Size ?? 0, 4),
       // Not computed by `images` without flags in the docker CLI either.
       Containers: 'N/A', SharedSize: 'N/A', UniqueSize: 'N/A',
-      CreatedAt: `${new Date((created.get(ID!) ?? 0) * 1000).toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`,
+      CreatedAt: `${new Date((byId.get(ID!)?.Created ?? 0) * 1000).toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`,
     })), { Repository: 'REPOSITORY', Tag: 'TAG', Digest: 'DIGEST', ID: 'IMAGE ID', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', Size: 'SIZE' }));
     return 0;
   }

@@ -17,49 +17,42 @@ function reference(name: string): Reference {
   }
 }
 
-/** POST /images/create for `name` with the stored credentials, showing the progress with `write`. */
-export async function pullWithProgress(name: string, write: (s: string) => void, isTTY: boolean, platform?: string): Promise<Reference> {
-  let ref = reference(name);
-  if (!ref.tag && !ref.digest) ref = { ...ref, tag: 'latest' };
+/**
+ * A pull or push through berthd with the stored login for `ref`'s registry,
+ * its progress shown with `write` (nothing when quiet).
+ */
+async function registryStream(path: string, query: Record<string, string | undefined>, ref: Reference, write: (s: string) => void, isTTY = Boolean(process.stdout.isTTY)): Promise<void> {
   const auth = await credentialsFor(ref.domain);
-  const res = await client().raw('POST', '/images/create', {
-    query: { fromImage: familiarName(ref), tag: ref.digest ?? ref.tag, platform },
-    headers: { 'X-Registry-Auth': encodeAuthHeader(auth) },
-  });
+  const res = await client().raw('POST', path, { query, headers: { 'X-Registry-Auth': encodeAuthHeader(auth) } });
   try {
     await displayJsonMessages(res, write, isTTY);
   } catch (e) {
     if (e instanceof CliError) throw new CliError(`Error response from daemon: ${e.message}`, 1);
     throw e;
   }
+}
+
+/** POST /images/create for `name` with the stored credentials, showing the progress with `write`. */
+export async function pullWithProgress(name: string, write: (s: string) => void, isTTY: boolean, platform?: string): Promise<Reference> {
+  let ref = reference(name);
+  if (!ref.tag && !ref.digest) ref = { ...ref, tag: 'latest' };
+  await registryStream('/images/create', { fromImage: familiarName(ref), tag: ref.digest ?? ref.tag, platform }, ref, write, isTTY);
   return ref;
 }
 
-/** `pull --all-tags`: the daemon pulls every tag when the request names none. */
-async function pullAllTags(name: string, quiet: boolean, platform: string | undefined): Promise<number> {
-  const ref = reference(name);
-  if (ref.tag || ref.digest) throw new CliError('tag can\'t be used with --all-tags/-a', 1);
-  const auth = await credentialsFor(ref.domain);
-  const res = await client().raw('POST', '/images/create', {
-    query: { fromImage: familiarName(ref), platform },
-    headers: { 'X-Registry-Auth': encodeAuthHeader(auth) },
-  });
-  try {
-    await displayJsonMessages(res, quiet ? () => undefined : out, Boolean(process.stdout.isTTY));
-  } catch (e) {
-    if (e instanceof CliError) throw new CliError(`Error response from daemon: ${e.message}`, 1);
-    throw e;
-  }
-  out(`${fullString(ref)}\n`);
-  return 0;
-}
-
 export async function pull(args: string[], opts: Opts): Promise<number> {
-  const quiet = Boolean(opts.quiet);
-  if (opts.allTags) return pullAllTags(args[0]!, quiet, opts.platform as string | undefined);
+  const write = opts.quiet ? () => undefined : out;
+  const platform = opts.platform as string | undefined;
   const given = reference(args[0]!);
-  if (!given.tag && !given.digest && !quiet) out('Using default tag: latest\n');
-  const ref = await pullWithProgress(args[0]!, quiet ? () => undefined : out, Boolean(process.stdout.isTTY), opts.platform as string | undefined);
+  if (opts.allTags) {
+    // No tag in the request: the daemon pulls every tag.
+    if (given.tag || given.digest) throw new CliError('tag can\'t be used with --all-tags/-a', 1);
+    await registryStream('/images/create', { fromImage: familiarName(given), platform }, given, write);
+    out(`${fullString(given)}\n`);
+    return 0;
+  }
+  if (!given.tag && !given.digest) write('Using default tag: latest\n');
+  const ref = await pullWithProgress(args[0]!, write, Boolean(process.stdout.isTTY), platform);
   out(`${fullString(ref)}\n`);
   return 0;
 }
@@ -72,17 +65,7 @@ export async function push(args: string[], opts: Opts): Promise<number> {
     if (!quiet) out('Using default tag: latest\n');
     ref = { ...ref, tag: 'latest' };
   }
-  const auth = await credentialsFor(ref.domain);
-  const res = await client().raw('POST', `/images/${familiarName(ref)}/push`, {
-    query: { tag: ref.tag },
-    headers: { 'X-Registry-Auth': encodeAuthHeader(auth) },
-  });
-  try {
-    await displayJsonMessages(res, quiet ? () => undefined : out, Boolean(process.stdout.isTTY));
-  } catch (e) {
-    if (e instanceof CliError) throw new CliError(`Error response from daemon: ${e.message}`, 1);
-    throw e;
-  }
+  await registryStream(`/images/${familiarName(ref)}/push`, { tag: ref.tag }, ref, quiet ? () => undefined : out);
   if (quiet) out(`${fullString(ref)}\n`);
   return 0;
 }

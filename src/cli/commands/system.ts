@@ -3,7 +3,7 @@ import { parseFilterFlags } from '../prompt.js';
 import { client, CliError, out, err } from '../context.js';
 import { jsonLines, type JsonObject } from '../../client/client.js';
 import { inspectEach, orMissing } from '../inspect.js';
-import { formatOne } from '../format.js';
+import { compileFormat, formatOne } from '../format.js';
 import { humanSize } from '../../lib/units.js';
 
 type Opts = Record<string, unknown>;
@@ -66,8 +66,9 @@ function eventTime(ns: number): string {
 export async function events(_a: string[], opts: Opts): Promise<number> {
   const filters: Record<string, string[]> = parseFilterFlags((opts.filter as string[] | undefined) ?? []) ?? {};
   const res = await client().events({ since: opts.since as string | undefined, until: opts.until as string | undefined, filters: Object.keys(filters).length ? filters : undefined });
+  const format = opts.format ? compileFormat(opts.format as string) : undefined;
   for await (const e of jsonLines<{ Type: string; Action: string; Actor: { ID: string; Attributes: Record<string, string> }; timeNano: number }>(res)) {
-    if (opts.format) out(formatOne(opts.format as string, e) + '\n');
+    if (format) out(format(e) + '\n');
     else out(`${eventTime(e.timeNano)} ${e.Type} ${e.Action} ${e.Actor.ID}${attrs(e.Actor.Attributes)}\n`);
   }
   return 0;
