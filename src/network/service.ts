@@ -2,7 +2,7 @@
 // bridges, the firewall chains, address allocation, published ports and the
 // embedded DNS server; ContainerService calls attach() before a container
 // starts and detach() after it exits.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs, readFileSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { EventBus } from '../lib/event-bus.js';
@@ -299,8 +299,13 @@ export class NetworkService {
     return m;
   }
 
+  /**
+   * A host veth name of its own for each attach: a removed sandbox's veths
+   * go away with its namespace, asynchronously (see removeSandbox), and the
+   * next start of the same container must not collide with them.
+   */
   private vethName(containerId: string, networkId: string): string {
-    return 'vb' + createHash('sha256').update(`${containerId}/${networkId}`).digest('hex').slice(0, 11);
+    return 'vb' + createHash('sha256').update(`${containerId}/${networkId}/${randomBytes(8).toString('hex')}`).digest('hex').slice(0, 11);
   }
 
   /**

@@ -404,18 +404,33 @@ describe('crashes and leaks', () => {
     assert.ok(!networkObjects().links.includes('vbdeadbeef00'));
   });
 
-  test('after everything is removed nothing of ours is left', () => {
+  test('a container restarted at once gets a new veth while the old one is still going', async () => {
+    d.berth(['run', '-d', '--name', 'quick', ...httpd()]);
+    const first = d.berth(['inspect', '-f', '{{.NetworkSettings.SandboxKey}}', 'quick']).stdout.trim();
+    assert.ok(first);
+    const r = d.berth(['restart', '-t', '0', 'quick']);
+    assert.equal(r.code, 0, r.stderr);
+    // Reachable through the new veth right away.
+    const ip = d.berth(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'quick']).stdout.trim();
+    const id = d.berth(['inspect', '-f', '{{.Id}}', 'quick']).stdout.trim();
+    assert.equal((await eventually(() => httpGet(ip, 80).catch(() => ''))).trim(), id.slice(0, 12));
+    d.berth(['rm', '-f', 'quick']);
+  });
+
+  test('after everything is removed nothing of ours is left', async () => {
     for (const id of d.berth(['ps', '-aq']).stdout.split('\n').filter(Boolean)) d.berth(['rm', '-f', id]);
     assert.deepEqual(ourNetns(), []);
-    const { links, rules } = networkObjects();
-    const ownVeths = links.filter((l) => {
+    const ownVeths = (): string[] => networkObjects().links.filter((l) => {
       try {
         return readFileSync(`/sys/class/net/${l}/master/uevent`, 'utf8').includes(`INTERFACE=${d.bridge}`);
       } catch {
         return false;
       }
     });
-    assert.deepEqual(ownVeths, []);
+    // The veths go with their namespaces, on the kernel's own time (milliseconds).
+    await eventually(() => ownVeths().length === 0, 5000).catch(() => undefined);
+    assert.deepEqual(ownVeths(), []);
+    const { rules } = networkObjects();
     const ids = new Set(d.berth(['ps', '-aq']).stdout.split('\n').filter(Boolean));
     assert.deepEqual(rules.filter((r) => [...ids].some((i) => r.includes(i))), []);
     assert.doesNotMatch(natRules(), new RegExp(`-A BERTH-D-${d.bridge} `));
