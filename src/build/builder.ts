@@ -174,6 +174,9 @@ function stagesOf(instructions: Instruction[]): { globalArgs: Instruction[]; sta
   return { globalArgs, stages };
 }
 
+/** Cache entries under this prefix hold the chain key of an alias entry (see copy()), not an image. */
+const CHAIN_OF = 'chain-of:';
+
 export class Builder {
   private cache: Record<string, string> = {};
   private readonly platform = { os: 'linux', arch: 'amd64' };
@@ -197,8 +200,9 @@ export class Builder {
   private saving: Promise<void> = Promise.resolve();
 
   /** Stages run at once: their cache writes go one after another. */
-  private async remember(key: string, imageId: string): Promise<void> {
+  private async remember(key: string, imageId: string, extra: Record<string, string> = {}): Promise<void> {
     this.cache[key] = imageId;
+    Object.assign(this.cache, extra);
     const write = async (): Promise<void> => {
       await fs.mkdir(posix.dirname(this.host.cacheFile), { recursive: true });
       await writeJsonAtomic(this.host.cacheFile, this.cache);
@@ -217,7 +221,7 @@ export class Builder {
   static async forget(cacheFile: string): Promise<number> {
     let n = 0;
     try {
-      n = Object.keys(await readJson<Record<string, string>>(cacheFile)).length;
+      n = Object.keys(await readJson<Record<string, string>>(cacheFile)).filter((k) => !k.startsWith(CHAIN_OF)).length;
     } catch { /* no cache yet */ }
     await fs.rm(cacheFile, { force: true });
     return n;
@@ -829,6 +833,7 @@ export class Builder {
     let srcMount: { root: string; release(): Promise<void> } | undefined;
     let srcRoot = ctx.contextDir;
     let srcIdentity = 'context';
+    let fromImage: string | undefined;
     if (fromRef !== undefined) {
       const ref = processWord(fromRef, lookup, ctx.escape);
       const stage = ctx.stages.find((s) => s.name === ref.toLowerCase()) ?? (/^\d+$/.test(ref) ? ctx.stages[Number(ref)] : undefined);
@@ -841,9 +846,29 @@ export class Builder {
       } else {
         imageId = (this.host.images.tryResolve(ref) ?? await this.host.pull(ref, st.say)).id;
       }
-      srcMount = await this.host.mount(imageId, false);
+      fromImage = imageId;
+      // The files' content decides the key (see below), not which image they came from.
+      srcIdentity = 'from';
+    }
+    // COPY --from an image this step has already copied from, with the same words:
+    // the same files, so the same result, without mounting the image to hash them.
+    const aliasKey = fromImage !== undefined && !heredocs.length && !urls.length
+      ? this.key([st.imageId ?? 'scratch', what, 'from-image', fromImage, sources, dest, chownSpec ?? '', chmodSpec ?? '', excludeFlags])
+      : undefined;
+    const alias = (imageId: string): Record<string, string> => (aliasKey ? { [aliasKey]: imageId, [CHAIN_OF + aliasKey]: st.pendingChain ?? '' } : {});
+    if (aliasKey && !ctx.opts.noCache) {
+      const hit = this.cached(aliasKey, false);
+      const chain = this.cache[CHAIN_OF + aliasKey];
+      if (hit && chain) {
+        st.pendingChain = chain;
+        usingCache(st);
+        st.imageId = hit.id;
+        return;
+      }
+    }
+    if (fromImage !== undefined) {
+      srcMount = await this.host.mount(fromImage, false);
       srcRoot = srcMount.root;
-      srcIdentity = imageId ?? 'scratch';
     }
     try {
       let heredocDir: string | undefined;
@@ -882,6 +907,7 @@ export class Builder {
       if (hit) {
         usingCache(st);
         st.imageId = hit.id;
+        if (aliasKey) await this.remember(aliasKey, hit.id, alias(hit.id));
         return;
       }
       const target = await this.host.mount(st.imageId, true);
@@ -917,7 +943,7 @@ export class Builder {
         // Off the overlay first: the upper then becomes the new layer as it is, no unpacking.
         await target.unmount();
         const img = await this.host.images.commit(target.upper!, st.imageId, { config: st.config, createdBy, adopt: true, epoch: this.epoch });
-        await this.remember(key, img.id);
+        await this.remember(key, img.id, alias(img.id));
         st.imageId = img.id;
       } finally {
         await target.release();

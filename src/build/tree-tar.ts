@@ -6,7 +6,7 @@
 // explicit list.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { lstatSync, promises as fs, readFileSync, readlinkSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { tarCreate } from '../lib/gnu-tar.js';
@@ -86,12 +86,39 @@ export async function untarInto(input: Readable, dir: string): Promise<void> {
 /**
  * The digest of what a COPY takes: names, types, modes, sizes, link targets
  * and contents, in a stable order. Owners and mtimes are left out: they
- * change on every checkout, and COPY resets owners anyway.
+ * change on every checkout, and COPY resets owners anyway. A few small
+ * files are hashed here (reading them costs less than spawning tar, which
+ * is most of a rebuild with nothing changed); many or big ones through tar.
+ * The two digests differ, but which one a set of files gets depends only on
+ * the files, so a key stays the same as long as they do.
  */
 export async function hashMembers(root: string, members: string[]): Promise<string> {
+  const small = members.length <= SMALL_HASH_MEMBERS ? hashSmall(root, members) : undefined;
+  if (small) return small;
   const h = createHash('sha256');
   const { stream, done } = tarMembers(root, members, { owner: { uid: 0, gid: 0 }, mtime: 0 });
   for await (const chunk of stream as AsyncIterable<Buffer>) h.update(chunk);
   await done;
+  return `sha256:${h.digest('hex')}`;
+}
+
+const SMALL_HASH_MEMBERS = 64;
+const SMALL_HASH_BYTES = 1 << 20;
+
+/** The in-process digest; undefined when the files are too many or too big for it. */
+function hashSmall(root: string, members: string[]): string | undefined {
+  const stats = members.map((m) => lstatSync(posix.join(root, m)));
+  let bytes = 0;
+  for (const st of stats) if (st.isFile()) bytes += st.size;
+  if (bytes > SMALL_HASH_BYTES) return undefined;
+  const h = createHash('sha256').update('berth-members-v1\n');
+  members.forEach((m, i) => {
+    const st = stats[i]!;
+    const path = posix.join(root, m);
+    const type = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : 'other';
+    const data = type === 'file' ? readFileSync(path) : undefined;
+    h.update(`${JSON.stringify([m, type, st.mode & 0o7777, data?.length ?? 0, type === 'symlink' ? readlinkSync(path) : '', type === 'other' ? [st.mode & 0o170000, st.rdev] : 0])}\n`);
+    if (data) h.update(data);
+  });
   return `sha256:${h.digest('hex')}`;
 }

@@ -99,6 +99,44 @@ test('the cache: a rebuild is all cached; a source change rebuilds from its COPY
   assert.equal(cacheLines(nocache.stdout).filter((l) => /RUN|COPY/.test(l)).length, 0);
 });
 
+test('COPY --from is cached by the files it takes: a stage rebuilt to the same file keeps the step cached, a changed file does not', () => {
+  const dir = join(ctx, 'from-cache');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'input.txt'), 'one\n');
+  writeFileSync(join(dir, 'Dockerfile'), `FROM busybox AS builder
+COPY input.txt /input.txt
+RUN echo fixed > /out && cat /input.txt > /seen
+FROM busybox
+COPY --from=builder /out /out
+COPY --from=builder /seen /seen
+CMD ["cat", "/out", "/seen"]
+`);
+  const first = d.berth(['build', '-t', 'from-cache', dir]);
+  assert.equal(first.code, 0, first.stderr);
+  const id1 = d.berth(['image', 'inspect', '-f', '{{.Id}}', 'from-cache']).stdout.trim();
+  writeFileSync(join(dir, 'input.txt'), 'two\n');
+  const second = d.berth(['build', '-t', 'from-cache', dir]);
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stdout, /Running in/, 'the builder stage ran again');
+  const cached = cacheLines(second.stdout).map((l) => l.replace(/^Step \d+\/\d+ : /, ''));
+  assert.ok(cached.includes('COPY --from=builder /out /out'), `the same /out keeps its step cached:\n${second.stdout}`);
+  assert.ok(!cached.includes('COPY --from=builder /seen /seen'), 'a changed /seen is copied again');
+  assert.equal(d.berth(['run', '--rm', 'from-cache']).stdout, 'fixed\ntwo\n');
+  // Nothing changed: every step cached, the same image.
+  const id2 = d.berth(['image', 'inspect', '-f', '{{.Id}}', 'from-cache']).stdout.trim();
+  assert.notEqual(id2, id1);
+  const third = d.berth(['build', '-t', 'from-cache', dir]);
+  assert.equal(third.code, 0, third.stderr);
+  assert.doesNotMatch(third.stdout, /Running in/);
+  assert.equal(cacheLines(third.stdout).length, 5, third.stdout);
+  assert.equal(d.berth(['image', 'inspect', '-f', '{{.Id}}', 'from-cache']).stdout.trim(), id2);
+  // Back to the first input: the first image again, all from the cache.
+  writeFileSync(join(dir, 'input.txt'), 'one\n');
+  const fourth = d.berth(['build', '-t', 'from-cache', dir]);
+  assert.doesNotMatch(fourth.stdout, /Running in/);
+  assert.equal(d.berth(['image', 'inspect', '-f', '{{.Id}}', 'from-cache']).stdout.trim(), id1);
+});
+
 test('--target builds only what the target needs; -f picks another Dockerfile; heredocs', () => {
   const t = d.berth(['build', '--target', 'deps', '-t', 'deps-only', ctx]);
   assert.equal(t.code, 0, t.stderr);

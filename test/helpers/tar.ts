@@ -3,16 +3,19 @@ import tarStream from 'tar-stream';
 
 export interface TarEntry {
   name: string;
-  type?: 'file' | 'directory' | 'symlink' | 'link';
+  type?: 'file' | 'directory' | 'symlink' | 'link' | 'fifo';
   linkname?: string;
   body?: string;
   mode?: number;
+  uid?: number;
+  gid?: number;
+  mtime?: Date;
 }
 
 export async function makeTar(entries: TarEntry[]): Promise<Buffer> {
   const pack = tarStream.pack();
   for (const e of entries) {
-    const header = { name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: e.mode };
+    const header = { name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime };
     if (e.body !== undefined) pack.entry(header, e.body);
     else pack.entry(header);
   }
