@@ -21,22 +21,36 @@ for (const f of readdirSync('dist')) rmSync(`dist/${f}`, { recursive: true, forc
 writeFileSync('dist/package.json', '{ "type": "commonjs" }\n');
 
 /**
- * commander requires child_process at load time, for executable subcommands
- * that berth never uses; loading it costs several ms on every run. This hands
- * commander a stand-in that requires the real module on first use.
+ * Built-in modules the CLI needs only on some paths, loaded on first use:
+ * commander requires child_process at load time (for executable
+ * subcommands berth never uses), and most commands never hash, spawn or
+ * compress anything; loading child_process, crypto and zlib costs ~10 ms of
+ * every run. Each import gets a stand-in that requires the real module when
+ * a property is first read (esbuild reads named imports at the call site).
  */
-const lazyChildProcessForCommander = {
-  name: 'lazy-child-process',
+const LAZY_BUILTINS = /^(node:)?(child_process|crypto|zlib)$/;
+const lazyBuiltins = {
+  name: 'lazy-builtins',
   setup(b) {
-    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
-      /node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: 'child_process', namespace: 'lazy-builtin' } : undefined);
-    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, () => ({
-      contents: "let m; module.exports = new Proxy({}, { get: (_, k) => (m ??= require('node:child_process'))[k] });",
+    b.onResolve({ filter: LAZY_BUILTINS }, (args) => (args.namespace === 'lazy-builtin'
+      ? { path: args.path, external: true }
+      : { path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin' }));
+    // esbuild's interop copies an import's property names at load (as getters that read
+    // through): the names are known here, the values are read on first use.
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, async (args) => ({
+      contents: `const names = ${JSON.stringify(Object.keys(await import(`node:${args.path}`)).filter((k) => k !== 'default'))};
+let m; const load = () => (m ??= require('node:${args.path}'));
+module.exports = new Proxy({}, {
+  get: (_, k) => load()[k],
+  has: (_, k) => k in load(),
+  ownKeys: () => names,
+  getOwnPropertyDescriptor: (_, k) => (names.includes(k) ? { configurable: true, enumerable: true, writable: false, value: undefined } : undefined),
+});`,
       loader: 'js',
     }));
   },
 };
-await build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', plugins: [lazyChildProcessForCommander] });
+await build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', plugins: [lazyBuiltins] });
 
 const cliBuild = createHash('sha256').update(readFileSync('dist/cli.js')).digest('hex').slice(0, 16);
 // The CLI only talks to a unix socket, never TLS, so it drops

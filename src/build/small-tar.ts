@@ -10,10 +10,8 @@ import tarStream from 'tar-stream';
 import { layerScanner } from '../image/layer-store.js';
 import { InvalidParameterError } from '../lib/errors.js';
 
-/** Contexts up to this size (uncompressed) may be unpacked in memory. */
-export const SMALL_CONTEXT_BYTES = 4 << 20;
-/** …and up to this many entries: each costs a few synchronous system calls. */
-export const SMALL_CONTEXT_ENTRIES = 256;
+export { SMALL_CONTEXT_BYTES, SMALL_CONTEXT_ENTRIES } from './tree-tar.js';
+import { SMALL_CONTEXT_ENTRIES } from './tree-tar.js';
 
 export interface BufferedHead {
   /** the stream ended within the limit: `buffer` is all of it */
@@ -157,3 +155,4 @@ function lstatOrUndefined(path: string): Stats | undefined {
     return undefined;
   }
 }
+

@@ -9,7 +9,13 @@ import { createHash } from 'node:crypto';
 import { lstatSync, promises as fs, readFileSync, readlinkSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
+import tarStream from 'tar-stream';
 import { tarCreate } from '../lib/gnu-tar.js';
+
+/** Contexts up to this size (uncompressed) may be packed and unpacked in memory (small-tar.ts)… */
+export const SMALL_CONTEXT_BYTES = 4 << 20;
+/** …and up to this many entries: each costs a few synchronous system calls. */
+export const SMALL_CONTEXT_ENTRIES = 256;
 
 export type EntryKind = 'dir' | 'file' | 'symlink' | 'other';
 
@@ -121,4 +127,48 @@ function hashSmall(root: string, members: string[]): string | undefined {
     if (data) h.update(data);
   });
   return `sha256:${h.digest('hex')}`;
+}
+
+/**
+ * A tar of exactly `members` (relative to `root`, in this order), owned by
+ * root, as `tarMembers` makes it with GNU tar — made here when the files
+ * are few and small (the usual build context), where spawning tar costs
+ * more than the packing. Undefined when they are not, or when one is
+ * neither a file, a directory nor a symlink.
+ */
+export async function packSmallTree(root: string, members: string[]): Promise<Buffer | undefined> {
+  if (members.length > SMALL_CONTEXT_ENTRIES) return undefined;
+  const stats = members.map((m) => lstatSync(posix.join(root, m)));
+  let bytes = 0;
+  for (const st of stats) {
+    if (!st.isFile() && !st.isDirectory() && !st.isSymbolicLink()) return undefined;
+    if (st.isFile()) bytes += st.size;
+  }
+  if (bytes > SMALL_CONTEXT_BYTES) return undefined;
+  const pack = tarStream.pack();
+  // Hard links as GNU tar writes them: the first name carries the content, later ones point to it.
+  const firstName = new Map<string, string>();
+  members.forEach((m, i) => {
+    const st = stats[i]!;
+    const base = { name: m, mode: st.mode & 0o7777, uid: 0, gid: 0, mtime: new Date(Math.floor(st.mtimeMs / 1000) * 1000) };
+    if (st.isDirectory()) {
+      pack.entry({ ...base, type: 'directory' });
+    } else if (st.isSymbolicLink()) {
+      pack.entry({ ...base, type: 'symlink', linkname: readlinkSync(posix.join(root, m)) });
+    } else {
+      const inode = `${st.dev}:${st.ino}`;
+      const first = st.nlink > 1 ? firstName.get(inode) : undefined;
+      if (first !== undefined) {
+        pack.entry({ ...base, type: 'link', linkname: first });
+        return;
+      }
+      if (st.nlink > 1) firstName.set(inode, m);
+      const data = readFileSync(posix.join(root, m));
+      pack.entry({ ...base, type: 'file', size: data.length }, data);
+    }
+  });
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack as AsyncIterable<Buffer>) chunks.push(c);
+  return Buffer.concat(chunks);
 }

@@ -13,7 +13,7 @@ import { BUILD_EVENT_ID, type BuildEvent } from '../../build/progress.js';
 import { PlainDisplay, TtyDisplay, type BuildDisplay } from '../build-display.js';
 import { jsonLines } from '../../client/client.js';
 import { DockerIgnore } from '../../build/dockerignore.js';
-import { listTree, tarMembers } from '../../build/tree-tar.js';
+import { listTree, packSmallTree, tarMembers } from '../../build/tree-tar.js';
 import { allCredentials } from '../credentials.js';
 import { cloneGitContext, GitContextError, isGitUrl } from '../../build/git-context.js';
 import { confirm } from '../prompt.js';
@@ -38,8 +38,9 @@ function pairs(values: string[], what: string): Record<string, string | null> {
 /**
  * The context as a tar stream: entries in sorted order, owned by root as the
  * docker CLI sends them. JavaScript picks the files (.dockerignore; the
- * Dockerfile and .dockerignore always go), GNU tar reads and packs them:
- * for a context of many small files that is several times faster.
+ * Dockerfile and .dockerignore always go); a few small ones are packed
+ * here, more by GNU tar: for a context of many small files that is several
+ * times faster.
  */
 export function contextTar(dir: string, ignore: DockerIgnore, always: Set<string>, extra?: { name: string; content: Buffer }): Readable {
   const out = new PassThrough();
@@ -48,6 +49,12 @@ export function contextTar(dir: string, ignore: DockerIgnore, always: Set<string
     if (extra) out.write(await tarEntry(extra.name, extra.content));
     const exclusions = { excludes: (p: string) => !always.has(p) && ignore.excludes(p), hasExceptions: ignore.hasExceptions };
     const members = (await listTree(dir, exclusions)).filter((e) => e.kind !== 'other').map((e) => e.rel);
+    // A few small files are packed here: spawning tar would cost more.
+    const small = await packSmallTree(dir, members);
+    if (small) {
+      out.end(small);
+      return;
+    }
     const { stream, done } = tarMembers(dir, members, { owner: { uid: 0, gid: 0 } });
     await Promise.all([pipeline(stream, out), done]);
   })().catch((e: Error) => out.destroy(e));

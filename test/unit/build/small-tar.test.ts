@@ -4,11 +4,11 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { bufferUpTo, extractSmallTar, SMALL_CONTEXT_ENTRIES } from '../../../src/build/small-tar.js';
-import { hashMembers } from '../../../src/build/tree-tar.js';
+import { hashMembers, listTree, packSmallTree, tarMembers, SMALL_CONTEXT_BYTES } from '../../../src/build/tree-tar.js';
 import { makeTar, type TarEntry } from '../../helpers/tar.js';
 
 const tmp = mkdtempSync('/tmp/bt-smalltar-');
@@ -138,4 +138,40 @@ test('hashMembers: contents, names, modes and link targets count, mtimes and own
     assert.notEqual(await hashMembers(dir, names), moded, 'content counts');
     assert.notEqual(await hashMembers(dir, names.slice(1)), await hashMembers(dir, names), 'the set of names counts');
   }
+});
+
+test('packSmallTree makes what GNU tar makes of the same files (as unpacked), and leaves many or big ones to it', async () => {
+  const src = fresh();
+  mkdirSync(join(src, 'dir/sub'), { recursive: true });
+  writeFileSync(join(src, 'dir/sub/f'), 'content');
+  writeFileSync(join(src, 'exec'), '#!/bin/sh\n');
+  chmodSync(join(src, 'exec'), 0o4755);
+  linkSync(join(src, 'exec'), join(src, 'hardlinked'));
+  symlinkSync('dir/sub/f', join(src, 'sym'));
+  chmodSync(join(src, 'dir'), 0o700);
+  utimesSync(join(src, 'dir/sub/f'), t(1600000000), t(1600000000));
+  utimesSync(join(src, 'dir/sub'), t(1500000000), t(1500000000));
+  const members = (await listTree(src)).map((e) => e.rel);
+  const mine = await packSmallTree(src, members);
+  assert.ok(mine);
+  const { stream, done } = tarMembers(src, members, { owner: { uid: 0, gid: 0 } });
+  const parts: Buffer[] = [];
+  for await (const c of stream as AsyncIterable<Buffer>) parts.push(c);
+  await done;
+  const unpack = (buf: Buffer): string[] => {
+    const dir = fresh();
+    const r = spawnSync('tar', ['-x', '-p', '--numeric-owner', '-f', '-', '-C', dir], { input: buf });
+    assert.equal(r.status, 0, r.stderr?.toString());
+    return listing(dir);
+  };
+  const fromMine = unpack(mine);
+  assert.deepEqual(fromMine, unpack(Buffer.concat(parts)));
+  assert.ok(fromMine.includes('hardlinked 4755 0:0 ' + Math.floor(lstatSync(join(src, 'exec')).mtimeMs / 1000) + ' file #!/bin/sh\n links=2'), fromMine.join('\n'));
+  assert.ok(fromMine.includes('dir/sub 755 0:0 1500000000 dir'), fromMine.join('\n'));
+  const many = fresh();
+  for (let i = 0; i <= SMALL_CONTEXT_ENTRIES; i++) writeFileSync(join(many, `f${i}`), '');
+  assert.equal(await packSmallTree(many, readdirSync(many)), undefined);
+  const big = fresh();
+  writeFileSync(join(big, 'big'), Buffer.alloc(SMALL_CONTEXT_BYTES + 1));
+  assert.equal(await packSmallTree(big, ['big']), undefined);
 });
