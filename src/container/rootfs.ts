@@ -3,7 +3,7 @@
 // upper directory that belongs to the container.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import { SystemError } from '../lib/errors.js';
 
 const execFileP = promisify(execFile);
@@ -32,7 +32,9 @@ export async function unmount(target: string): Promise<void> {
 }
 
 export async function isMountPoint(path: string): Promise<boolean> {
-  const mounts = await fs.readFile('/proc/self/mountinfo', 'utf8');
+  // Read at once: a procfs read takes microseconds, but queued behind the thread pool's
+  // other work it took ~10 ms of every container's teardown.
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8');
   for (const line of mounts.split('\n')) {
     const mp = line.split(' ')[4];
     if (mp !== undefined && unescapeMountPath(mp) === path) return true;

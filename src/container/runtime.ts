@@ -6,9 +6,19 @@
 import { spawn, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Readable, Writable } from 'node:stream';
-import { promises as fsp, constants } from 'node:fs';
+import { promises as fsp, constants, readFileSync, rmdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { SystemError } from '../lib/errors.js';
+import { processStat } from '../lib/proc-stat.js';
+
+/** The parts of runc's state.json (libcontainer's State) that deleteStopped reads. */
+interface RuncState {
+  init_process_pid: number;
+  init_process_start: number;
+  cgroup_paths?: Record<string, string>;
+  intel_rdt_path?: string;
+  config?: { namespaces?: { type: string; path?: string }[]; Hooks?: Record<string, unknown> };
+}
 
 const execFileP = promisify(execFile);
 
@@ -274,11 +284,47 @@ export class OciRuntime {
   }
 
   async delete(id: string, force = true): Promise<void> {
+    if (basename(this.paths.runtime) === 'runc' && await this.deleteStopped(id)) return;
     try {
       await this.run(['delete', ...(force ? ['--force'] : []), id]);
     } catch (err) {
       if (!/does not exist/.test((err as Error).message)) throw err;
     }
+  }
+
+  /**
+   * What `runc delete` does for a container whose init is gone, done here
+   * (spawning runc costs ~20 ms, and it is on the path of every `run --rm`,
+   * `rm -f` and build step): remove its cgroups and its state directory.
+   * Only in the plain case — a PID namespace of its own (so every process
+   * died with init), no hooks, no RDT group — and only while init is really
+   * gone (runc's own test: no process with its pid and start time, or a
+   * zombie); anything else, or any step failing, is left to runc.
+   */
+  private async deleteStopped(id: string): Promise<boolean> {
+    const dir = join(this.paths.runtimeRoot, id);
+    let state: RuncState;
+    try {
+      // Synchronously, like the rmdirs below: small, local, and on the path of every teardown.
+      state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as RuncState;
+    } catch {
+      return false;
+    }
+    const stat = processStat(state.init_process_pid);
+    if (stat && stat.startTime === state.init_process_start && stat.state !== 'Z' && stat.state !== 'X') return false;
+    const ownPidNs = (state.config?.namespaces ?? []).some((n) => n.type === 'NEWPID' && !n.path);
+    const hooks = Object.values(state.config?.Hooks ?? {}).some((h) => Array.isArray(h) && h.length > 0);
+    if (!ownPidNs || hooks || state.intel_rdt_path) return false;
+    for (const path of Object.values(state.cgroup_paths ?? {})) {
+      if (!path.startsWith('/sys/fs/cgroup/')) return false;
+      try {
+        rmdirSync(path);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return false;
+      }
+    }
+    await fsp.rm(dir, { recursive: true, force: true });
+    return true;
   }
 
   /**

@@ -867,9 +867,12 @@ export class ContainerService {
     if (await this.runtime.exists(rec.Id)) await this.runtime.delete(rec.Id).catch(() => undefined);
     if (rec.Sandbox) await this.network.detach(rec).catch(() => undefined);
     await unmount(join(this.paths.run, rec.Id, 'rootfs'));
-    await fs.rm(join(this.paths.run, rec.Id), { recursive: true, force: true });
-    await this.runtime.removeSocketLink(rec.Id);
-    await fs.rm(join(this.paths.containers, rec.Id), { recursive: true, force: true });
+    // Independent of each other: at once.
+    await Promise.all([
+      fs.rm(join(this.paths.run, rec.Id), { recursive: true, force: true }),
+      this.runtime.removeSocketLink(rec.Id),
+      fs.rm(join(this.paths.containers, rec.Id), { recursive: true, force: true }),
+    ]);
     this.records.delete(rec.Id);
     if (this.names.get(rec.Name) === rec.Id) this.names.delete(rec.Name);
     this.events.publish('container', 'destroy', rec.Id, this.attrs(rec));

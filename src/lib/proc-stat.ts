@@ -20,3 +20,14 @@ export function processStartTime(pid: number): number | undefined {
     return undefined;
   }
 }
+
+/** State letter (field 3: R, S, Z, …) and start time of process `pid`, or undefined when there is none. */
+export function processStat(pid: number): { state: string; startTime: number | undefined } | undefined {
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return { state: stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3), startTime: parseStartTime(stat) };
+  } catch {
+    return undefined;
+  }
+}

@@ -160,11 +160,11 @@ test('nothing leaks after containers are removed: mounts, monitors, runtime stat
   assert.deepEqual(readdirSync(join(d.dataRoot, 'containers')), []);
   // conmon's short-address links to the bundles
   assert.deepEqual(readdirSync(join(d.execRoot, 'sockets')), []);
-  for (const ctl of ['memory', 'pids', 'cpu']) {
-    const dir = `/sys/fs/cgroup/${ctl}/berth`;
+  // Every hierarchy (v1 controllers, the hybrid's unified one, or v2 itself).
+  for (const dir of ['/sys/fs/cgroup/berth', ...readdirSync('/sys/fs/cgroup').map((c) => `/sys/fs/cgroup/${c}/berth`)]) {
     if (!existsSync(dir)) continue;
     const left = readdirSync(dir).filter((f) => /^[0-9a-f]{64}$/.test(f) && createdIds.has(f));
-    assert.deepEqual(left, [], `${ctl} cgroups left`);
+    assert.deepEqual(left, [], `${dir}: cgroups left`);
   }
 });
 
