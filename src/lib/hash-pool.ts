@@ -29,6 +29,8 @@ parentPort.on('message', (m) => {
 `;
 
 const MAX_IN_FLIGHT = 8 * 1024 * 1024;
+/** Bytes per message to a worker. */
+const BATCH = 1024 * 1024;
 
 export interface StreamingHash {
   /** Resolves at once unless too much is still waiting to be hashed. */
@@ -86,14 +88,32 @@ class HashPool {
     if (entry.refs++ === 0) entry.w.ref();
     const c: Context = { inFlight: 0, waiters: [] };
     this.contexts.set(id, c);
+    // Chunks are gathered into batches of their own and handed over (transferred, not cloned):
+    // cloning a Buffer serialises its whole backing store and copies it twice more on the way,
+    // and a message per 64 KiB read costs more than the copy.
+    let batch = Buffer.allocUnsafeSlow(BATCH);
+    let used = 0;
+    const flush = (): void => {
+      if (used === 0) return;
+      const data = new Uint8Array(batch.buffer, batch.byteOffset, used);
+      c.inFlight += used;
+      entry.w.postMessage({ id, op: 'update', data }, [batch.buffer]);
+      batch = Buffer.allocUnsafeSlow(BATCH);
+      used = 0;
+    };
     return {
       update: (chunk) => {
-        c.inFlight += chunk.length;
-        entry.w.postMessage({ id, op: 'update', data: chunk });
+        for (let off = 0; off < chunk.length;) {
+          const n = chunk.copy(batch, used, off);
+          used += n;
+          off += n;
+          if (used === BATCH) flush();
+        }
         if (c.inFlight < MAX_IN_FLIGHT) return undefined;
         return new Promise<void>((resolve) => c.waiters.push(resolve));
       },
       digest: () => new Promise<string>((resolve) => {
+        flush();
         c.done = (hex) => resolve(`sha256:${hex}`);
         entry.w.postMessage({ id, op: 'digest' });
       }),

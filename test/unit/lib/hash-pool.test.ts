@@ -1,0 +1,40 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { sha256Stream } from '../../../src/lib/hash-pool.js';
+
+const expected = (parts: Buffer[]): string => `sha256:${createHash('sha256').update(Buffer.concat(parts)).digest('hex')}`;
+
+test('worker hashes equal crypto sha256 however the data is cut: tiny, batch-sized, huge and empty chunks, several at once', async () => {
+  const MiB = 1024 * 1024;
+  const cuts: Buffer[][] = [
+    [],
+    [Buffer.alloc(0)],
+    Array.from({ length: 300 }, () => randomBytes(1000)),
+    [randomBytes(MiB), randomBytes(MiB)],
+    [randomBytes(MiB - 1), randomBytes(2), randomBytes(3 * MiB + 7)],
+    [randomBytes(20 * MiB)],
+  ];
+  const results = await Promise.all(cuts.map(async (parts) => {
+    const h = sha256Stream();
+    for (const p of parts) await h.update(p);
+    return h.digest();
+  }));
+  results.forEach((r, i) => assert.equal(r, expected(cuts[i]!), `cut ${i}`));
+  // The caller may reuse its buffer at once: what was passed is what is hashed.
+  const reused = Buffer.alloc(64 * 1024, 1);
+  const h = sha256Stream();
+  const seen: Buffer[] = [];
+  for (let i = 0; i < 40; i++) {
+    reused.fill(i);
+    seen.push(Buffer.from(reused));
+    await h.update(reused);
+  }
+  assert.equal(await h.digest(), expected(seen));
+  // A dropped hash leaves the others alone.
+  const a = sha256Stream();
+  const b = sha256Stream();
+  await a.update(Buffer.from('a'));
+  b.drop();
+  assert.equal(await a.digest(), expected([Buffer.from('a')]));
+});
