@@ -2,11 +2,11 @@
 // build step changed) as an OCI layer tar. Overlay whiteouts (0/0 character
 // devices) become `.wh.name` entries and opaque directories get a
 // `.wh..wh..opq` entry, so the layer means the same on any other engine.
-import { promises as fs } from 'node:fs';
+import { promises as fs, readdirSync, type Dirent } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { posix } from 'node:path';
+import { join, posix } from 'node:path';
 import { PassThrough, Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tarStream from 'tar-stream';
@@ -76,10 +76,38 @@ function unescapeGetfattr(s: string): string {
 
 const isWhiteoutDevice = (h: TarHeader): boolean => h.type === 'character-device' && !h.devmajor && !h.devminor;
 
-/** Any character device under `root`: overlay whiteouts are 0/0 character devices. One native walk. */
+/**
+ * Any character device under `root`: overlay whiteouts are 0/0 character
+ * devices. A small tree (most build steps) is walked here, synchronously —
+ * cheaper than spawning anything; a big one by `find`, natively.
+ */
 async function hasCharDevices(root: string): Promise<boolean> {
+  const found = charDeviceInSmallTree(root, 2000);
+  if (found !== undefined) return found;
   const { stdout } = await execFileP('find', [root, '-type', 'c', '-print', '-quit'], { maxBuffer: 1 << 20 });
   return stdout.length > 0;
+}
+
+/** The answer for a tree of at most `limit` entries, else undefined. */
+export function charDeviceInSmallTree(root: string, limit: number): boolean | undefined {
+  const dirs = [root];
+  let seen = 0;
+  while (dirs.length) {
+    const dir = dirs.pop()!;
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return undefined;
+    }
+    seen += entries.length;
+    if (seen > limit) return undefined;
+    for (const e of entries) {
+      if (e.isCharacterDevice()) return true;
+      if (e.isDirectory()) dirs.push(join(dir, e.name));
+    }
+  }
+  return false;
 }
 
 /**

@@ -2,7 +2,7 @@
 // hiding what a whiteout deletes. Runs as root (mknod, trusted xattrs, mount).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, linkSync, statSync, existsSync, readdirSync, readFileSync, lstatSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, linkSync, statSync, existsSync, readdirSync, readFileSync, lstatSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -13,7 +13,7 @@ import tarStream from 'tar-stream';
 import { makeTar } from '../../helpers/tar.js';
 import { LayerStore } from '../../../src/image/layer-store.js';
 import { ContentStore } from '../../../src/image/content-store.js';
-import { packUpper, writeLayer, opaqueDirs } from '../../../src/image/layer-diff.js';
+import { packUpper, writeLayer, opaqueDirs, charDeviceInSmallTree } from '../../../src/image/layer-diff.js';
 import { parseWhiteout, whiteoutEntryFor, shQuote } from '../../../src/image/whiteouts.js';
 import { detectCompression } from '../../../src/image/compression.js';
 
@@ -187,5 +187,20 @@ test('TarContentCounter counts file bytes across any chunking, and skips long-na
     for (let i = 0; i < tar.length; i += size) c.feed(tar.subarray(i, i + size));
     assert.equal(c.contentBytes, 70_003, `chunks of ${size}`);
     assert.equal(c.entries, 4, `chunks of ${size}`);
+  }
+});
+
+test('charDeviceInSmallTree: finds a whiteout device anywhere in a small tree, gives up on a big one', () => {
+  const root = mkdtempSync('/tmp/bt-chardev-');
+  try {
+    mkdirSync(`${root}/a/b/c`, { recursive: true });
+    writeFileSync(`${root}/a/b/file`, 'x');
+    assert.equal(charDeviceInSmallTree(root, 100), false);
+    execFileSync('mknod', [`${root}/a/b/c/gone`, 'c', '0', '0']);
+    assert.equal(charDeviceInSmallTree(root, 100), true);
+    assert.equal(charDeviceInSmallTree(root, 2), undefined, 'more entries than the limit: left to find');
+    assert.equal(charDeviceInSmallTree(`${root}/missing`, 100), undefined);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 });
