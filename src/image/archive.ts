@@ -310,7 +310,11 @@ export async function loadImages(store: ImageStore, input: Readable, say: (line:
         const chain = img.chains[i]!;
         if (jobs.has(chain) || (await store.layers.has(chain))) continue;
         jobs.set(chain, async () => {
-          await store.layers.unpack(createReadStream(img.files[i]!), { parent: img.chains[i - 1], expectedDiffId: img.diffIds[i]! });
+          // An uncompressed layer's digest (taken while the archive was read) is its diff id:
+          // no second pass of SHA-256 over it (docker save writes layers uncompressed).
+          const member = await archive.digestOf(img.c.layers[i]!);
+          const plain = member?.digest === img.diffIds[i] && detectCompression(await fileHead(img.files[i]!)) === 'none';
+          await store.layers.unpack(createReadStream(img.files[i]!), { parent: img.chains[i - 1], expectedDiffId: img.diffIds[i]!, ...(plain ? { knownDiffId: member.digest } : {}) });
           newLayers.push(chain);
         });
       }
@@ -327,10 +331,7 @@ export async function loadImages(store: ImageStore, input: Readable, say: (line:
         if (expected && hashed.digest !== expected) throw new InvalidParameterError(`invalid archive: digest mismatch for ${c.layers[i]}`);
         await adopt(files[i]!, hashed);
         newBlobs.push(hashed.digest);
-        const head = Buffer.alloc(4);
-        const fh = await fs.open(store.content.path(hashed.digest), 'r');
-        const { bytesRead } = await fh.read(head, 0, 4, 0).finally(() => fh.close());
-        const comp = detectCompression(head.subarray(0, bytesRead));
+        const comp = detectCompression(await fileHead(store.content.path(hashed.digest)));
         blobs.push({ mediaType: comp === 'gzip' ? MEDIA_TYPES.ociLayerGzip : comp === 'zstd' ? MEDIA_TYPES.ociLayerZstd : MEDIA_TYPES.ociLayer, digest: hashed.digest, size: hashed.size });
       }
       let manifestDigest: string | undefined;
@@ -366,6 +367,14 @@ export async function loadImages(store: ImageStore, input: Readable, say: (line:
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The first bytes of a file: enough to tell its compression. */
+async function fileHead(path: string): Promise<Buffer> {
+  const head = Buffer.alloc(6);
+  const fh = await fs.open(path, 'r');
+  const { bytesRead } = await fh.read(head, 0, head.length, 0).finally(() => fh.close());
+  return head.subarray(0, bytesRead);
 }
 
 /**

@@ -136,7 +136,12 @@ export class LayerStore {
    * by GNU tar at the same time, into a temporary directory that is renamed
    * into place only when all three agree. Whiteouts become overlay whiteouts.
    */
-  async unpack(input: Readable, opts: { parent?: string; expectedDiffId?: string } = {}): Promise<LayerRecord> {
+  /**
+   * Unpack a layer tar (plain, gzip or zstd). `knownDiffId`: the caller has
+   * already hashed exactly these (uncompressed) bytes, so they are not hashed
+   * again.
+   */
+  async unpack(input: Readable, opts: { parent?: string; expectedDiffId?: string; knownDiffId?: string } = {}): Promise<LayerRecord> {
     await fs.mkdir(this.root, { recursive: true });
     const tmp = join(this.root, `.tmp-${randomBytes(8).toString('hex')}`);
     const diffDir = join(tmp, 'diff');
@@ -158,9 +163,9 @@ export class LayerStore {
       tarDone.catch(() => undefined);
       const failed = Promise.race([scan.result.then(() => new Promise<never>(() => undefined)), tarDone.then(() => new Promise<never>(() => undefined))]);
       failed.catch(() => undefined);
-      hash = sha256Stream();
+      hash = opts.knownDiffId === undefined ? sha256Stream() : undefined;
       for await (const chunk of stream as AsyncIterable<Buffer>) {
-        await hash.update(chunk);
+        await hash?.update(chunk);
         await writeWithBackpressure(scan.sink, chunk, failed);
         await writeWithBackpressure(child.stdin, chunk, failed);
       }
@@ -168,7 +173,7 @@ export class LayerStore {
       const { size, whiteouts } = await scan.result;
       child.stdin.end();
       await tarDone;
-      const diffId = await hash.digest();
+      const diffId = hash ? await hash.digest() : opts.knownDiffId!;
       hash = undefined;
       if (opts.expectedDiffId && opts.expectedDiffId !== diffId) {
         throw new DigestMismatchError(`failed to register layer: diff id mismatch: expected ${opts.expectedDiffId}, got ${diffId}`);

@@ -112,6 +112,15 @@ test('bad archives: not a tar, no manifest, a tampered layer, a missing layer â€
   const t = d.berth(['load'], { input: tampered });
   assert.equal(t.code, 1);
   assert.match(t.stderr, /diff id mismatch|invalid/);
+  // The same uncompressed (as docker save writes layers): its digest is what must match.
+  const plainTampered = await makeTar([
+    { name: 'manifest.json', body: JSON.stringify([{ Config: 'c.json', RepoTags: ['tampered:2'], Layers: ['l/layer.tar'] }]) },
+    { name: 'c.json', body: config },
+    { name: 'l/layer.tar', body: bad.toString('latin1') },
+  ]);
+  const pt = d.berth(['load'], { input: plainTampered });
+  assert.equal(pt.code, 1);
+  assert.match(pt.stderr, /diff id mismatch/);
   const missing = await makeTar([
     { name: 'manifest.json', body: JSON.stringify([{ Config: 'c.json', RepoTags: ['missing:1'], Layers: ['nope/layer.tar'] }]) },
     { name: 'c.json', body: config },
@@ -126,6 +135,26 @@ test('bad archives: not a tar, no manifest, a tampered layer, a missing layer â€
   assert.equal(layerCount(), layersBefore);
   assert.equal(d.berth(['images', '-q', '-a']).stdout, imagesBefore);
   assert.deepEqual(readdirSync(join(d.dataRoot, 'content', 'ingest')), [], 'no temporary files left');
+});
+
+test('an uncompressed layer loads with its digest as its diff id, and its files are whole', async () => {
+  const layer = await makeTar([{ name: 'etc/', type: 'directory' }, { name: 'etc/greeting', body: 'plain layer\n' }]);
+  const diffId = `sha256:${createHash('sha256').update(layer).digest('hex')}`;
+  const config = JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['x'] }, rootfs: { type: 'layers', diff_ids: [diffId] } });
+  const archive = await makeTar([
+    { name: 'manifest.json', body: JSON.stringify([{ Config: 'c.json', RepoTags: ['plain:1'], Layers: ['l/layer.tar'] }]) },
+    { name: 'c.json', body: config },
+    { name: 'l/layer.tar', body: layer.toString('latin1') },
+  ]);
+  const r = d.berth(['load'], { input: archive });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(d.berth(['image', 'inspect', '-f', '{{json .RootFS.Layers}}', 'plain:1']).stdout.trim(), JSON.stringify([diffId]));
+  assert.equal(d.berth(['create', '--name', 'plainc', 'plain:1']).code, 0);
+  const out = join(work, 'greeting');
+  assert.equal(d.berth(['cp', 'plainc:/etc/greeting', out]).code, 0);
+  assert.equal(readFileSync(out, 'utf8'), 'plain layer\n');
+  d.berth(['rm', 'plainc']);
+  d.berth(['rmi', 'plain:1']);
 });
 
 test('save errors: unknown image fails before writing, a terminal is refused', () => {
