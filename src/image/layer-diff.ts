@@ -121,21 +121,31 @@ export function charDeviceInSmallTree(root: string, limit: number): boolean | un
 export function packUpper(upper: string, opts: PackOptions = {}): Readable {
   const out = new PassThrough();
   void (async () => {
-    const [{ opaque, capabilities }, devices] = await Promise.all([layerXattrs(upper), hasCharDevices(upper)]);
+    const scans = Promise.all([layerXattrs(upper), hasCharDevices(upper)]);
+    scans.catch(() => undefined);
     const names = (await fs.readdir(upper)).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
     const options = ['--sort=name', '--warning=no-file-changed', '--warning=no-file-removed', '--warning=no-file-ignored'];
     if (opts.clampMtime !== undefined) options.push(`--mtime=@${opts.clampMtime}`, '--clamp-mtime');
     // Exclusions match whole member names from the start, literally.
     options.push('--anchored', '--no-wildcards');
     for (const e of opts.exclude ?? []) options.push(`--exclude=${e.replace(/^\/+/, '')}`);
+    // tar starts while getfattr looks for capabilities (almost no layer has any); the
+    // pipe holds its output until the answer is in, and a layer that has some is packed again.
+    let tar = tarCreate(upper, names, options);
+    const [{ opaque, capabilities }, devices] = await scans.catch((err: unknown) => {
+      tar.stream.destroy();
+      tar.done.catch(() => undefined);
+      throw err;
+    });
     if (capabilities) {
+      tar.stream.destroy();
+      tar.done.catch(() => undefined);
       // xattrs need a POSIX (pax) archive. GNU tar's pax headers would add
       // times and its pid to every entry; without those, only files with a
       // capability get an extended header, and the tar stays reproducible.
-      options.push('--format=posix', '--xattrs', `--xattrs-include=${CAPABILITY_XATTR}`,
-        '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime,delete=mtime');
+      tar = tarCreate(upper, names, [...options, '--format=posix', '--xattrs', `--xattrs-include=${CAPABILITY_XATTR}`,
+        '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime,delete=mtime']);
     }
-    const tar = tarCreate(upper, names, options);
     const exited = tar.done.catch((err: Error) => { throw new Error(`tar failed to pack the layer: ${err.message}`); });
     const stream = opaque.size || devices ? rewriteWhiteouts(tar.stream, opaque) : tar.stream;
     await Promise.all([pipeline(stream, out), exited]);
