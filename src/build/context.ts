@@ -7,12 +7,12 @@ import { promisify } from 'node:util';
 import { once } from 'node:events';
 import { join, posix } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
-import { bufferUpTo, extractSmallTar, SMALL_CONTEXT_BYTES } from './small-tar.js';
+import { bufferUpTo, extractSmallTar } from './small-tar.js';
 import { layerScanner } from '../image/layer-store.js';
 import { decompressedArchive } from '../image/compression.js';
 import { InvalidParameterError } from '../lib/errors.js';
 import type { DockerIgnore } from './dockerignore.js';
-import { hashMembers, listTree } from './tree-tar.js';
+import { hashMembers, listTree, SMALL_CONTEXT_BYTES } from './tree-tar.js';
 import { unmount } from '../container/rootfs.js';
 
 const execFileP = promisify(execFile);

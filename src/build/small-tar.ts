@@ -9,8 +9,6 @@ import type { Readable } from 'node:stream';
 import tarStream from 'tar-stream';
 import { layerScanner } from '../image/layer-store.js';
 import { InvalidParameterError } from '../lib/errors.js';
-
-export { SMALL_CONTEXT_BYTES, SMALL_CONTEXT_ENTRIES } from './tree-tar.js';
 import { SMALL_CONTEXT_ENTRIES } from './tree-tar.js';
 
 export interface BufferedHead {
@@ -85,7 +83,7 @@ function entryPath(name: string): string {
 /**
  * Unpack a whole tar held in memory into `dir` as `tar -x -p
  * --numeric-owner` would: modes (setuid and sticky bits too), owners,
- * mtimes, symlinks and hard links; directories get their metadata last.
+ * mtimes, symlinks and hard links; directories get their mtimes last.
  * The same checks as any archive first (no `..`, nothing through a symlink).
  * False, with nothing written, when the archive is not small or has entries
  * only GNU tar should make.

@@ -7,8 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { bufferUpTo, extractSmallTar, SMALL_CONTEXT_ENTRIES } from '../../../src/build/small-tar.js';
-import { hashMembers, listTree, packSmallTree, tarMembers, SMALL_CONTEXT_BYTES } from '../../../src/build/tree-tar.js';
+import { bufferUpTo, extractSmallTar } from '../../../src/build/small-tar.js';
+import { hashMembers, listTree, packSmallTree, tarMembers, SMALL_CONTEXT_BYTES, SMALL_CONTEXT_ENTRIES } from '../../../src/build/tree-tar.js';
 import { makeTar, type TarEntry } from '../../helpers/tar.js';
 
 const tmp = mkdtempSync('/tmp/bt-smalltar-');
