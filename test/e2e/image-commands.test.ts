@@ -25,7 +25,8 @@ test('history: one line per layer, newest first, ids of the images along the way
 });
 
 test('image prune: dangling only by default, -a keeps what containers use, filters', () => {
-  assert.equal(d.berth(['run', '--name', 'p1', 'busybox', 'true']).code, 0);
+  const ran = d.berth(['run', '--name', 'p1', 'busybox', 'true']);
+  assert.equal(ran.code, 0, `${ran.stdout}\n${ran.stderr}`);
   const dangling = d.berth(['commit', 'p1']).stdout.trim();
   assert.equal(d.berth(['commit', '-c', 'LABEL keep=yes', 'p1', 'labelled:1']).code, 0);
   assert.equal(d.berth(['commit', 'p1', 'plain:1']).code, 0);
