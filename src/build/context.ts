@@ -6,10 +6,10 @@ import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import { promisify } from 'node:util';
 import { once } from 'node:events';
 import { join, posix } from 'node:path';
-import { Readable, type Writable } from 'node:stream';
-import { bufferUpTo, extractSmallTar } from './small-tar.js';
+import type { Readable, Writable } from 'node:stream';
+import { extractSmallTar } from './small-tar.js';
 import { layerScanner } from '../image/layer-store.js';
-import { decompressedArchive } from '../image/compression.js';
+import { decompressedArchive, peek } from '../image/compression.js';
 import { InvalidParameterError } from '../lib/errors.js';
 import type { DockerIgnore } from './dockerignore.js';
 import { hashMembers, listTree, SMALL_CONTEXT_BYTES } from './tree-tar.js';
@@ -76,9 +76,9 @@ export async function extractContext(input: Readable, dir: string, spool?: strin
  */
 export async function receiveContext(input: Readable, dir: string, memoryBytes: number): Promise<void> {
   await fs.mkdir(dir, { recursive: true });
-  const head = await bufferUpTo(await decompressedArchive(input), SMALL_CONTEXT_BYTES);
-  if (head.ended && await extractSmallTar(head.buffer, dir)) return;
-  const whole = Readable.from(head.rest());
+  // One byte past the limit tells a small context (all of it in `head`) from a bigger one.
+  const { head, stream: whole } = await peek(await decompressedArchive(input), SMALL_CONTEXT_BYTES + 1);
+  if (head.length <= SMALL_CONTEXT_BYTES && await extractSmallTar(head, dir)) return;
   const inMemory = memoryBytes > 0 && await execFileP('mount', ['-t', 'tmpfs', '-o', `size=${memoryBytes},mode=0755`, 'tmpfs', dir]).then(() => true, () => false);
   if (!inMemory) return extractContext(whole, dir);
   const spool = `${dir}.tar`;

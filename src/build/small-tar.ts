@@ -5,48 +5,10 @@
 // (devices, fifos, many entries) goes the GNU tar way (context.ts).
 import { chmodSync, chownSync, linkSync, lchownSync, lstatSync, lutimesSync, mkdirSync, realpathSync, rmSync, symlinkSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
 import { dirname, join, posix, relative } from 'node:path';
-import type { Readable } from 'node:stream';
 import tarStream from 'tar-stream';
 import { layerScanner } from '../image/layer-store.js';
 import { InvalidParameterError } from '../lib/errors.js';
 import { SMALL_CONTEXT_ENTRIES } from './tree-tar.js';
-
-export interface BufferedHead {
-  /** the stream ended within the limit: `buffer` is all of it */
-  ended: boolean;
-  buffer: Buffer;
-  /** the whole stream again: what was buffered, then the rest */
-  rest(): AsyncGenerator<Buffer>;
-}
-
-/** Read `input` until it ends or passes `limit` bytes. */
-export async function bufferUpTo(input: Readable, limit: number): Promise<BufferedHead> {
-  const chunks: Buffer[] = [];
-  let have = 0;
-  const it = (input as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-  let ended = false;
-  for (;;) {
-    const r = await it.next();
-    if (r.done) {
-      ended = true;
-      break;
-    }
-    const b = Buffer.isBuffer(r.value) ? r.value : Buffer.from(r.value as Uint8Array);
-    chunks.push(b);
-    have += b.length;
-    if (have > limit) break;
-  }
-  const buffer = Buffer.concat(chunks);
-  return {
-    ended,
-    buffer,
-    async *rest() {
-      yield buffer;
-      if (ended) return;
-      for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
-    },
-  };
-}
 
 interface Entry {
   header: tarStream.Header;

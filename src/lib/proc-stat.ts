@@ -14,11 +14,7 @@ export function parseStartTime(stat: string): number | undefined {
 
 /** The start time of process `pid`, or undefined when there is no such process. */
 export function processStartTime(pid: number): number | undefined {
-  try {
-    return parseStartTime(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return undefined;
-  }
+  return processStat(pid)?.startTime;
 }
 
 /** State letter (field 3: R, S, Z, …) and start time of process `pid`, or undefined when there is none. */

@@ -21,12 +21,13 @@ test('processStat: state and start time; a zombie shows as Z; no process, nothin
   assert.equal(mine.startTime, processStartTime(process.pid));
   assert.equal(processStat(2 ** 22 + 1), undefined);
   assert.equal(processStat(0), undefined);
-  // `true` exits in the background; the shell then becomes `sleep`, which never reaps it.
-  const sh = spawn('sh', ['-c', 'true & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  // The background child exits once the shell has become `sleep`, which never reaps it
+  // (exiting at once, the shell itself may reap it before the exec).
+  const sh = spawn('sh', ['-c', 'sleep 0.5 & echo $!; exec sleep 10'], { stdio: ['ignore', 'pipe', 'ignore'] });
   try {
     const pid = Number(await new Promise<string>((resolve) => sh.stdout.once('data', (d: Buffer) => resolve(d.toString()))));
     let st = processStat(pid);
-    for (let i = 0; i < 100 && st?.state !== 'Z'; i++) {
+    for (const deadline = Date.now() + 5000; Date.now() < deadline && st?.state !== 'Z';) {
       await new Promise((r) => setTimeout(r, 10));
       st = processStat(pid);
     }
