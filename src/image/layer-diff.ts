@@ -129,25 +129,29 @@ export function packUpper(upper: string, opts: PackOptions = {}): Readable {
     // Exclusions match whole member names from the start, literally.
     options.push('--anchored', '--no-wildcards');
     for (const e of opts.exclude ?? []) options.push(`--exclude=${e.replace(/^\/+/, '')}`);
-    // tar starts while getfattr looks for capabilities (almost no layer has any); the
-    // pipe holds its output until the answer is in, and a layer that has some is packed again.
-    let tar = tarCreate(upper, names, options);
+    // tar starts while getfattr looks for capabilities (almost no layer has any), and a
+    // layer that has some is packed again. Its output is taken at once: Node discards what
+    // a child that has exited left unread (and a small layer's tar is done before getfattr).
+    const pack = (extra: string[]): { held: PassThrough; discard(): void; done: Promise<void> } => {
+      const t = tarCreate(upper, names, [...options, ...extra]);
+      const held = t.stream.pipe(new PassThrough({ highWaterMark: 1 << 20 }));
+      return { held, done: t.done, discard: () => { t.stream.destroy(); held.destroy(); t.done.catch(() => undefined); } };
+    };
+    let tar = pack([]);
     const [{ opaque, capabilities }, devices] = await scans.catch((err: unknown) => {
-      tar.stream.destroy();
-      tar.done.catch(() => undefined);
+      tar.discard();
       throw err;
     });
     if (capabilities) {
-      tar.stream.destroy();
-      tar.done.catch(() => undefined);
+      tar.discard();
       // xattrs need a POSIX (pax) archive. GNU tar's pax headers would add
       // times and its pid to every entry; without those, only files with a
       // capability get an extended header, and the tar stays reproducible.
-      tar = tarCreate(upper, names, [...options, '--format=posix', '--xattrs', `--xattrs-include=${CAPABILITY_XATTR}`,
+      tar = pack(['--format=posix', '--xattrs', `--xattrs-include=${CAPABILITY_XATTR}`,
         '--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime,delete=mtime']);
     }
     const exited = tar.done.catch((err: Error) => { throw new Error(`tar failed to pack the layer: ${err.message}`); });
-    const stream = opaque.size || devices ? rewriteWhiteouts(tar.stream, opaque) : tar.stream;
+    const stream = opaque.size || devices ? rewriteWhiteouts(tar.held, opaque) : tar.held;
     await Promise.all([pipeline(stream, out), exited]);
   })().catch((err: Error) => out.destroy(err));
   return out;

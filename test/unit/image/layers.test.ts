@@ -204,3 +204,15 @@ test('charDeviceInSmallTree: finds a whiteout device anywhere in a small tree, g
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('packUpper of a small upper never loses tar\'s output, however soon tar is done (100 times)', async () => {
+  const root = mkdtempSync('/tmp/bt-packsmall-');
+  try {
+    writeFileSync(join(root, 'state'), 'live\n');
+    for (let i = 0; i < 100; i++) {
+      assert.deepEqual((await entries(packUpper(root))).map((e) => e.name), ['state'], `run ${i}`);
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
