@@ -6,7 +6,7 @@
 import { spawn, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Readable, Writable } from 'node:stream';
-import { promises as fsp, constants, readFileSync, rmdirSync } from 'node:fs';
+import { promises as fsp, closeSync, constants, existsSync, lstatSync, openSync, readFileSync, readSync, rmdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { SystemError } from '../lib/errors.js';
 import { processStat } from '../lib/proc-stat.js';
@@ -218,11 +218,14 @@ export class OciRuntime {
 
   private async releaseExecFifo(id: string, initPid: number): Promise<boolean> {
     const fifo = join(this.paths.runtimeRoot, id, 'exec.fifo');
-    let fh: fsp.FileHandle;
+    // Synchronous calls, none of which blocks (the fifo is opened
+    // non-blocking): the container's process starts the moment the fifo is
+    // opened, and through the thread pool each step waited behind other work.
+    let fd: number;
     try {
-      if (!(await fsp.lstat(fifo)).isFIFO()) return false;
+      if (!lstatSync(fifo).isFIFO()) return false;
       // Non-blocking: a blocking open would wait forever for an init that died.
-      fh = await fsp.open(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+      fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch {
       return false;
     }
@@ -231,20 +234,22 @@ export class OciRuntime {
       const deadline = Date.now() + 10_000;
       for (;;) {
         // 0 bytes: init has not opened its end yet; EAGAIN: opened, not written yet.
-        const n = await fh.read(buf, 0, 1, null).then((r) => r.bytesRead, (err: NodeJS.ErrnoException) => {
-          if (err.code === 'EAGAIN') return 0;
-          throw err;
-        });
+        let n = 0;
+        try {
+          n = readSync(fd, buf, 0, 1, null);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+        }
         if (n === 1) break;
-        if (Date.now() > deadline || !(await fsp.access(`/proc/${initPid}`).then(() => true, () => false))) return false;
+        if (Date.now() > deadline || !existsSync(`/proc/${initPid}`)) return false;
         await new Promise((r) => setTimeout(r, 1));
       }
     } catch {
       return false;
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
-    await fsp.rm(fifo, { force: true });
+    rmSync(fifo, { force: true });
     return true;
   }
 
@@ -332,7 +337,7 @@ export class OciRuntime {
    * never removes the link; whoever removes the bundle removes it too.
    */
   async removeSocketLink(id: string): Promise<void> {
-    await fsp.rm(join(this.paths.socketDir, id), { force: true });
+    rmSync(join(this.paths.socketDir, id), { force: true }); // one unlink, on the path of every removal
   }
 
   /** Links in socketDir whose bundle is gone (left by a crash before removal). */
@@ -346,12 +351,7 @@ export class OciRuntime {
 
   /** Whether the runtime holds state for `id` (cheaper than spawning it). */
   async exists(id: string): Promise<boolean> {
-    try {
-      await fsp.access(join(this.paths.runtimeRoot, id));
-      return true;
-    } catch {
-      return false;
-    }
+    return existsSync(join(this.paths.runtimeRoot, id)); // one stat, on the path of every start and removal
   }
 
   /** The runtime's view: created, running, paused, stopped; undefined if unknown. */

@@ -2,7 +2,8 @@
 // drives the runtime (conmon + runc) and turns what they report into Docker's
 // states, events and wait results.
 
-import { promises as fs, watch, type FSWatcher } from 'node:fs';
+import { existsSync, mkdirSync, promises as fs, readFileSync, renameSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -150,6 +151,10 @@ export class ContainerService {
       this.records.set(rec.Id, rec);
       this.names.set(rec.Name, rec.Id);
     }
+    // What removals set aside and had not deleted yet when the daemon stopped.
+    for (const name of await fs.readdir(this.paths.run)) {
+      if (name.startsWith('.removed-')) await fs.rm(join(this.paths.run, name), { recursive: true, force: true });
+    }
     this.watchExits();
     for (const rec of this.records.values()) {
       if (rec.State.Status === 'removing') {
@@ -157,6 +162,7 @@ export class ContainerService {
         continue;
       }
       if (rec.State.Running) await this.reconcileRunning(rec);
+      else if (autoRemoves(rec)) await this.destroy(rec).catch(() => undefined);
       else if (rec.Sandbox) await this.network.detach(rec).then(() => this.save(rec)).catch(() => undefined);
     }
     await this.network.sweep().catch((err: unknown) => this.log('warn', 'network sweep failed', { err: String(err) }));
@@ -390,31 +396,38 @@ export class ContainerService {
     const rootfs = join(runDir, 'rootfs');
     const dataDir = join(this.paths.containers, id);
     try {
-      await fs.mkdir(runDir, { recursive: true });
-      await fs.rm(join(this.runtime.paths.exitDir, id), { force: true });
-      await fs.rm(join(runDir, 'oom'), { force: true });
+      // Tiny and local: done at once rather than each through the thread pool.
+      mkdirSync(runDir, { recursive: true });
+      rmSync(join(this.runtime.paths.exitDir, id), { force: true });
+      rmSync(join(runDir, 'oom'), { force: true });
       // Leftover runtime state from a crash would make `runc create` fail.
       if (await this.runtime.exists(id)) await this.runtime.delete(id).catch(() => undefined);
+      const hcx = rec.HostConfig as Record<string, unknown>;
       // The rootfs and the network sandbox do not depend on each other (and
-      // each waits on a child process): set them up at once. Both settle
-      // before a failure is handled, so the cleanup below sees all there is.
-      const [mounted, attached] = await Promise.allSettled([
-        this.images.rootfsLayers(rec.Image).then((lowers) => mountOverlay(lowers, join(dataDir, 'upper'), join(dataDir, 'work'), rootfs)),
-        this.network.attach(rec),
-      ]);
+      // each waits on a child process): set them up at once; the user and
+      // groups are read from the image's files while the network is still
+      // being set up. All settle before a failure is handled, so the cleanup
+      // below sees all there is.
+      const mounting = this.images.rootfsLayers(rec.Image).then((lowers) => mountOverlay(
+        lowers, join(dataDir, 'upper'), join(dataDir, 'work'), rootfs, { volatile: rec.HostConfig.AutoRemove },
+      ));
+      const identity = mounting.then(() => Promise.all([
+        resolveUser(rootfs, rec.Config.User || undefined).catch((err: Error) => {
+          throw new SystemError(`unable to find user ${rec.Config.User}: ${err.message.replace(/^unable to find user [^:]+: /, '')}`);
+        }),
+        resolveGroups(rootfs, (hcx.GroupAdd as string[] | null) ?? []).catch((err: Error) => {
+          throw new SystemError(err.message);
+        }),
+      ]));
+      const [mounted, attached, identified] = await Promise.allSettled([mounting, this.network.attach(rec), identity]);
       if (mounted.status === 'rejected') throw mounted.reason;
       if (attached.status === 'rejected') throw attached.reason;
+      if (identified.status === 'rejected') throw identified.reason;
       const sandbox = attached.value;
+      const [user, extraGroups] = identified.value;
       const userMounts = await ociMounts(rec, rootfs, this.volumes, rec.State.StartedAt === ZERO_TIME);
       await writeNetworkFiles(dataDir, rec, this.network);
-      const hcx = rec.HostConfig as Record<string, unknown>;
       const security = parseSecurityOpts(rec.HostConfig.SecurityOpt);
-      const user = await resolveUser(rootfs, rec.Config.User || undefined).catch((err: Error) => {
-        throw new SystemError(`unable to find user ${rec.Config.User}: ${err.message.replace(/^unable to find user [^:]+: /, '')}`);
-      });
-      const extraGroups = await resolveGroups(rootfs, (hcx.GroupAdd as string[] | null) ?? []).catch((err: Error) => {
-        throw new SystemError(err.message);
-      });
       user.additionalGids = [...new Set([...user.additionalGids, ...extraGroups])].filter((g) => g !== user.gid);
       const env = [...rec.Config.Env];
       if (!env.some((e) => e.startsWith('HOSTNAME='))) env.unshift(`HOSTNAME=${rec.Config.Hostname}`);
@@ -459,8 +472,9 @@ export class ContainerService {
           // Parents first, so `-v vol:/etc` does not hide /etc/hosts; stable for equal depth.
           .map((m, i) => ({ m, i })).sort((a, b) => depthOf(a.m.destination) - depthOf(b.m.destination) || a.i - b.i).map((x) => x.m),
       });
-      // The bundle lives as long as this start: no need for a durable write.
-      await fs.writeFile(join(runDir, 'config.json'), JSON.stringify(spec));
+      // The bundle lives as long as this start: no need for a durable write
+      // (nor a trip through the thread pool for a few kilobytes).
+      writeFileSync(join(runDir, 'config.json'), JSON.stringify(spec));
       const pid = await this.runtime.createWithMonitor({
         id,
         name: rec.Name.slice(1),
@@ -481,7 +495,7 @@ export class ContainerService {
       rec.ManuallyStopped = false;
       if (probeCommand(rec.Config.Healthcheck)) rec.State.Health = initialHealth();
       else delete rec.State.Health;
-      rec.MonitorPid = Number(await fs.readFile(join(runDir, 'conmon.pid'), 'utf8').catch(() => '0')) || undefined;
+      rec.MonitorPid = Number(readTextSync(join(runDir, 'conmon.pid')) ?? '0') || undefined;
       rec.InitStartTime = processStartTime(pid);
       await this.save(rec);
       this.watchLog(rec);
@@ -509,7 +523,8 @@ export class ContainerService {
 
   private async exitFileCode(id: string): Promise<number | undefined> {
     try {
-      const text = await fs.readFile(join(this.runtime.paths.exitDir, id), 'utf8');
+      // A few bytes, read at once: the exit starts the teardown of `run --rm`.
+      const text = readFileSync(join(this.runtime.paths.exitDir, id), 'utf8');
       const n = Number.parseInt(text.trim(), 10);
       return Number.isNaN(n) ? undefined : n;
     } catch {
@@ -537,16 +552,20 @@ export class ContainerService {
   private async finishRun(rec: ContainerRecord, code: number, error: string): Promise<void> {
     const id = rec.Id;
     this.rotator.unwatch(id);
-    // Independent, and both on the path of `run --rm`: do them at once.
+    // Independent, and all on the path of `run --rm`: do them at once. The
+    // unmount first: its child process takes longest, and each spawn holds
+    // the event loop for a few milliseconds before the next can start.
     await Promise.all([
-      this.runtime.delete(id).catch(() => undefined),
       unmount(join(this.paths.run, id, 'rootfs')),
       this.network.detach(rec).catch((err: unknown) => this.log('warn', 'network teardown failed', { id, err: String(err) })),
+      this.runtime.delete(id).catch(() => undefined),
     ]);
-    await fs.rm(join(this.runtime.paths.exitDir, id), { force: true });
+    // One file each, at once: through the thread pool, busy with other
+    // containers' files, each waited a millisecond or more.
+    rmSync(join(this.runtime.paths.exitDir, id), { force: true });
     rec.State.Running = false;
     await releaseMounts(rec, this.volumes);
-    const oomKilled = await fs.access(join(this.paths.run, id, 'oom')).then(() => true, () => false);
+    const oomKilled = existsSync(join(this.paths.run, id, 'oom'));
     if (oomKilled) this.events.publish('container', 'oom', id, this.attrs(rec));
     // Decided before the state is written, so nobody sees "exited" in between.
     const willRestart = !rec.HostConfig.AutoRemove
@@ -557,7 +576,11 @@ export class ContainerService {
     };
     rec.MonitorPid = undefined;
     rec.InitStartTime = undefined;
-    await this.save(rec);
+    // An auto-removed container is about to go: its record is not written
+    // again (two fsyncs on the path of every `run --rm`). Should berthd die
+    // before the removal, the record on disk still says running, and the
+    // restarted daemon finds it dead and removes it (see load).
+    if (!rec.HostConfig.AutoRemove) await this.save(rec);
     this.events.publish('container', 'die', id, { ...this.attrs(rec), exitCode: String(code) });
     this.notify(id, (c) => c !== 'removed', { StatusCode: code, Error: error ? { Message: error } : null });
     if (willRestart) {
@@ -862,22 +885,29 @@ export class ContainerService {
   private async destroy(rec: ContainerRecord, removeVolumes = rec.HostConfig.AutoRemove): Promise<void> {
     if (!this.records.has(rec.Id)) return;
     rec.State.Status = 'removing';
-    await this.save(rec).catch(() => undefined);
+    // On disk, "removing" makes a restarted daemon finish an interrupted
+    // removal. An auto-remove container that has run is removed by the
+    // restarted daemon anyway, whatever its record says.
+    if (!autoRemoves(rec)) await this.save(rec).catch(() => undefined);
     // Usually deleted when the process ended; spawning runc again costs ~15 ms of `run --rm`.
     if (await this.runtime.exists(rec.Id)) await this.runtime.delete(rec.Id).catch(() => undefined);
     if (rec.Sandbox) await this.network.detach(rec).catch(() => undefined);
     await unmount(join(this.paths.run, rec.Id, 'rootfs'));
-    // Independent of each other: at once.
-    await Promise.all([
-      fs.rm(join(this.paths.run, rec.Id), { recursive: true, force: true }),
-      this.runtime.removeSocketLink(rec.Id),
-      fs.rm(join(this.paths.containers, rec.Id), { recursive: true, force: true }),
-    ]);
+    await this.runtime.removeSocketLink(rec.Id);
+    // Out of the way at once (a rename each), deleted after the removal is
+    // reported: a recursive rm through the thread pool took ~5 ms of every
+    // `run --rm` even for a container that wrote nothing, and a container
+    // that wrote a million files must not make `rm` wait for them. A daemon
+    // stopped before they are gone deletes them at start (see load: a
+    // directory without a record is a leftover).
+    const asideName = `.removed-${rec.Id}-${randomBytes(4).toString('hex')}`;
+    const leftovers = [this.paths.run, this.paths.containers].map((parent) => setAside(parent, rec.Id, asideName));
     this.records.delete(rec.Id);
     if (this.names.get(rec.Name) === rec.Id) this.names.delete(rec.Name);
     this.events.publish('container', 'destroy', rec.Id, this.attrs(rec));
     if (removeVolumes) await removeAnonymousVolumes(rec, this.volumes);
     this.notify(rec.Id, () => true, { StatusCode: rec.State.ExitCode, Error: null });
+    for (const dir of leftovers) if (dir) void fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }
 
   /**
@@ -1037,6 +1067,31 @@ export class ContainerService {
 }
 
 export type { ContainerConfig, HostConfig };
+
+function readTextSync(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Rename parent/name to parent/asideName (removed later); undefined if it does not exist. */
+function setAside(parent: string, name: string, asideName: string): string | undefined {
+  const aside = join(parent, asideName);
+  try {
+    renameSync(join(parent, name), aside);
+    return aside;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** `--rm` of a container that has run: it goes when its process ends, or when the daemon finds it ended. */
+function autoRemoves(rec: ContainerRecord): boolean {
+  return rec.HostConfig.AutoRemove && rec.State.StartedAt !== ZERO_TIME;
+}
 
 /** Docker's parsePSOutput: the header gives the titles and the PID column; rows of other pids go. */
 export function parsePsOutput(text: string, pids: Set<number>): { Titles: string[]; Processes: string[][] } {

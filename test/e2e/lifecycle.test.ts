@@ -148,8 +148,23 @@ for (const cli of ['berth', 'docker'] as const) {
   });
 }
 
-test('nothing leaks after containers are removed: mounts, monitors, runtime state, cgroups', () => {
+test('an --rm container\'s rootfs skips syncs (volatile); a kept container\'s does not', () => {
+  const rm = d.berth(['run', '-d', '--rm', 'busybox', 'sleep', '60']).stdout.trim();
+  const kept = d.berth(['run', '-d', 'busybox', 'sleep', '60']).stdout.trim();
+  const options = (id: string): string => {
+    const line = d.mounts().find((l) => l.includes(`/containers/${id}/rootfs`));
+    assert.ok(line, `rootfs of ${id} mounted`);
+    return line;
+  };
+  assert.match(options(rm), /[ ,=]volatile\b/); // `volatile`, or `fsync=volatile` on newer kernels
+  assert.doesNotMatch(options(kept), /volatile/);
+  assert.equal(d.berth(['rm', '-f', rm, kept]).code, 0);
+});
+
+test('nothing leaks after containers are removed: mounts, monitors, runtime state, cgroups', async () => {
   assert.equal(d.berth(['ps', '-a', '-q']).stdout, '');
+  // A removal deletes the container's directories after it has answered.
+  await eventually(() => readdirSync(join(d.dataRoot, 'containers')).length === 0 || undefined);
   const rootfsMounts = d.mounts().filter((l) => l.includes('/rootfs'));
   assert.deepEqual(rootfsMounts, []);
   const monitors = spawnSync('pgrep', ['-f', `conmon.*${d.dir}`], { encoding: 'utf8' }).stdout.trim();

@@ -3,7 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Daemon, ROOT, eventually, sleep } from './harness.js';
 
@@ -85,4 +85,33 @@ test('kill -9 of berthd in the middle of an import leaves a usable store', async
   assert.deepEqual(readdirSync(join(d.dataRoot, 'layers')).filter((f) => f.startsWith('.tmp')), []);
   const r = d.berth(['run', '--rm', 'busybox', 'echo', 'still works']);
   assert.equal(r.stdout, 'still works\n', r.stderr);
+});
+
+test('--rm containers that end while berthd is down are removed at its start, with what removals set aside', async () => {
+  // Ends while the daemon is down: its record on disk still says running.
+  const ended = d.berth(['run', '-d', '--rm', '--name', 'ended', 'busybox', 'sleep', '1']);
+  assert.equal(ended.code, 0, ended.stderr);
+  // Its record on disk says exited (a daemon that stopped between the exit and the removal).
+  const exited = d.berth(['run', '-d', '--rm', '--name', 'exited', 'busybox', 'sleep', '1000']);
+  assert.equal(exited.code, 0, exited.stderr);
+  const exitedId = exited.stdout.trim();
+  const pid = Number(d.berth(['inspect', '-f', '{{.State.Pid}}', 'exited']).stdout.trim());
+  await d.kill9();
+  process.kill(pid, 'SIGKILL');
+  const file = join(d.dataRoot, 'containers', exitedId, 'container.json');
+  const rec = JSON.parse(readFileSync(file, 'utf8')) as { State: Record<string, unknown> };
+  rec.State = { ...rec.State, Status: 'exited', Running: false, Pid: 0, ExitCode: 137 };
+  writeFileSync(file, JSON.stringify(rec));
+  // What a removal had set aside and not yet deleted when the daemon died.
+  // (Different names: the one under the exec root has no twin under the data root.)
+  for (const [root, suffix] of [[d.execRoot, '0ddba11'], [d.dataRoot, '0badf00d']] as const) {
+    mkdirSync(join(root, 'containers', `.removed-${exitedId}-${suffix}`, 'upper', 'deep'), { recursive: true });
+    writeFileSync(join(root, 'containers', `.removed-${exitedId}-${suffix}`, 'upper', 'deep', 'file'), 'x');
+  }
+  await sleep(1500);
+  await d.start();
+  await eventually(() => d.berth(['ps', '-a', '-q']).stdout === '' || undefined);
+  assert.deepEqual(d.mounts().filter((l) => l.includes('/rootfs')), []);
+  assert.deepEqual(readdirSync(join(d.execRoot, 'containers')), []);
+  assert.deepEqual(readdirSync(join(d.dataRoot, 'containers')), []);
 });
