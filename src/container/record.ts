@@ -90,6 +90,12 @@ export interface ContainerRecord {
   Sandbox?: SandboxRuntime;
   /** volumes, binds and tmpfs, resolved at create */
   Mounts?: MountPoint[];
+  /**
+   * A build step's container: its writable layer is either thrown away or
+   * adopted as an image layer at once, so its overlay is mounted volatile
+   * (like an `--rm` container's) and never synced.
+   */
+  Scratch?: boolean;
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

@@ -313,7 +313,7 @@ export class ContainerService {
 
   // ---- create ---------------------------------------------------------------
 
-  async create(body: CreateRequest, requestedName?: string): Promise<{ Id: string; Warnings: string[] }> {
+  async create(body: CreateRequest, requestedName?: string, opts: { scratch?: boolean } = {}): Promise<{ Id: string; Warnings: string[] }> {
     const name = requestedName ? validateName(requestedName) : this.uniqueGeneratedName();
     const imageRef = body.Image;
     if (!imageRef) throw new InvalidParameterError('No image was specified');
@@ -347,6 +347,7 @@ export class ContainerService {
         HostConfig: hostConfig,
         NetworkSettings: networkSettings,
         Mounts: mounts,
+        ...(opts.scratch ? { Scratch: true } : {}),
       };
       const dir = join(this.paths.containers, id);
       await fs.mkdir(dir, { recursive: true });
@@ -409,7 +410,7 @@ export class ContainerService {
       // being set up. All settle before a failure is handled, so the cleanup
       // below sees all there is.
       const mounting = this.images.rootfsLayers(rec.Image).then((lowers) => mountOverlay(
-        lowers, join(dataDir, 'upper'), join(dataDir, 'work'), rootfs, { volatile: rec.HostConfig.AutoRemove },
+        lowers, join(dataDir, 'upper'), join(dataDir, 'work'), rootfs, { volatile: rec.HostConfig.AutoRemove || rec.Scratch === true },
       ));
       const identity = mounting.then(() => Promise.all([
         resolveUser(rootfs, rec.Config.User || undefined).catch((err: Error) => {

@@ -76,7 +76,7 @@ function buildHost(engine: Engine, logins: Record<string, AuthConfig> = {}): Bui
             ? { Type: 'tmpfs', Target: m.target }
             : { Type: 'bind', Source: m.source, Target: m.target, ReadOnly: m.readonly, BindOptions: { CreateMountpoint: true } })),
         },
-      });
+      }, undefined, { scratch: true });
       // Marked as the build's own: if berthd dies mid-step, the next start removes it.
       const marker = join(buildContainersDir(engine), Id);
       await fs.mkdir(buildContainersDir(engine), { recursive: true });
@@ -125,7 +125,10 @@ function buildHost(engine: Engine, logins: Record<string, AuthConfig> = {}): Bui
       if (!writable && layers.length === 1) return { root: layers[0]!, unmount: async () => undefined, release: () => release() };
       const merged = join(dir, 'merged');
       if (writable) {
-        await mountOverlay(layers, upper, join(dir, 'work'), merged);
+        // Volatile: the upper becomes a layer (or goes) as soon as the step
+        // ends, and the layer store syncs no unpacked layer either; the sync
+        // at unmount waited for a journal commit.
+        await mountOverlay(layers, upper, join(dir, 'work'), merged, { volatile: true });
       } else {
         await fs.mkdir(merged, { recursive: true });
         await execFileP('mount', ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${[...layers].reverse().join(':')}`, merged]);

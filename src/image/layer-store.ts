@@ -14,6 +14,7 @@ import { decompressed } from './compression.js';
 import { sha256Stream, type StreamingHash } from '../lib/hash-pool.js';
 import { DigestMismatchError } from './content-store.js';
 import { parseWhiteout, whiteoutScript, type Whiteout } from './whiteouts.js';
+import { scanTarFile, type TarHeaderInfo } from './tar-file-scan.js';
 
 export interface LayerRecord { chainId: string; diffId: string; parent?: string; size: number }
 
@@ -49,6 +50,36 @@ export interface LayerScan { size: number; whiteouts: Whiteout[] }
  */
 export function layerScanner(): { sink: Writable; result: Promise<LayerScan> } {
   const extract = tarStream.extract();
+  const checks = entryChecks();
+  const result = new Promise<LayerScan>((resolve, reject) => {
+    extract.on('entry', (header, stream, next) => {
+      // A truncated archive errors the entry stream; the extract's own error reports it.
+      stream.on('error', () => undefined);
+      try {
+        checks.check({ name: header.name, type: header.type ?? 'file', linkname: header.linkname ?? '', size: header.size ?? 0 });
+      } catch (err) {
+        stream.resume();
+        reject(err);
+        extract.destroy();
+        return;
+      }
+      stream.on('end', next);
+      stream.resume();
+    });
+    extract.on('finish', () => resolve(checks.result()));
+    extract.on('error', (err) => reject(new InvalidParameterError(`invalid tar archive: ${err.message}`)));
+  });
+  result.catch(() => undefined);
+  // tar-stream's streamx Writable keeps Node's write/drain/end contract.
+  return { sink: extract as unknown as Writable, result };
+}
+
+/**
+ * The checks of every entry, in archive order: no absolute names, no `..`,
+ * no entry reached through a symlink the same archive created, hardlinks
+ * only to files inside the layer. Collects the whiteouts and content size.
+ */
+function entryChecks(): { check(h: TarHeaderInfo): void; result(): LayerScan } {
   const symlinks = new Set<string>();
   const whiteouts: Whiteout[] = [];
   let size = 0;
@@ -60,39 +91,24 @@ export function layerScanner(): { sink: Writable; result: Promise<LayerScan> } {
     }
     return undefined;
   };
-  const result = new Promise<LayerScan>((resolve, reject) => {
-    extract.on('entry', (header, stream, next) => {
-      // A truncated archive errors the entry stream; the extract's own error reports it.
-      stream.on('error', () => undefined);
-      try {
-        const name = checkPath(header.name, '');
-        const via = name && throughSymlink(name);
-        if (via) throw new UnsafeArchiveError(`invalid tar entry "${header.name}": it is reached through the symlink "${via}"`);
-        if (header.type === 'symlink') symlinks.add(name);
-        else symlinks.delete(name);
-        if (header.type === 'link') {
-          const target = checkPath(header.linkname ?? '', 'hardlink target ');
-          const tvia = throughSymlink(target);
-          if (tvia || !target) throw new UnsafeArchiveError(`invalid tar entry "${header.name}": hardlink target "${header.linkname}" is outside the layer`);
-        }
-        if (header.type === 'file' || header.type === 'contiguous-file') size += header.size ?? 0;
-        const wh = parseWhiteout(name);
-        if (wh) whiteouts.push(wh);
-      } catch (err) {
-        stream.resume();
-        reject(err);
-        extract.destroy();
-        return;
+  return {
+    check(header) {
+      const name = checkPath(header.name, '');
+      const via = name && throughSymlink(name);
+      if (via) throw new UnsafeArchiveError(`invalid tar entry "${header.name}": it is reached through the symlink "${via}"`);
+      if (header.type === 'symlink') symlinks.add(name);
+      else symlinks.delete(name);
+      if (header.type === 'link') {
+        const target = checkPath(header.linkname, 'hardlink target ');
+        const tvia = throughSymlink(target);
+        if (tvia || !target) throw new UnsafeArchiveError(`invalid tar entry "${header.name}": hardlink target "${header.linkname}" is outside the layer`);
       }
-      stream.on('end', next);
-      stream.resume();
-    });
-    extract.on('finish', () => resolve({ size, whiteouts }));
-    extract.on('error', (err) => reject(new InvalidParameterError(`invalid tar archive: ${err.message}`)));
-  });
-  result.catch(() => undefined);
-  // tar-stream's streamx Writable keeps Node's write/drain/end contract.
-  return { sink: extract as unknown as Writable, result };
+      if (header.type === 'file' || header.type === 'contiguous-file') size += header.size;
+      const wh = parseWhiteout(name);
+      if (wh) whiteouts.push(wh);
+    },
+    result: () => ({ size, whiteouts }),
+  };
 }
 
 /** Validate a layer tar on disk (plain, gzip or zstd). */
@@ -136,12 +152,7 @@ export class LayerStore {
    * by GNU tar at the same time, into a temporary directory that is renamed
    * into place only when all three agree. Whiteouts become overlay whiteouts.
    */
-  /**
-   * Unpack a layer tar (plain, gzip or zstd). `knownDiffId`: the caller has
-   * already hashed exactly these (uncompressed) bytes, so they are not hashed
-   * again.
-   */
-  async unpack(input: Readable, opts: { parent?: string; expectedDiffId?: string; knownDiffId?: string } = {}): Promise<LayerRecord> {
+  async unpack(input: Readable, opts: { parent?: string; expectedDiffId?: string } = {}): Promise<LayerRecord> {
     await fs.mkdir(this.root, { recursive: true });
     const tmp = join(this.root, `.tmp-${randomBytes(8).toString('hex')}`);
     const diffDir = join(tmp, 'diff');
@@ -163,7 +174,7 @@ export class LayerStore {
       tarDone.catch(() => undefined);
       const failed = Promise.race([scan.result.then(() => new Promise<never>(() => undefined)), tarDone.then(() => new Promise<never>(() => undefined))]);
       failed.catch(() => undefined);
-      hash = opts.knownDiffId === undefined ? sha256Stream() : undefined;
+      hash = sha256Stream();
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         await hash?.update(chunk);
         await writeWithBackpressure(scan.sink, chunk, failed);
@@ -173,30 +184,12 @@ export class LayerStore {
       const { size, whiteouts } = await scan.result;
       child.stdin.end();
       await tarDone;
-      const diffId = hash ? await hash.digest() : opts.knownDiffId!;
+      const diffId = await hash.digest();
       hash = undefined;
       if (opts.expectedDiffId && opts.expectedDiffId !== diffId) {
         throw new DigestMismatchError(`failed to register layer: diff id mismatch: expected ${opts.expectedDiffId}, got ${diffId}`);
       }
-      const chainId = opts.parent ? chainIds([opts.parent, diffId])[1]! : diffId;
-      if (await this.has(chainId)) {
-        await fs.rm(tmp, { recursive: true, force: true });
-        return this.get(chainId);
-      }
-      if (whiteouts.length) await runScript(whiteoutScript(diffDir, whiteouts));
-      const rec: LayerRecord = { chainId, diffId, size, ...(opts.parent ? { parent: opts.parent } : {}) };
-      await writeJsonAtomic(join(tmp, 'layer.json'), rec);
-      try {
-        await fs.rename(tmp, join(this.root, chainId.replace(/^sha256:/, '')));
-      } catch (err) {
-        // Someone unpacked the same layer meanwhile: theirs is as good as ours.
-        if (await this.has(chainId)) {
-          await fs.rm(tmp, { recursive: true, force: true });
-          return this.get(chainId);
-        }
-        throw err;
-      }
-      return rec;
+      return await this.install(tmp, { diffId, size, whiteouts, ...(opts.parent ? { parent: opts.parent } : {}) });
     } catch (err) {
       hash?.drop();
       if (tar && tar.exitCode === null) tar.kill('SIGKILL');
@@ -204,6 +197,66 @@ export class LayerStore {
       if (err instanceof EngineError) throw err;
       throw new InvalidParameterError(`failed to register layer: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * Unpack a plain (uncompressed) layer tar that is a file on disk, as
+   * `docker save` writes them: its headers are checked first (read from the
+   * file, its contents skipped), then GNU tar reads the file itself, so none
+   * of its bytes pass through berthd. `diffId` is the caller's SHA-256 of
+   * the file, computed meanwhile; it must equal `expectedDiffId` before the
+   * layer is put in place.
+   */
+  async unpackFile(path: string, opts: { parent?: string; expectedDiffId: string; diffId: Promise<string> }): Promise<LayerRecord> {
+    // Not awaited when the file fails its checks first.
+    opts.diffId.catch(() => undefined);
+    await fs.mkdir(this.root, { recursive: true });
+    const tmp = join(this.root, `.tmp-${randomBytes(8).toString('hex')}`);
+    const diffDir = join(tmp, 'diff');
+    await fs.mkdir(diffDir, { recursive: true });
+    try {
+      const checks = entryChecks();
+      await scanTarFile(path, (h) => checks.check(h));
+      await new Promise<void>((resolve, reject) => {
+        const tar = spawn('tar', ['-x', '-p', '--numeric-owner', '--xattrs', '--xattrs-include=*', '--same-permissions', '-f', path, '-C', diffDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let tarErr = '';
+        tar.stderr.on('data', (d: Buffer) => { tarErr += d.toString(); });
+        tar.on('error', reject);
+        tar.on('close', (code) => (code === 0 ? resolve() : reject(new SystemError(`failed to unpack layer: ${tarErr.trim() || `tar exited with ${code}`}`))));
+      });
+      const diffId = await opts.diffId;
+      if (diffId !== opts.expectedDiffId) {
+        throw new DigestMismatchError(`failed to register layer: diff id mismatch: expected ${opts.expectedDiffId}, got ${diffId}`);
+      }
+      return await this.install(tmp, { diffId, ...checks.result(), ...(opts.parent ? { parent: opts.parent } : {}) });
+    } catch (err) {
+      await fs.rm(tmp, { recursive: true, force: true });
+      if (err instanceof EngineError) throw err;
+      throw new InvalidParameterError(`failed to register layer: ${(err as Error).message}`);
+    }
+  }
+
+  /** An unpacked layer in `tmp/diff` goes into place under its chain id (or goes, when that layer exists). */
+  private async install(tmp: string, l: { parent?: string; diffId: string; size: number; whiteouts: Whiteout[] }): Promise<LayerRecord> {
+    const chainId = l.parent ? chainIds([l.parent, l.diffId])[1]! : l.diffId;
+    if (await this.has(chainId)) {
+      await fs.rm(tmp, { recursive: true, force: true });
+      return this.get(chainId);
+    }
+    if (l.whiteouts.length) await runScript(whiteoutScript(join(tmp, 'diff'), l.whiteouts));
+    const rec: LayerRecord = { chainId, diffId: l.diffId, size: l.size, ...(l.parent ? { parent: l.parent } : {}) };
+    await writeJsonAtomic(join(tmp, 'layer.json'), rec);
+    try {
+      await fs.rename(tmp, join(this.root, chainId.replace(/^sha256:/, '')));
+    } catch (err) {
+      // Someone unpacked the same layer meanwhile: theirs is as good as ours.
+      if (await this.has(chainId)) {
+        await fs.rm(tmp, { recursive: true, force: true });
+        return this.get(chainId);
+      }
+      throw err;
+    }
+    return rec;
   }
 
   /**

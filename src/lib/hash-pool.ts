@@ -11,9 +11,25 @@ import { availableParallelism } from 'node:os';
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
+const { openSync, readSync, closeSync } = require('node:fs');
 const hashes = new Map();
 parentPort.on('message', (m) => {
-  if (m.op === 'update') {
+  if (m.op === 'file') {
+    // A whole file, read here: none of its bytes pass through the main thread.
+    let fd;
+    try {
+      fd = openSync(m.path, 'r');
+      const h = createHash('sha256');
+      const buf = Buffer.allocUnsafe(1 << 20);
+      let size = 0;
+      for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) { h.update(buf.subarray(0, n)); size += n; }
+      parentPort.postMessage({ id: m.id, hex: h.digest('hex'), size });
+    } catch (err) {
+      parentPort.postMessage({ id: m.id, error: String(err && err.message || err) });
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  } else if (m.op === 'update') {
     let h = hashes.get(m.id);
     if (!h) { h = createHash('sha256'); hashes.set(m.id, h); }
     h.update(m.data);
@@ -41,7 +57,7 @@ export interface StreamingHash {
   drop(): void;
 }
 
-interface Context { inFlight: number; waiters: (() => void)[]; done?: (hex: string) => void }
+interface Context { inFlight: number; waiters: (() => void)[]; done?: (hex: string, size?: number) => void; failed?: (message: string) => void }
 
 class HashPool {
   private workers: { w: Worker; refs: number }[] = [];
@@ -53,16 +69,17 @@ class HashPool {
     const size = Math.max(1, Math.min(4, availableParallelism()));
     if (this.workers.length < size) {
       const entry = { w: new Worker(WORKER_SOURCE, { eval: true }), refs: 0 };
-      entry.w.on('message', (m: { id: number; ack?: number; hex?: string }) => {
+      entry.w.on('message', (m: { id: number; ack?: number; hex?: string; size?: number; error?: string }) => {
         const c = this.contexts.get(m.id);
         if (!c) return;
         if (m.ack !== undefined) {
           c.inFlight -= m.ack;
           if (c.inFlight < MAX_IN_FLIGHT) for (const wake of c.waiters.splice(0)) wake();
-        } else if (m.hex !== undefined) {
+        } else if (m.hex !== undefined || m.error !== undefined) {
           this.contexts.delete(m.id);
           this.release(entry);
-          c.done?.(m.hex);
+          if (m.error !== undefined) c.failed?.(m.error);
+          else c.done?.(m.hex!, m.size);
         }
       });
       // Workers keep the process alive only while a hash is open.
@@ -80,6 +97,22 @@ class HashPool {
       for (const e of this.workers) void e.w.terminate();
       this.workers = [];
     }
+  }
+
+  /** sha256 and size of a file, read and hashed on a worker. */
+  file(path: string): Promise<{ digest: string; size: number }> {
+    const id = ++this.seq;
+    const entry = this.pick();
+    if (entry.refs++ === 0) entry.w.ref();
+    return new Promise((resolve, reject) => {
+      this.contexts.set(id, {
+        inFlight: 0,
+        waiters: [],
+        done: (hex, size) => resolve({ digest: `sha256:${hex}`, size: size ?? 0 }),
+        failed: (message) => reject(new Error(message)),
+      });
+      entry.w.postMessage({ id, op: 'file', path });
+    });
   }
 
   create(): StreamingHash {
@@ -132,4 +165,9 @@ const pool = new HashPool();
 /** A SHA-256 computed on a worker thread. */
 export function sha256Stream(): StreamingHash {
   return pool.create();
+}
+
+/** The `sha256:…` digest and size of a file, read and hashed on a worker thread. */
+export function sha256File(path: string): Promise<{ digest: string; size: number }> {
+  return pool.file(path);
 }

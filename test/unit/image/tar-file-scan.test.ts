@@ -1,0 +1,110 @@
+// Headers read from a tar file (contents skipped) against tar-stream's
+// reading of the same bytes, and unpackFile: GNU tar reading the file itself.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, readFileSync, readdirSync, lstatSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import tarStream from 'tar-stream';
+import { makeTar } from '../../helpers/tar.js';
+import { scanTarFile, type TarHeaderInfo } from '../../../src/image/tar-file-scan.js';
+import { LayerStore } from '../../../src/image/layer-store.js';
+import { sha256File } from '../../../src/lib/hash-pool.js';
+
+const tmp = (p: string): string => mkdtempSync(join(tmpdir(), p));
+const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+function fileOf(buf: Buffer): string {
+  const f = join(tmp('berth-scan-'), 'layer.tar');
+  writeFileSync(f, buf);
+  return f;
+}
+
+async function scanned(buf: Buffer): Promise<TarHeaderInfo[]> {
+  const out: TarHeaderInfo[] = [];
+  await scanTarFile(fileOf(buf), (h) => out.push(h));
+  return out;
+}
+
+/** What tar-stream reports for the same bytes. */
+async function streamed(buf: Buffer): Promise<TarHeaderInfo[]> {
+  const out: TarHeaderInfo[] = [];
+  const ex = tarStream.extract();
+  ex.on('entry', (h, s, next) => {
+    out.push({ name: h.name, type: h.type ?? 'file', linkname: h.linkname ?? '', size: h.size ?? 0 });
+    s.on('end', next);
+    s.resume();
+  });
+  const done = new Promise<void>((resolve, reject) => { ex.on('finish', resolve); ex.on('error', reject); });
+  ex.end(buf);
+  await done;
+  return out;
+}
+
+test('scanTarFile reports what tar-stream reads: ustar prefixes, pax and GNU long names, links, big and empty files', async () => {
+  const long = `${'d'.repeat(120)}/${'f'.repeat(120)}`;
+  const src = tmp('berth-scan-src-');
+  // ustar has no long names, only its prefix field (a path of 150 characters splits there).
+  const prefixed = `u/${'p'.repeat(90)}/${'q'.repeat(50)}`;
+  execFileSync('sh', ['-c', [
+    `mkdir -p ${long.split('/')[0]} sub ${prefixed.split('/').slice(0, 2).join('/')}`, `printf x > ${long}`, `printf y > ${prefixed}`,
+    'head -c 3000000 /dev/urandom > sub/big', ': > sub/empty', `ln -s ${long} sub/longlink`, 'ln sub/big sub/hard', 'mkfifo sub/fifo',
+    'ln -s big u/short', 'ln u/../sub/empty u/hard',
+  ].join(' && ')], { cwd: src });
+  for (const format of ['gnu', 'posix', 'ustar']) {
+    const members = format === 'ustar' ? ['u'] : ['.'];
+    const buf = execFileSync('tar', ['-c', `--format=${format}`, '-f', '-', '-C', src, ...members], { maxBuffer: 64 << 20 });
+    assert.ok((await scanned(buf)).length >= 5, format);
+    assert.deepEqual(await scanned(buf), await streamed(buf), format);
+  }
+  const made = await makeTar([{ name: 'a/', type: 'directory' }, { name: 'a/b', body: 'hello' }, { name: 'a/l', type: 'symlink', linkname: 'b' }]);
+  assert.deepEqual(await scanned(made), await streamed(made));
+});
+
+test('scanTarFile refuses what is not a whole tar: truncated, a bad checksum, another format, empty', async () => {
+  const good = await makeTar([{ name: 'a', body: 'x'.repeat(5000) }, { name: 'b', body: 'y' }]);
+  await assert.rejects(scanned(good.subarray(0, 1024)), /invalid tar archive: unexpected end of data/);
+  const bad = Buffer.from(good);
+  bad[10] = bad[10]! ^ 1;
+  await assert.rejects(scanned(bad), /invalid tar archive: invalid tar header/);
+  await assert.rejects(scanned(Buffer.from('not a tar archive, not at all'.repeat(40))), /invalid tar archive/);
+  await assert.rejects(scanned(Buffer.alloc(0)), /invalid tar archive/);
+  // The end-of-archive blocks alone: an empty layer.
+  assert.deepEqual(await scanned(Buffer.alloc(1024)), []);
+});
+
+test('unpackFile: GNU tar unpacks the file, whiteouts become overlay whiteouts; a hostile entry, a wrong digest or a broken file leave nothing', async () => {
+  const root = tmp('berth-layers-');
+  const layers = new LayerStore(root);
+  const body = randomBytes(200_000);
+  const tar = await makeTar([
+    { name: 'etc/', type: 'directory' }, { name: 'etc/.wh.passwd', body: '' }, { name: 'etc/data', body: body.toString('base64') },
+    { name: 'etc/link', type: 'symlink', linkname: 'data' },
+  ]);
+  const file = fileOf(tar);
+  assert.equal((await sha256File(file)).digest, sha(tar));
+  const rec = await layers.unpackFile(file, { expectedDiffId: sha(tar), diffId: sha256File(file).then((d) => d.digest) });
+  const dir = layers.path(rec.chainId);
+  assert.equal(readFileSync(join(dir, 'etc/data'), 'utf8'), body.toString('base64'));
+  assert.equal(rec.size, body.toString('base64').length);
+  const wh = lstatSync(join(dir, 'etc/passwd'));
+  assert.ok(wh.isCharacterDevice() && wh.rdev === 0);
+  const before = readdirSync(root).sort();
+
+  const hostile = fileOf(await makeTar([{ name: 'x', type: 'symlink', linkname: '/etc' }, { name: 'x/passwd', body: 'pwned' }]));
+  await assert.rejects(layers.unpackFile(hostile, { expectedDiffId: 'sha256:0', diffId: sha256File(hostile).then((d) => d.digest) }), /reached through the symlink/);
+  await assert.rejects(layers.unpackFile(file, { parent: rec.chainId, expectedDiffId: `sha256:${'0'.repeat(64)}`, diffId: sha256File(file).then((d) => d.digest) }), /diff id mismatch/);
+  const truncated = fileOf(tar.subarray(0, 2048));
+  await assert.rejects(layers.unpackFile(truncated, { expectedDiffId: sha(tar), diffId: sha256File(truncated).then((d) => d.digest) }), /unexpected end of data/);
+  // The file goes (the load fails) before its hash ends: that late failure is nobody's error.
+  const late = new Promise<string>((_resolve, reject) => setTimeout(() => reject(new Error('ENOENT: the file went')), 20));
+  await assert.rejects(layers.unpackFile(truncated, { expectedDiffId: sha(tar), diffId: late }), /unexpected end of data/);
+  await new Promise((r) => setTimeout(r, 60));
+  assert.deepEqual(readdirSync(root).sort(), before, 'nothing left of the failed unpacks');
+});
+
+test('sha256File fails cleanly for a missing file', async () => {
+  await assert.rejects(sha256File('/nonexistent/berth-file'), /ENOENT/);
+});
