@@ -208,6 +208,16 @@ test('COPY through a symlink in the image lands inside the image, never on the h
   rmSync(hostOnly, { recursive: true, force: true });
 });
 
+test('a RUN step\'s rootfs skips syncs (volatile overlay), and what it writes is in the image', () => {
+  const dir = join(ctx, 'volatile');
+  mkdirSync(dir, { recursive: true });
+  // The step fails unless its root overlay is volatile (`volatile`, or `fsync=volatile` on newer kernels).
+  writeFileSync(join(dir, 'Dockerfile'), 'FROM busybox\nRUN grep " / / " /proc/self/mountinfo | grep -E "[ ,=]volatile" > /root-mount\n');
+  const r = d.berth(['build', '-t', 'volatile-step', dir]);
+  assert.equal(r.code, 0, r.stderr + r.stdout);
+  assert.match(d.berth(['run', '--rm', 'volatile-step', 'cat', '/root-mount']).stdout, /overlay/);
+});
+
 test('ONBUILD triggers run in the child build and are not inherited; builder prune forgets the cache', () => {
   const base = join(ctx, 'onbuild-base');
   const child = join(ctx, 'onbuild-child');
