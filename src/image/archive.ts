@@ -12,8 +12,8 @@ import { pipeline } from 'node:stream/promises';
 import tarStream from 'tar-stream';
 import { InvalidParameterError, NotFoundError } from '../lib/errors.js';
 import { formatPlatform, parsePlatform, platformMatches, type Platform } from './platform.js';
-import { detectCompression, MEDIA_TYPES } from './compression.js';
-import { sha256File } from '../lib/hash-pool.js';
+import { decompressFile, detectCompression, MEDIA_TYPES } from './compression.js';
+import { gunzipFile, sha256File, type FileDigest } from '../lib/hash-pool.js';
 import type { Descriptor } from './layer-diff.js';
 import { chainIds } from './layer-store.js';
 import type { ImageRecord, ImageStore, OciImageConfig } from './image-store.js';
@@ -23,6 +23,10 @@ const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const MANIFEST_TYPES = new Set(['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json']);
 const INDEX_TYPES = new Set([OCI_INDEX, 'application/vnd.docker.distribution.manifest.list.v2+json']);
 const MAX_JSON = 16 * 1024 * 1024;
+/** Members at least this big (layers) are hashed, or inflated, as soon as they are written. */
+const PREPARE_BYTES = 1024 * 1024;
+
+interface Inflated { plainPath: string; packed: FileDigest; plain: FileDigest }
 
 interface Selected { rec: ImageRecord; tags: string[] }
 
@@ -106,8 +110,10 @@ export async function saveImages(store: ImageStore, selected: Selected[], out: W
 class ExtractedArchive {
   private readonly links = new Map<string, string>();
   readonly files = new Set<string>();
-  /** sha256 and size of regular members (by path), computed when first asked for */
-  private readonly digests = new Map<string, Promise<{ digest: string; size: number }>>();
+  /** sha256 and size of regular members (by path): big ones from the moment they are written, small ones when asked for */
+  private readonly digests = new Map<string, Promise<FileDigest>>();
+  /** gzip members inflated next to themselves (`….plain`), with both digests */
+  private readonly inflations = new Map<string, Promise<Inflated>>();
 
   constructor(readonly dir: string) {}
 
@@ -139,13 +145,27 @@ class ExtractedArchive {
           return;
         }
         const target = join(dir, name);
-        // Written as it comes, not hashed: reading the archive is one stream on one core,
-        // and hashing each layer here held it up (~1.7 s for 300 MB). Members are hashed
-        // later, each on a worker reading its own file, several at once.
+        // Written as it comes, not hashed on the way: reading the archive is one stream on
+        // one core, and hashing each layer there held it up (~1.7 s for 300 MB). A big
+        // member is hashed (a gzip one inflated too) by a worker reading its file, as soon
+        // as it is whole, while the stream goes on with the next ones.
+        let head: Buffer | undefined;
+        let size = 0;
+        const tap = async function* (src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+          for await (const chunk of src) {
+            head ??= chunk.subarray(0, 6);
+            size += chunk.length;
+            yield chunk;
+          }
+        };
         void fs.mkdir(posix.dirname(target), { recursive: true })
-          .then(() => pipeline(stream as unknown as Readable, createWriteStream(target, { mode: 0o600 })))
+          .then(() => pipeline(stream as unknown as Readable, tap, createWriteStream(target, { mode: 0o600 })))
           .then(() => {
             a.files.add(name);
+            if (size >= PREPARE_BYTES) {
+              if (head && detectCompression(head) === 'gzip') void a.inflated(target).catch(() => undefined);
+              else void a.digestOfFile(target);
+            }
             next();
           }, (err: Error) => { fail(err); });
       });
@@ -166,7 +186,7 @@ class ExtractedArchive {
   }
 
   /** Digest and size of an extracted member's file, hashed once on a worker. */
-  digestOfFile(path: string): Promise<{ digest: string; size: number }> {
+  digestOfFile(path: string): Promise<FileDigest> {
     let d = this.digests.get(path);
     if (!d) {
       d = sha256File(path);
@@ -174,6 +194,24 @@ class ExtractedArchive {
       this.digests.set(path, d);
     }
     return d;
+  }
+
+  /** A gzip member inflated into `….plain` on a worker (once), with the digests of both. */
+  inflated(path: string): Promise<Inflated> {
+    let p = this.inflations.get(path);
+    if (!p) {
+      const plainPath = `${path}.${randomBytes(4).toString('hex')}.plain`;
+      p = gunzipFile(path, plainPath).then(({ packed, plain }) => ({ plainPath, packed, plain }));
+      p.catch(() => undefined);
+      this.inflations.set(path, p);
+      // The member's own digest comes with it; should the data be damaged, a plain hash.
+      if (!this.digests.has(path)) {
+        const d = p.then((i) => i.packed, () => sha256File(path));
+        d.catch(() => undefined);
+        this.digests.set(path, d);
+      }
+    }
+    return p;
   }
 
   /** The member a path names, following the archive's own symlinks (as old `docker save` writes for shared layers). */
@@ -312,13 +350,36 @@ export async function loadImages(store: ImageStore, input: Readable, say: (line:
         if (jobs.has(chain) || (await store.layers.has(chain))) continue;
         jobs.set(chain, async () => {
           const file = img.files[i]!;
-          const member = archive.digestOfFile(file);
-          if (detectCompression(await fileHead(file)) === 'none') {
+          const compression = detectCompression(await fileHead(file));
+          const member = compression === 'gzip' ? undefined : archive.digestOfFile(file);
+          const unpack = (plain: string, diffId: Promise<string>): Promise<unknown> => store.layers.unpackFile(plain, { parent: img.chains[i - 1], expectedDiffId: img.diffIds[i]!, diffId });
+          if (compression === 'none') {
             // docker save writes layers uncompressed: the member's digest is the diff id, and
             // GNU tar reads the file itself while a worker hashes it.
-            await store.layers.unpackFile(file, { parent: img.chains[i - 1], expectedDiffId: img.diffIds[i]!, diffId: member.then((m) => m.digest) });
+            await unpack(file, member!.then((m) => m.digest));
+          } else if (compression === 'gzip') {
+            // Inflated file to file on a worker (begun when the member was written), both
+            // sides hashed on the way; then the same way as an uncompressed layer.
+            let inflated: Inflated;
+            try {
+              inflated = await archive.inflated(file);
+            } catch (err) {
+              throw new InvalidParameterError(`failed to register layer: invalid gzip data: ${(err as Error).message}`);
+            }
+            try {
+              await unpack(inflated.plainPath, Promise.resolve(inflated.plain.digest));
+            } finally {
+              await fs.rm(inflated.plainPath, { force: true });
+            }
           } else {
-            await Promise.all([member, store.layers.unpack(createReadStream(file), { parent: img.chains[i - 1], expectedDiffId: img.diffIds[i]! })]);
+            // zstd (Node 20 has none): the zstd tool from file to file, then the same way.
+            const plain = `${file}.${randomBytes(4).toString('hex')}.plain`;
+            try {
+              await decompressFile(file, plain, compression);
+              await Promise.all([member, unpack(plain, sha256File(plain).then((d) => d.digest))]);
+            } finally {
+              await fs.rm(plain, { force: true });
+            }
           }
           newLayers.push(chain);
         });

@@ -2,6 +2,7 @@
 // `docker save` archives carry no media type at all), decompress as a stream.
 // gzip is Node's zlib; zstd is the `zstd` binary because Node 20 has no zstd.
 import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { PassThrough, Readable } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import { InvalidParameterError } from '../lib/errors.js';
@@ -20,6 +21,27 @@ export function detectCompression(head: Buffer): Compression {
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
   if (head.length >= 4 && head.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
   return 'none';
+}
+
+/**
+ * Decompress a gzip or zstd file into `dest` with the system's `gzip` or
+ * `zstd`: the bytes go from file to file in C, none through berthd (a
+ * loaded layer then takes the same way as an uncompressed one). Rejects
+ * with the tool's message when the data is damaged or cut short.
+ */
+export async function decompressFile(src: string, dest: string, compression: 'gzip' | 'zstd'): Promise<void> {
+  const out = openSync(dest, 'w', 0o600);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const child = compression === 'gzip' ? spawn('gzip', ['-d', '-c', src], { stdio: ['ignore', out, 'pipe'] }) : spawn('zstd', ['-d', '-c', '-q', src], { stdio: ['ignore', out, 'pipe'] });
+      let err = '';
+      child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+      child.on('error', reject);
+      child.on('close', (code) => (code === 0 ? resolve() : reject(new InvalidParameterError(`invalid ${compression} layer: ${err.trim().replace(/^\S+: /, '') || `${compression} exited with ${code}`}`))));
+    });
+  } finally {
+    closeSync(out);
+  }
 }
 
 /** Read the first bytes of `input` without losing them: returns them and a stream that still starts at byte 0. */

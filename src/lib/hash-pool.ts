@@ -29,6 +29,26 @@ parentPort.on('message', (m) => {
     } finally {
       if (fd !== undefined) closeSync(fd);
     }
+  } else if (m.op === 'gunzip') {
+    // A gzip file inflated into another, both sides hashed on the way: the
+    // compressed digest names the blob, the plain one is the layer's diff id.
+    const { createReadStream, createWriteStream } = require('node:fs');
+    const { createGunzip } = require('node:zlib');
+    const { Transform } = require('node:stream');
+    const { pipeline } = require('node:stream/promises');
+    const packed = createHash('sha256');
+    const plain = createHash('sha256');
+    let packedSize = 0;
+    let plainSize = 0;
+    const tap = (h, add) => new Transform({ transform(c, _e, cb) { h.update(c); add(c.length); cb(null, c); } });
+    pipeline(
+      createReadStream(m.path, { highWaterMark: 1 << 20 }), tap(packed, (n) => { packedSize += n; }),
+      createGunzip({ chunkSize: 1 << 19 }), tap(plain, (n) => { plainSize += n; }),
+      createWriteStream(m.dest, { mode: 0o600 }),
+    ).then(
+      () => parentPort.postMessage({ id: m.id, hex: packed.digest('hex'), size: packedSize, plainHex: plain.digest('hex'), plainSize }),
+      (err) => parentPort.postMessage({ id: m.id, error: String(err && err.message || err) }),
+    );
   } else if (m.op === 'update') {
     let h = hashes.get(m.id);
     if (!h) { h = createHash('sha256'); hashes.set(m.id, h); }
@@ -57,7 +77,10 @@ export interface StreamingHash {
   drop(): void;
 }
 
-interface Context { inFlight: number; waiters: (() => void)[]; done?: (hex: string, size?: number) => void; failed?: (message: string) => void }
+interface Reply { id: number; ack?: number; hex?: string; size?: number; plainHex?: string; plainSize?: number; error?: string }
+interface Context { inFlight: number; waiters: (() => void)[]; done?: (r: Reply) => void; failed?: (message: string) => void }
+
+export interface FileDigest { digest: string; size: number }
 
 class HashPool {
   private workers: { w: Worker; refs: number }[] = [];
@@ -69,7 +92,7 @@ class HashPool {
     const size = Math.max(1, Math.min(4, availableParallelism()));
     if (this.workers.length < size) {
       const entry = { w: new Worker(WORKER_SOURCE, { eval: true }), refs: 0 };
-      entry.w.on('message', (m: { id: number; ack?: number; hex?: string; size?: number; error?: string }) => {
+      entry.w.on('message', (m: Reply) => {
         const c = this.contexts.get(m.id);
         if (!c) return;
         if (m.ack !== undefined) {
@@ -79,7 +102,7 @@ class HashPool {
           this.contexts.delete(m.id);
           this.release(entry);
           if (m.error !== undefined) c.failed?.(m.error);
-          else c.done?.(m.hex!, m.size);
+          else c.done?.(m);
         }
       });
       // Workers keep the process alive only while a hash is open.
@@ -99,19 +122,14 @@ class HashPool {
     }
   }
 
-  /** sha256 and size of a file, read and hashed on a worker. */
-  file(path: string): Promise<{ digest: string; size: number }> {
+  /** One request to a worker, answered by one reply. */
+  request(message: Record<string, unknown>): Promise<Reply> {
     const id = ++this.seq;
     const entry = this.pick();
     if (entry.refs++ === 0) entry.w.ref();
     return new Promise((resolve, reject) => {
-      this.contexts.set(id, {
-        inFlight: 0,
-        waiters: [],
-        done: (hex, size) => resolve({ digest: `sha256:${hex}`, size: size ?? 0 }),
-        failed: (message) => reject(new Error(message)),
-      });
-      entry.w.postMessage({ id, op: 'file', path });
+      this.contexts.set(id, { inFlight: 0, waiters: [], done: resolve, failed: (message) => reject(new Error(message)) });
+      entry.w.postMessage({ ...message, id });
     });
   }
 
@@ -147,7 +165,7 @@ class HashPool {
       },
       digest: () => new Promise<string>((resolve) => {
         flush();
-        c.done = (hex) => resolve(`sha256:${hex}`);
+        c.done = (r) => resolve(`sha256:${r.hex!}`);
         entry.w.postMessage({ id, op: 'digest' });
       }),
       drop: () => {
@@ -168,6 +186,16 @@ export function sha256Stream(): StreamingHash {
 }
 
 /** The `sha256:…` digest and size of a file, read and hashed on a worker thread. */
-export function sha256File(path: string): Promise<{ digest: string; size: number }> {
-  return pool.file(path);
+export async function sha256File(path: string): Promise<FileDigest> {
+  const r = await pool.request({ op: 'file', path });
+  return { digest: `sha256:${r.hex!}`, size: r.size ?? 0 };
+}
+
+/**
+ * Inflate the gzip file `path` into `dest` on a worker thread, hashing both:
+ * `packed` is the gzip file's digest, `plain` the inflated bytes'.
+ */
+export async function gunzipFile(path: string, dest: string): Promise<{ packed: FileDigest; plain: FileDigest }> {
+  const r = await pool.request({ op: 'gunzip', path, dest });
+  return { packed: { digest: `sha256:${r.hex!}`, size: r.size ?? 0 }, plain: { digest: `sha256:${r.plainHex!}`, size: r.plainSize ?? 0 } };
 }

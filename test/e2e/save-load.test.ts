@@ -3,7 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, existsSync, readdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -121,6 +121,15 @@ test('bad archives: not a tar, no manifest, a tampered layer, a missing layer â€
   const pt = d.berth(['load'], { input: plainTampered });
   assert.equal(pt.code, 1);
   assert.match(pt.stderr, /diff id mismatch/);
+  // A gzip layer cut short (real gzip bytes this time): refused as such, nothing kept.
+  const cutGzip = await makeTar([
+    { name: 'manifest.json', body: JSON.stringify([{ Config: 'c.json', RepoTags: ['tampered:3'], Layers: ['l/layer.tar.gz'] }]) },
+    { name: 'c.json', body: config },
+    { name: 'l/layer.tar.gz', body: gzipSync(Buffer.concat([bad, randomBytes(2_000_000)])).subarray(0, 1_500_000) },
+  ]);
+  const cg = d.berth(['load'], { input: cutGzip });
+  assert.equal(cg.code, 1);
+  assert.match(cg.stderr, /invalid gzip data: unexpected end of file/);
   const missing = await makeTar([
     { name: 'manifest.json', body: JSON.stringify([{ Config: 'c.json', RepoTags: ['missing:1'], Layers: ['nope/layer.tar'] }]) },
     { name: 'c.json', body: config },

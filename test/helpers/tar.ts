@@ -5,7 +5,7 @@ export interface TarEntry {
   name: string;
   type?: 'file' | 'directory' | 'symlink' | 'link' | 'fifo';
   linkname?: string;
-  body?: string;
+  body?: string | Buffer;
   mode?: number;
   uid?: number;
   gid?: number;

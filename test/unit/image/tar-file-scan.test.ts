@@ -12,6 +12,8 @@ import { makeTar } from '../../helpers/tar.js';
 import { scanTarFile, type TarHeaderInfo } from '../../../src/image/tar-file-scan.js';
 import { LayerStore } from '../../../src/image/layer-store.js';
 import { sha256File } from '../../../src/lib/hash-pool.js';
+import { decompressFile } from '../../../src/image/compression.js';
+import { gzipSync } from 'node:zlib';
 
 const tmp = (p: string): string => mkdtempSync(join(tmpdir(), p));
 const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -107,4 +109,21 @@ test('unpackFile: GNU tar unpacks the file, whiteouts become overlay whiteouts; 
 
 test('sha256File fails cleanly for a missing file', async () => {
   await assert.rejects(sha256File('/nonexistent/berth-file'), /ENOENT/);
+});
+
+test('decompressFile: gzip and zstd from file to file; damaged or cut data is refused with the tool\'s reason', async () => {
+  const data = Buffer.concat([randomBytes(300_000), Buffer.from('text '.repeat(100_000))]);
+  const dir = tmp('berth-decompress-');
+  const gz = join(dir, 'l.gz');
+  writeFileSync(gz, gzipSync(data));
+  await decompressFile(gz, join(dir, 'from-gz'), 'gzip');
+  assert.ok(readFileSync(join(dir, 'from-gz')).equals(data));
+  const zst = join(dir, 'l.zst');
+  writeFileSync(zst, execFileSync('zstd', ['-c', '-q'], { input: data, maxBuffer: 16 << 20 }));
+  await decompressFile(zst, join(dir, 'from-zst'), 'zstd');
+  assert.ok(readFileSync(join(dir, 'from-zst')).equals(data));
+  const cut = join(dir, 'cut.gz');
+  writeFileSync(cut, gzipSync(data).subarray(0, 5000));
+  await assert.rejects(decompressFile(cut, join(dir, 'from-cut'), 'gzip'), /invalid gzip layer: .*unexpected end of file/);
+  await assert.rejects(decompressFile(join(dir, 'missing.gz'), join(dir, 'x'), 'gzip'), /invalid gzip layer: .*No such file/);
 });

@@ -1,7 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { sha256Stream } from '../../../src/lib/hash-pool.js';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
+import { gunzipFile, sha256File, sha256Stream } from '../../../src/lib/hash-pool.js';
 
 const expected = (parts: Buffer[]): string => `sha256:${createHash('sha256').update(Buffer.concat(parts)).digest('hex')}`;
 
@@ -37,4 +41,24 @@ test('worker hashes equal crypto sha256 however the data is cut: tiny, batch-siz
   await a.update(Buffer.from('a'));
   b.drop();
   assert.equal(await a.digest(), expected([Buffer.from('a')]));
+});
+
+test('sha256File and gunzipFile on workers: digests and sizes of both sides, the inflated file whole; damaged gzip refused', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-hashfile-'));
+  const data = Buffer.concat([randomBytes(3_000_000), Buffer.from('compressible '.repeat(200_000))]);
+  const gz = gzipSync(data);
+  writeFileSync(join(dir, 'l.gz'), gz);
+  writeFileSync(join(dir, 'plain'), data);
+  assert.deepEqual(await sha256File(join(dir, 'plain')), { digest: expected([data]), size: data.length });
+  // Several at once, as a load of several layers asks.
+  const [a, b] = await Promise.all([gunzipFile(join(dir, 'l.gz'), join(dir, 'a')), gunzipFile(join(dir, 'l.gz'), join(dir, 'b'))]);
+  for (const r of [a, b]) {
+    assert.deepEqual(r.packed, { digest: expected([gz]), size: gz.length });
+    assert.deepEqual(r.plain, { digest: expected([data]), size: data.length });
+  }
+  assert.ok(readFileSync(join(dir, 'a')).equals(data));
+  writeFileSync(join(dir, 'cut.gz'), gz.subarray(0, gz.length >> 1));
+  await assert.rejects(gunzipFile(join(dir, 'cut.gz'), join(dir, 'c')), /unexpected end of file/);
+  writeFileSync(join(dir, 'not.gz'), data.subarray(0, 1000));
+  await assert.rejects(gunzipFile(join(dir, 'not.gz'), join(dir, 'd')), /incorrect header check/);
 });
