@@ -534,6 +534,8 @@ export class ContainerService {
   }
 
   private handlingExit = new Set<string>();
+  /** Containers being stopped by `restart`: an `--rm` one is not removed by that stop (as Docker). */
+  private readonly restartStops = new Set<string>();
 
   /** Called when an exit file may have appeared. Idempotent. */
   private async handleExit(id: string): Promise<void> {
@@ -552,6 +554,7 @@ export class ContainerService {
 
   private async finishRun(rec: ContainerRecord, code: number, error: string): Promise<void> {
     const id = rec.Id;
+    const autoRemove = rec.HostConfig.AutoRemove && !this.restartStops.has(id);
     this.rotator.unwatch(id);
     // Independent, and all on the path of `run --rm`: do them at once. The
     // unmount first: its child process takes longest, and each spawn holds
@@ -581,7 +584,7 @@ export class ContainerService {
     // again (two fsyncs on the path of every `run --rm`). Should berthd die
     // before the removal, the record on disk still says running, and the
     // restarted daemon finds it dead and removes it (see load).
-    if (!rec.HostConfig.AutoRemove) await this.save(rec);
+    if (!autoRemove) await this.save(rec);
     this.events.publish('container', 'die', id, { ...this.attrs(rec), exitCode: String(code) });
     this.notify(id, (c) => c !== 'removed', { StatusCode: code, Error: error ? { Message: error } : null });
     if (willRestart) {
@@ -591,7 +594,7 @@ export class ContainerService {
       this.scheduleRestart(rec, delay);
       return;
     }
-    if (rec.HostConfig.AutoRemove) {
+    if (autoRemove) {
       await this.lock.run(id, () => this.destroy(rec)).catch((err: unknown) => {
         this.log('error', 'auto-remove failed', { id, err: String(err) });
       });
@@ -849,7 +852,15 @@ export class ContainerService {
   async restart(ref: string, timeout?: number): Promise<void> {
     const rec = this.get(ref);
     await this.lock.run(rec.Id, async () => {
-      if (rec.State.Running) await this.stopLocked(rec, { timeout });
+      if (rec.State.Running) {
+        // Docker turns AutoRemove off for the stop of a restart: the container comes back.
+        this.restartStops.add(rec.Id);
+        try {
+          await this.stopLocked(rec, { timeout });
+        } finally {
+          this.restartStops.delete(rec.Id);
+        }
+      }
       await this.startLocked(rec);
     });
     this.events.publish('container', 'restart', rec.Id, this.attrs(rec));

@@ -161,6 +161,20 @@ test('an --rm container\'s rootfs skips syncs (volatile); a kept container\'s do
   assert.equal(d.berth(['rm', '-f', rm, kept]).code, 0);
 });
 
+test('restart of an --rm container brings it back (as Docker: not removed by the restart\'s stop); its next stop removes it', async () => {
+  const id = d.berth(['run', '-d', '--rm', 'busybox', 'sleep', '60']).stdout.trim();
+  const pid = d.berth(['inspect', '-f', '{{.State.Pid}}', id]).stdout.trim();
+  const r = d.berth(['restart', '-t', '1', id]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(d.berth(['inspect', '-f', '{{.State.Status}}', id]).stdout.trim(), 'running');
+  assert.notEqual(d.berth(['inspect', '-f', '{{.State.Pid}}', id]).stdout.trim(), pid, 'a new process');
+  // Mounted volatile again over the same work directory (overlayfs' marker of the first mount is cleared).
+  assert.match(d.mounts().find((l) => l.includes(`/containers/${id}/rootfs`)) ?? '', /[ ,=]volatile\b/);
+  assert.equal(d.berth(['stop', '-t', '1', id]).code, 0);
+  await eventually(() => !d.berth(['ps', '-a', '-q', '--no-trunc']).stdout.includes(id) || undefined);
+  assert.equal(d.berth(['inspect', id]).code, 1, 'removed after its own stop');
+});
+
 test('nothing leaks after containers are removed: mounts, monitors, runtime state, cgroups', async () => {
   assert.equal(d.berth(['ps', '-a', '-q']).stdout, '');
   // A removal deletes the container's directories after it has answered.
