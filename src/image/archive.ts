@@ -349,38 +349,7 @@ export async function loadImages(store: ImageStore, input: Readable, say: (line:
         const chain = img.chains[i]!;
         if (jobs.has(chain) || (await store.layers.has(chain))) continue;
         jobs.set(chain, async () => {
-          const file = img.files[i]!;
-          const compression = detectCompression(await fileHead(file));
-          const member = compression === 'gzip' ? undefined : archive.digestOfFile(file);
-          const unpack = (plain: string, diffId: Promise<string>): Promise<unknown> => store.layers.unpackFile(plain, { parent: img.chains[i - 1], expectedDiffId: img.diffIds[i]!, diffId });
-          if (compression === 'none') {
-            // docker save writes layers uncompressed: the member's digest is the diff id, and
-            // GNU tar reads the file itself while a worker hashes it.
-            await unpack(file, member!.then((m) => m.digest));
-          } else if (compression === 'gzip') {
-            // Inflated file to file on a worker (begun when the member was written), both
-            // sides hashed on the way; then the same way as an uncompressed layer.
-            let inflated: Inflated;
-            try {
-              inflated = await archive.inflated(file);
-            } catch (err) {
-              throw new InvalidParameterError(`failed to register layer: invalid gzip data: ${(err as Error).message}`);
-            }
-            try {
-              await unpack(inflated.plainPath, Promise.resolve(inflated.plain.digest));
-            } finally {
-              await fs.rm(inflated.plainPath, { force: true });
-            }
-          } else {
-            // zstd (Node 20 has none): the zstd tool from file to file, then the same way.
-            const plain = `${file}.${randomBytes(4).toString('hex')}.plain`;
-            try {
-              await decompressFile(file, plain, compression);
-              await Promise.all([member, unpack(plain, sha256File(plain).then((d) => d.digest))]);
-            } finally {
-              await fs.rm(plain, { force: true });
-            }
-          }
+          await unpackMember(store, archive, img.files[i]!, { parent: img.chains[i - 1], expectedDiffId: img.diffIds[i]! });
           newLayers.push(chain);
         });
       }
@@ -432,6 +401,50 @@ export async function loadImages(store: ImageStore, input: Readable, say: (line:
     throw err;
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * One layer of the archive, by its member's file. Every kind ends the same
+ * way: a plain tar on disk whose headers are checked in the file before GNU
+ * tar reads it (LayerStore.unpackFile). docker save's uncompressed layers
+ * are that already (the member's digest is the diff id); a gzip one is
+ * inflated next to it on a hash worker (begun when the member was written),
+ * both sides hashed on the way; a zstd one by the zstd tool.
+ */
+async function unpackMember(store: ImageStore, archive: ExtractedArchive, file: string, opts: { parent?: string; expectedDiffId: string }): Promise<void> {
+  const unpack = (plain: string, diffId: Promise<string>): Promise<unknown> => store.layers.unpackFile(plain, { ...opts, diffId });
+  const compression = detectCompression(await fileHead(file));
+  if (compression === 'none') {
+    await unpack(file, archive.digestOfFile(file).then((m) => m.digest));
+    return;
+  }
+  let plain: string;
+  let diffId: Promise<string>;
+  if (compression === 'gzip') {
+    try {
+      const inflated = await archive.inflated(file);
+      plain = inflated.plainPath;
+      diffId = Promise.resolve(inflated.plain.digest);
+    } catch (err) {
+      throw new InvalidParameterError(`failed to register layer: invalid gzip data: ${(err as Error).message}`);
+    }
+  } else {
+    // Node 20's zlib has no zstd. The member's own digest is taken meanwhile (the stored blob's).
+    void archive.digestOfFile(file);
+    plain = `${file}.${randomBytes(4).toString('hex')}.plain`;
+    try {
+      await decompressFile(file, plain, compression);
+    } catch (err) {
+      await fs.rm(plain, { force: true });
+      throw err;
+    }
+    diffId = sha256File(plain).then((d) => d.digest);
+  }
+  try {
+    await unpack(plain, diffId);
+  } finally {
+    await fs.rm(plain, { force: true });
   }
 }
 

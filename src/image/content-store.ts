@@ -57,6 +57,8 @@ export class ContentStore {
     } finally {
       await fh.close();
     }
+    // The store's directories exist once anything was ingested; a `load` into a new store is the first.
+    await fs.mkdir(this.blobDir, { recursive: true });
     await fs.rename(tmp, this.path(digest));
     await fsyncDir(this.blobDir);
   }

@@ -166,6 +166,37 @@ test('an uncompressed layer loads with its digest as its diff id, and its files 
   d.berth(['rmi', 'plain:1']);
 });
 
+test('gzip and zstd layers of an archive load whole, small ones and big ones (inflated while the archive arrives)', async () => {
+  setup();
+  const big = randomBytes(3_000_000).toString('base64');
+  for (const [tag, kind] of [['zipped:1', 'gzip'], ['zstded:1', 'zstd']] as const) {
+    const layers = await Promise.all([
+      makeTar([{ name: 'small', body: `${kind} small\n` }]),
+      makeTar([{ name: 'big', body: big }]),
+    ]);
+    const packed = layers.map((l) => (kind === 'gzip' ? gzipSync(l) : execFileSync('zstd', ['-c', '-q'], { input: l, maxBuffer: 64 << 20 })));
+    const diffIds = layers.map((l) => `sha256:${createHash('sha256').update(l).digest('hex')}`);
+    const config = JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['x'] }, rootfs: { type: 'layers', diff_ids: diffIds } });
+    const archive = await makeTar([
+      { name: 'manifest.json', body: JSON.stringify([{ Config: 'c.json', RepoTags: [tag], Layers: ['a/layer', 'b/layer'] }]) },
+      { name: 'c.json', body: config },
+      { name: 'a/layer', body: packed[0]! },
+      { name: 'b/layer', body: packed[1]! },
+    ]);
+    const r = d.berth(['load'], { input: archive });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(d.berth(['image', 'inspect', '-f', '{{json .RootFS.Layers}}', tag]).stdout.trim(), JSON.stringify(diffIds));
+    assert.equal(d.berth(['create', '--name', 'packed', tag]).code, 0);
+    for (const [file, want] of [['small', `${kind} small\n`], ['big', big]] as const) {
+      const out = join(work, `${kind}-${file}`);
+      assert.equal(d.berth(['cp', `packed:/${file}`, out]).code, 0);
+      assert.equal(readFileSync(out, 'utf8'), want, `${kind} ${file}`);
+    }
+    d.berth(['rm', 'packed']);
+    d.berth(['rmi', tag]);
+  }
+});
+
 test('save errors: unknown image fails before writing, a terminal is refused', () => {
   setup();
   const file = join(work, 'never.tar');

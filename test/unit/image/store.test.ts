@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, existsSync, readdirSync, statSync, readlinkSync, readFileSync } from 'node:fs';
+import { mkdtempSync, existsSync, readdirSync, statSync, readlinkSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
@@ -38,6 +38,17 @@ test('content store: verified ingest, mismatch leaves nothing', async () => {
   await assert.rejects(content.ingest(Readable.from([Buffer.from('other')]), digest), /digest mismatch/);
   assert.deepEqual(await content.list(), [digest]);
   assert.deepEqual(readdirSync(join(root, 'content', 'ingest')), []);
+});
+
+test('content store: commit of a file written elsewhere works in a store nothing was ingested into yet (a load into a new store)', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'berth-cs-'));
+  const cs = new ContentStore(root);
+  const file = join(mkdtempSync(join(tmpdir(), 'berth-cs-src-')), 'member');
+  writeFileSync(file, 'blob');
+  const digest = `sha256:${createHash('sha256').update('blob').digest('hex')}`;
+  await cs.commit(file, digest);
+  assert.equal(readFileSync(cs.path(digest), 'utf8'), 'blob');
+  assert.ok(await cs.has(digest));
 });
 
 test('import unpacks files, modes, symlinks and hardlinks', async () => {
