@@ -3,7 +3,7 @@
 // upper directory that belongs to the container.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SystemError } from '../lib/errors.js';
 
@@ -25,13 +25,13 @@ export async function mountOverlay(
   await fs.mkdir(upper, { recursive: true });
   await fs.mkdir(work, { recursive: true });
   await fs.mkdir(target, { recursive: true });
-  if (await isMountPoint(target)) return;
+  if (isMountPoint(target)) return;
   const lower = [...lowerDirsBottomFirst].reverse().join(':');
   let options = `lowerdir=${lower},upperdir=${upper},workdir=${work}`;
   if (opts.volatile) {
     // overlayfs leaves this marker after a volatile mount and refuses the next
     // mount while it exists; a throwaway upper needs no such protection.
-    await fs.rm(join(work, 'work', 'incompat'), { recursive: true, force: true });
+    rmSync(join(work, 'work', 'incompat'), { recursive: true, force: true });
     options += ',volatile';
   }
   try {
@@ -44,7 +44,7 @@ export async function mountOverlay(
 export async function unmount(target: string): Promise<void> {
   // No await before the spawn: callers start this alongside other teardown
   // work, and this child process is the one that takes longest.
-  if (!mountedAt(target)) return;
+  if (!isMountPoint(target)) return;
   try {
     await execFileP('umount', [target]);
   } catch {
@@ -53,11 +53,7 @@ export async function unmount(target: string): Promise<void> {
   }
 }
 
-export async function isMountPoint(path: string): Promise<boolean> {
-  return mountedAt(path);
-}
-
-function mountedAt(path: string): boolean {
+export function isMountPoint(path: string): boolean {
   // Read at once: a procfs read takes microseconds, but queued behind the thread pool's
   // other work it took ~10 ms of every container's teardown.
   const mounts = readFileSync('/proc/self/mountinfo', 'utf8');

@@ -2,7 +2,7 @@
 // drives the runtime (conmon + runc) and turns what they report into Docker's
 // states, events and wait results.
 
-import { existsSync, mkdirSync, promises as fs, readFileSync, renameSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { existsSync, mkdirSync, promises as fs, renameSync, rmSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -496,7 +496,7 @@ export class ContainerService {
       rec.ManuallyStopped = false;
       if (probeCommand(rec.Config.Healthcheck)) rec.State.Health = initialHealth();
       else delete rec.State.Health;
-      rec.MonitorPid = Number(readTextSync(join(runDir, 'conmon.pid')) ?? '0') || undefined;
+      rec.MonitorPid = Number(readText(join(runDir, 'conmon.pid')) ?? '0') || undefined;
       rec.InitStartTime = processStartTime(pid);
       await this.save(rec);
       this.watchLog(rec);
@@ -523,14 +523,9 @@ export class ContainerService {
   // ---- exit -----------------------------------------------------------------
 
   private async exitFileCode(id: string): Promise<number | undefined> {
-    try {
-      // A few bytes, read at once: the exit starts the teardown of `run --rm`.
-      const text = readFileSync(join(this.runtime.paths.exitDir, id), 'utf8');
-      const n = Number.parseInt(text.trim(), 10);
-      return Number.isNaN(n) ? undefined : n;
-    } catch {
-      return undefined;
-    }
+    // A few bytes, read at once: the exit starts the teardown of `run --rm`.
+    const n = Number.parseInt(readText(join(this.runtime.paths.exitDir, id)) ?? '', 10);
+    return Number.isNaN(n) ? undefined : n;
   }
 
   private handlingExit = new Set<string>();
@@ -1079,14 +1074,6 @@ export class ContainerService {
 }
 
 export type { ContainerConfig, HostConfig };
-
-function readTextSync(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
 
 /** Rename parent/name to parent/asideName (removed later); undefined if it does not exist. */
 function setAside(parent: string, name: string, asideName: string): string | undefined {

@@ -162,21 +162,17 @@ export class LayerStore {
     try {
       const { stream } = await decompressed(input);
       const scan = layerScanner();
-      tar = spawn('tar', ['-x', '-p', '--numeric-owner', '--xattrs', '--xattrs-include=*', '--same-permissions', '-f', '-', '-C', diffDir]);
+      const extract = tarExtract('-', diffDir);
+      tar = extract.child;
       const child = tar;
-      let tarErr = '';
-      child.stderr.on('data', (d: Buffer) => { tarErr += d.toString(); });
       child.stdin.on('error', () => undefined);
-      const tarDone = new Promise<void>((resolve, reject) => {
-        child.on('error', reject);
-        child.on('close', (code) => (code === 0 ? resolve() : reject(new SystemError(`failed to unpack layer: ${tarErr.trim() || `tar exited with ${code}`}`))));
-      });
+      const tarDone = extract.done;
       tarDone.catch(() => undefined);
       const failed = Promise.race([scan.result.then(() => new Promise<never>(() => undefined)), tarDone.then(() => new Promise<never>(() => undefined))]);
       failed.catch(() => undefined);
       hash = sha256Stream();
       for await (const chunk of stream as AsyncIterable<Buffer>) {
-        await hash?.update(chunk);
+        await hash.update(chunk);
         await writeWithBackpressure(scan.sink, chunk, failed);
         await writeWithBackpressure(child.stdin, chunk, failed);
       }
@@ -217,13 +213,9 @@ export class LayerStore {
     try {
       const checks = entryChecks();
       await scanTarFile(path, (h) => checks.check(h));
-      await new Promise<void>((resolve, reject) => {
-        const tar = spawn('tar', ['-x', '-p', '--numeric-owner', '--xattrs', '--xattrs-include=*', '--same-permissions', '-f', path, '-C', diffDir], { stdio: ['ignore', 'ignore', 'pipe'] });
-        let tarErr = '';
-        tar.stderr.on('data', (d: Buffer) => { tarErr += d.toString(); });
-        tar.on('error', reject);
-        tar.on('close', (code) => (code === 0 ? resolve() : reject(new SystemError(`failed to unpack layer: ${tarErr.trim() || `tar exited with ${code}`}`))));
-      });
+      const extract = tarExtract(path, diffDir);
+      extract.child.stdin.end();
+      await extract.done;
       const diffId = await opts.diffId;
       if (diffId !== opts.expectedDiffId) {
         throw new DigestMismatchError(`failed to register layer: diff id mismatch: expected ${opts.expectedDiffId}, got ${diffId}`);
@@ -316,6 +308,18 @@ export class LayerStore {
     }
     for (const e of entries) if (e.startsWith('.tmp-')) await fs.rm(join(this.root, e), { recursive: true, force: true });
   }
+}
+
+/** GNU tar unpacking `source` (a file, or `-` for its stdin) into `dir`; `done` settles when it exits. */
+function tarExtract(source: string, dir: string): { child: ChildProcessWithoutNullStreams; done: Promise<void> } {
+  const child = spawn('tar', ['-x', '-p', '--numeric-owner', '--xattrs', '--xattrs-include=*', '--same-permissions', '-f', source, '-C', dir]);
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const done = new Promise<void>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new SystemError(`failed to unpack layer: ${err.trim() || `tar exited with ${code}`}`))));
+  });
+  return { child, done };
 }
 
 async function runScript(script: string): Promise<void> {

@@ -169,7 +169,7 @@ export class VolumeService {
     }
     if (this.needsMount(v)) {
       await this.lock.run(name, async () => {
-        if (await isMountPoint(v.Mountpoint)) return;
+        if (isMountPoint(v.Mountpoint)) return;
         const args = ['-t', o.type!, ...(o.o ? ['-o', o.o] : []), o.device || o.type!, v.Mountpoint];
         await execFileP('mount', args).catch((err: { stderr?: string }) => {
           throw new SystemError(`error while mounting volume '${v.Mountpoint}': ${err.stderr?.trim() ?? String(err)}`);
