@@ -34,7 +34,9 @@ export async function downloadBlob(
         // A server that ignores Range sends it all again: skip what we already have.
         let skip = offset > 0 && res.status !== 206 ? offset : 0;
         for await (const raw of Readable.fromWeb(res.body! as import('node:stream/web').ReadableStream<Uint8Array>)) {
-          let chunk = Buffer.from(raw as Uint8Array);
+          // A view, not a copy: fetch's chunks are plain Uint8Arrays.
+          const bytes = raw as Uint8Array;
+          let chunk = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
           if (skip > 0) {
             const n = Math.min(skip, chunk.length);
             chunk = chunk.subarray(n);
