@@ -1,13 +1,11 @@
 // The container's root filesystem: an overlay of the image's layers (lowest
 // last in lowerdir, as overlayfs wants the topmost first) under a writable
 // upper directory that belongs to the container.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { promises as fs, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SystemError } from '../lib/errors.js';
+import { forkServer } from '../lib/fork-server.js';
 
-const execFileP = promisify(execFile);
 
 export interface OverlayOptions {
   /**
@@ -34,23 +32,18 @@ export async function mountOverlay(
     rmSync(join(work, 'work', 'incompat'), { recursive: true, force: true });
     options += ',volatile';
   }
-  try {
-    await execFileP('mount', ['-t', 'overlay', 'overlay', '-o', options, target]);
-  } catch (err) {
-    throw new SystemError(`error mounting container rootfs: ${(err as { stderr?: string }).stderr?.trim() ?? String(err)}`);
-  }
+  // Through the fork server, as the unmount: both are on the path of every container.
+  const r = await forkServer().run(['mount', '-t', 'overlay', 'overlay', '-o', options, target]);
+  if (r.code !== 0) throw new SystemError(`error mounting container rootfs: ${r.stderr || `mount exited with ${r.code}`}`);
 }
 
 export async function unmount(target: string): Promise<void> {
   // No await before the spawn: callers start this alongside other teardown
   // work, and this child process is the one that takes longest.
   if (!isMountPoint(target)) return;
-  try {
-    await execFileP('umount', [target]);
-  } catch {
-    // Busy (a process still holds it): detach so it goes away when released.
-    await execFileP('umount', ['-l', target]).catch(() => undefined);
-  }
+  const r = await forkServer().run(['umount', target]).catch(() => ({ code: -1 }));
+  // Busy (a process still holds it): detach so it goes away when released.
+  if (r.code !== 0) await forkServer().run(['umount', '-l', target]).catch(() => undefined);
 }
 
 export function isMountPoint(path: string): boolean {

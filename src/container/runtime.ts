@@ -9,6 +9,7 @@ import type { Readable, Writable } from 'node:stream';
 import { promises as fsp, closeSync, constants, existsSync, lstatSync, openSync, readFileSync, readSync, rmdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { SystemError } from '../lib/errors.js';
+import { forkServer } from '../lib/fork-server.js';
 import { processStat } from '../lib/proc-stat.js';
 
 /** The parts of runc's state.json (libcontainer's State) that deleteStopped reads. */
@@ -114,22 +115,13 @@ export class OciRuntime {
     if (o.terminal) args.push('-t');
     if (o.stdin) args.push('-i');
     if (o.stdin && o.leaveStdinOpen) args.push('--leave-stdin-open');
-    const child = spawn(this.paths.conmon, args, {
-      // fd 3 is conmon's sync pipe: it reports the pid (or the create error) as JSON.
-      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-      env: { ...process.env, _OCI_SYNCPIPE: '3' },
-      detached: true,
-    });
-    const sync = child.stdio[3] as Readable;
-    const stderr = child.stderr as Readable;
-    let errText = '';
-    stderr.on('data', (d: Buffer) => { errText += d.toString(); });
-    const line = await readFirstLine(sync);
-    sync.destroy();
-    stderr.destroy();
-    child.unref();
+    // Through the fork server (see there): fd 3 is conmon's sync pipe, where
+    // it reports the pid (or the create error) as JSON. conmon daemonizes;
+    // what it says after that line is not read.
+    const r = await forkServer().runWithStatusFd([this.paths.conmon, ...args], { _OCI_SYNCPIPE: '3' });
+    const line = r.status;
     if (!line) {
-      throw new RuntimeCreateError(`conmon failed: ${errText.trim() || 'no status from monitor'}`);
+      throw new RuntimeCreateError(`conmon failed: ${r.stderr || 'no status from monitor'}`);
     }
     let msg: { data?: number; message?: string };
     try {

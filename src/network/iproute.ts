@@ -1,9 +1,10 @@
 // Links, addresses and network namespaces through iproute2. Each operation is
 // one `ip -batch` process, so a container's network costs two short execs.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { existsSync, promises as fs } from 'node:fs';
 import { SystemError } from '../lib/errors.js';
+import { forkServer } from '../lib/fork-server.js';
 
 const execFileP = promisify(execFile);
 
@@ -14,20 +15,14 @@ export function netnsPath(name: string): string {
   return `${NETNS_DIR}/${name}`;
 }
 
-/** Run `ip [-n netns] -batch -` with the given lines; rejects with ip's message. */
-export function ipBatch(lines: string[], netns?: string, force = false): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const args = [...(netns ? ['-n', netns] : []), ...(force ? ['-force'] : []), '-batch', '-'];
-    const child = spawn('ip', args, { stdio: ['pipe', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    child.on('error', (e) => reject(new SystemError(`ip: ${e.message}`)));
-    child.on('close', (code) => {
-      if (code === 0) resolve();
-      else reject(new SystemError(err.trim().replace(/^Command failed -:\d+\s*/m, '') || `ip exited with ${code}`));
-    });
-    child.stdin.end(lines.join('\n') + '\n');
-  });
+/**
+ * Run `ip [-n netns] -batch -` with the given lines (through the fork
+ * server: on the path of every container start); rejects with ip's message.
+ */
+export async function ipBatch(lines: string[], netns?: string, force = false): Promise<void> {
+  const args = [...(netns ? ['-n', netns] : []), ...(force ? ['-force'] : []), '-batch', '-'];
+  const r = await forkServer().run(['ip', ...args], lines);
+  if (r.code !== 0) throw new SystemError(r.stderr.replace(/^Command failed -:\d+\s*/m, '') || `ip exited with ${r.code}`);
 }
 
 // Checked at once: a stat of sysfs or nsfs takes microseconds, where queued

@@ -1,0 +1,88 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { ForkServer, shellQuote } from '../../../src/lib/fork-server.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'berth-forkserver-'));
+
+test('shellQuote makes one word of anything', () => {
+  assert.equal(shellQuote('plain'), "'plain'");
+  assert.equal(shellQuote("it's"), `'it'\\''s'`);
+  assert.equal(shellQuote(''), "''");
+});
+
+test('arguments arrive exactly: quotes, spaces, $, backslashes, globs and newlines are not interpreted', async () => {
+  const fs = new ForkServer();
+  const out = join(dir, 'args');
+  const args = ["it's", 'a b', '$PATH', '`id`', '\\n\\', '*', 'x\ny', ''];
+  const r = await fs.run(['sh', '-c', 'printf "%s|" "$@" > "$0"', out, ...args]);
+  assert.deepEqual(r, { code: 0, stderr: '', status: undefined });
+  assert.equal(readFileSync(out, 'utf8'), args.map((a) => `${a}|`).join(''));
+  fs.close();
+});
+
+test('stdin lines reach the command verbatim through the here-document', async () => {
+  const fs = new ForkServer();
+  const out = join(dir, 'stdin');
+  const lines = ['link add x type veth', "it's $HOME `id` \\t", '', 'EOF', 'last'];
+  const r = await fs.run(['sh', '-c', 'cat > "$0"', out], lines);
+  assert.equal(r.code, 0);
+  assert.equal(readFileSync(out, 'utf8'), lines.join('\n') + '\n');
+  // Without stdin lines the command reads /dev/null, not the shell's job pipe.
+  const r2 = await fs.run(['sh', '-c', 'cat > "$0"', join(dir, 'empty')]);
+  assert.equal(r2.code, 0);
+  assert.equal(readFileSync(join(dir, 'empty'), 'utf8'), '');
+  await assert.rejects(fs.run(['cat'], ['two\nlines']), /newline/);
+  fs.close();
+});
+
+test('exit codes and stderr come back per job, also for many jobs at once; a missing program is 127', async () => {
+  const fs = new ForkServer();
+  const fail = await fs.run(['sh', '-c', 'echo "RTNETLINK answers: File exists" >&2; printf "%s\\n" "back\\\\slash \\"q\\"" >&2; exit 2']);
+  assert.deepEqual(fail, { code: 2, stderr: 'RTNETLINK answers: File exists\nback\\slash "q"', status: undefined });
+  const quiet = await fs.run(['sh', '-c', 'echo noise >&2; exit 0']);
+  assert.deepEqual(quiet, { code: 0, stderr: '', status: undefined });
+  const missing = await fs.run(['/nonexistent/program', 'x']);
+  assert.equal(missing.code, 127);
+  assert.match(missing.stderr, /not found/);
+  const many = await Promise.all(Array.from({ length: 120 }, (_, i) => fs.run(['sh', '-c', `echo "job ${i}" >&2; exit ${i % 7}`])));
+  many.forEach((r, i) => {
+    assert.equal(r.code, i % 7, `job ${i}`);
+    assert.equal(r.stderr, i % 7 ? `job ${i}` : '', `job ${i}`);
+  });
+  fs.close();
+});
+
+test('runWithStatusFd: the first line on fd 3 is the status, earlier stderr is kept, the environment is added, the program may run on', async () => {
+  const fs = new ForkServer();
+  const t0 = Date.now();
+  const r = await fs.runWithStatusFd(
+    ['sh', '-c', 'echo "starting up" >&2; printf "{\\"data\\": 42, \\"v\\": \\"%s\\\\\\\\n\\"}\\n" "$SYNC_TEST" >&3; sleep 2; echo later >&3'],
+    { SYNC_TEST: "a 'b' $c" },
+  );
+  assert.ok(Date.now() - t0 < 1500, 'resolved at the status line, not when the program ended');
+  assert.equal(r.code, 0);
+  // printf turned the format's \\\\n into \\n: the backslash survives the way back (no echo interpreting it).
+  assert.equal(r.status, `{"data": 42, "v": "a 'b' $c\\n"}`);
+  assert.equal(r.stderr, 'starting up');
+  // No status line: the program's complaint and a failure.
+  const none = await fs.runWithStatusFd(['sh', '-c', 'echo "cannot exec runtime" >&2; exit 1'], {});
+  assert.deepEqual(none, { code: 1, stderr: 'cannot exec runtime', status: undefined });
+  assert.throws(() => fs.runWithStatusFd(['true'], { 'bad name': 'x' }), /bad variable name/);
+  fs.close();
+});
+
+test('a shell that dies fails the jobs under way; the next job starts a new one', async () => {
+  const fs = new ForkServer();
+  await fs.run(['true']);
+  const shellPid = (fs as unknown as { shell: { pid: number } }).shell.pid;
+  const hanging = fs.runWithStatusFd(['sleep', '3'], {});
+  process.kill(shellPid, 'SIGKILL');
+  await assert.rejects(hanging, /fork server: the shell exited/);
+  const again = await fs.run(['sh', '-c', 'exit 5']);
+  assert.equal(again.code, 5);
+  assert.notEqual((fs as unknown as { shell: { pid: number } }).shell.pid, shellPid);
+  fs.close();
+});
