@@ -197,6 +197,18 @@ test('gzip and zstd layers of an archive load whole, small ones and big ones (in
   }
 });
 
+test('load -i and import of a missing file or of a directory fail before anything is sent, in Go\'s words', () => {
+  setup();
+  for (const args of [['load', '-i'], ['import']]) {
+    const missing = d.berth([...args, join(work, 'no-such.tar')]);
+    assert.equal(missing.code, 1);
+    assert.equal(missing.stderr.trim(), `open ${join(work, 'no-such.tar')}: no such file or directory`);
+    const dir = d.berth([...args, work]);
+    assert.equal(dir.code, 1);
+    assert.equal(dir.stderr.trim(), `read ${work}: is a directory`);
+  }
+});
+
 test('save errors: unknown image fails before writing, a terminal is refused', () => {
   setup();
   const file = join(work, 'never.tar');

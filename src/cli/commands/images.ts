@@ -1,7 +1,8 @@
 // Image commands: images, rmi, tag, import, save, load, image inspect.
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { rename, rm, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { confirm, parseFilterFlags } from '../prompt.js';
 import { client, CliError, out, err } from '../context.js';
 import { EngineApiError, jsonLines, type ImageSummary } from '../../client/client.js';
@@ -91,16 +92,33 @@ export async function tag(args: string[]): Promise<number> {
   return 0;
 }
 
+/**
+ * An archive to send (`load -i`, `import`), opened before any request so
+ * that a missing file or a directory fails with Go's wording, as the docker
+ * CLI does. Big reads: a 300 MB archive in 64 KiB chunks is ~5,000 writes on
+ * each side of the socket.
+ */
+async function openInputFile(path: string): Promise<Readable> {
+  let isDir: boolean;
+  try {
+    isDir = (await stat(path)).isDirectory();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CliError(`open ${path}: ${code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`, 1);
+  }
+  if (isDir) throw new CliError(`read ${path}: is a directory`, 1);
+  const input = createReadStream(path, { highWaterMark: 1 << 20 });
+  await new Promise<void>((resolve, reject) => {
+    input.once('open', () => resolve());
+    input.once('error', (e: NodeJS.ErrnoException) => reject(new CliError(`open ${path}: ${e.code === 'EACCES' ? 'permission denied' : e.message}`, 1)));
+  });
+  return input;
+}
+
 export async function importImage(args: string[], opts: Opts): Promise<number> {
   const [source, repository] = args as [string, string | undefined];
   if (/^https?:\/\//.test(source)) throw new CliError('importing from a URL is not supported yet', 1);
-  const input = source === '-' ? process.stdin : createReadStream(source, { highWaterMark: 1 << 20 }); // big reads, as load
-  const opened = new Promise<void>((resolve, reject) => {
-    if (source === '-') return resolve();
-    input.once('open', () => resolve());
-    input.once('error', (e: NodeJS.ErrnoException) => reject(new CliError(`open ${source}: ${e.code === 'ENOENT' ? 'no such file or directory' : e.message}`, 1)));
-  });
-  await opened;
+  const input = source === '-' ? process.stdin : await openInputFile(source);
   const res = await client().importImage(input, { repo: repository, changes: list(opts.change), message: opts.message as string | undefined });
   for await (const msg of jsonLines<{ status?: string; error?: string; errorDetail?: { message: string } }>(res)) {
     if (msg.error || msg.errorDetail) throw new CliError(`Error response from daemon: ${msg.errorDetail?.message ?? msg.error}`, 1);
@@ -138,14 +156,7 @@ export async function load(_args: string[], opts: Opts): Promise<number> {
   if (!file && process.stdin.isTTY) {
     throw new CliError('requested load from stdin, but stdin is empty', 1);
   }
-  // Big reads: a 300 MB archive in 64 KiB chunks is ~5,000 writes on each side of the socket.
-  const input = file ? createReadStream(file, { highWaterMark: 1 << 20 }) : process.stdin;
-  if (file) {
-    await new Promise<void>((resolve, reject) => {
-      input.once('open', () => resolve());
-      input.once('error', (e: NodeJS.ErrnoException) => reject(new CliError(`open ${file}: ${e.code === 'ENOENT' ? 'no such file or directory' : e.message}`, 1)));
-    });
-  }
+  const input = file ? await openInputFile(file) : process.stdin;
   const res = await client().raw('POST', '/images/load', { query: { quiet: opts.quiet ? '1' : undefined, platform: opts.platform as string | undefined }, stream: input, headers: { 'Content-Type': 'application/x-tar' } });
   for await (const msg of jsonLines<{ stream?: string; error?: string; errorDetail?: { message: string } }>(res)) {
     if (msg.error || msg.errorDetail) throw new CliError(`Error response from daemon: ${msg.errorDetail?.message ?? msg.error}`, 1);
