@@ -11,7 +11,8 @@
 // their exit codes are the same as before; only who forks them changes.
 //
 // Protocol: berthd writes a job as a line with its number of lines, then
-// that many lines of shell code; the shell runs each job in the background.
+// that many lines of shell code; the shell runs each job in the background
+// (orphaned, so that init reaps it).
 // A job answers on the shell's stdout with short lines, each one write()
 // (atomic on a pipe up to PIPE_BUF, so concurrent jobs never interleave
 // within a line): `ID+text` for a line of the command's stderr, `ID=text`
@@ -29,7 +30,10 @@ while read -r n; do
 "
     n=$((n - 1))
   done
-  eval "$j" &
+  # In a subshell that exits at once: the job is orphaned and init reaps it.
+  # A job of the shell's own would stay a zombie until the shell next forks
+  # (dash reaps only then), which after a burst of containers can be long.
+  ( eval "$j" & )
 done
 `;
 

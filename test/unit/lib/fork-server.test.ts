@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { ForkServer, shellQuote } from '../../../src/lib/fork-server.js';
@@ -52,6 +52,19 @@ test('exit codes and stderr come back per job, also for many jobs at once; a mis
     assert.equal(r.code, i % 7, `job ${i}`);
     assert.equal(r.stderr, i % 7 ? `job ${i}` : '', `job ${i}`);
   });
+  // Finished jobs are not left as zombies of the shell (it would reap them only when it next forks).
+  const shellPid = (fs as unknown as { shell: { pid: number } }).shell.pid;
+  const zombies = (): number => readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return fields[0] === 'Z' && Number(fields[1]) === shellPid;
+    } catch {
+      return false;
+    }
+  }).length;
+  for (let i = 0; i < 50 && zombies() > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(zombies(), 0);
   fs.close();
 });
 
