@@ -4,7 +4,7 @@
 // interleaved so drift affects both equally; we report medians and ratios.
 //
 // Needs: a running dockerd (apt-get install docker.io; dockerd &), root.
-// Usage: node bench/lifecycle.mjs [--runs 20]
+// Usage: node bench/lifecycle.mjs [--runs 20] [--podman]   (--podman: Podman too, when installed)
 import { spawn } from 'node:child_process';
 import { must, time, report, runsFromArgs, setup } from './harness.mjs';
 
