@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { SystemError } from '../lib/errors.js';
 import { forkServer } from '../lib/fork-server.js';
 
-
 export interface OverlayOptions {
   /**
    * For an upper that is thrown away with the container (`--rm`): overlayfs
@@ -38,8 +37,8 @@ export async function mountOverlay(
 }
 
 export async function unmount(target: string): Promise<void> {
-  // No await before the spawn: callers start this alongside other teardown
-  // work, and this child process is the one that takes longest.
+  // No await before the job is handed to the fork server: callers start this
+  // alongside other teardown work, and this process is the one that takes longest.
   if (!isMountPoint(target)) return;
   const r = await forkServer().run(['umount', target]).catch(() => ({ code: -1 }));
   // Busy (a process still holds it): detach so it goes away when released.
