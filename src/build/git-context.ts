@@ -4,12 +4,19 @@
 // commit), submodules included; `#ref` picks a branch, tag or commit and
 // `:dir` a directory inside the repository as the context. The `.git`
 // directory is not part of the context, as with BuildKit.
-import { execFile } from 'node:child_process';
+import { execFile, type ExecFileOptions } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { promisify } from 'node:util';
 import { secureJoin } from '../lib/secure-join.js';
 
-const execFileP = promisify(execFile);
+/**
+ * execFile as a promise, made when called: the berth CLI loads this module
+ * for every build, and reading `execFile` at load time would load
+ * child_process (~5 ms) for the builds that have no git context.
+ */
+function execFileP(file: string, args: string[], options: ExecFileOptions): Promise<unknown> {
+  return promisify(execFile)(file, args, options);
+}
 
 export class GitContextError extends Error {}
 
