@@ -64,7 +64,8 @@ test('top lists only the container processes, with ps arguments', () => {
 
 test('pause freezes, unpause thaws; exec, double pause and stop of a paused container', async () => {
   assert.equal(d.berth(['run', '-d', '--name', 'counter', 'busybox', 'sh', '-c', 'i=0; while true; do i=$((i+1)); echo $i > /tmp/n; sleep 0.05; done']).code, 0);
-  await sleep(300);
+  // Counting before the pause (a fixed wait failed once on a loaded machine).
+  await eventually(() => (Number(d.berth(['exec', 'counter', 'cat', '/tmp/n']).stdout) > 0 ? true : undefined), 15_000);
   assert.equal(d.berth(['pause', 'counter']).stdout, 'counter\n');
   assert.match(d.berth(['ps', '--filter', 'name=counter', '--format', '{{.Status}}']).stdout, /\(Paused\)/);
   assert.equal(d.berth(['inspect', '-f', '{{.State.Status}} {{.State.Paused}}', 'counter']).stdout.trim(), 'paused true');

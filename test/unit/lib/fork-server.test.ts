@@ -1,11 +1,12 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { ForkServer, shellQuote } from '../../../src/lib/fork-server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'berth-forkserver-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('shellQuote makes one word of anything', () => {
   assert.equal(shellQuote('plain'), "'plain'");
