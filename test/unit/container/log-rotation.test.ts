@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, appendFileSync, existsSync, readdirSync, renameSync, openSync, closeSync, readSync, constants } from 'node:fs';
+import { writeFileSync, appendFileSync, existsSync, readdirSync, renameSync, openSync, closeSync, readSync, constants } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { readLogs, rotatedLogFiles, type ReadLogsOptions } from '../../../src/container/logs.js';
 import { rotateLog } from '../../../src/container/log-rotator.js';
 import { resolveLogConfig, rotationLimits, DEFAULT_LOG_CONFIG } from '../../../src/container/log-config.js';
 import { InvalidParameterError } from '../../../src/lib/errors.js';
+import { tempDir } from '../../helpers/tmp.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const ts = (i: number): string => new Date(T0 + i * 1000).toISOString().replace('Z', '000000+00:00');
@@ -47,7 +47,7 @@ test('log config: Docker merge of daemon defaults, Docker messages for bad optio
 });
 
 test('a rotated chain reads as one log: all, tail across files, since across files', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-rot-'));
+  const dir = tempDir('berth-rot-');
   const p = join(dir, 'container.log');
   writeFileSync(`${p}.2`, lines(0, 10));
   writeFileSync(`${p}.1`, lines(10, 20));
@@ -95,7 +95,7 @@ function fakeConmon(ctl: string, logPath: string): { stop: () => void; reopens: 
 }
 
 test('rotateLog shifts files, drops the oldest and has the monitor reopen', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-rot-'));
+  const dir = tempDir('berth-rot-');
   const p = join(dir, 'container.log');
   const ctl = join(dir, 'ctl');
   const conmon = fakeConmon(ctl, p);
@@ -121,7 +121,7 @@ test('rotateLog shifts files, drops the oldest and has the monitor reopen', asyn
 });
 
 test('rotateLog without a monitor (container exiting) still rotates and does not hang', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-rot-'));
+  const dir = tempDir('berth-rot-');
   const p = join(dir, 'container.log');
   const ctl = join(dir, 'ctl');
   execFileSync('mkfifo', [ctl]);
@@ -132,7 +132,7 @@ test('rotateLog without a monitor (container exiting) still rotates and does not
 });
 
 test('follow crosses a rotation without losing or repeating a line', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-rot-'));
+  const dir = tempDir('berth-rot-');
   const p = join(dir, 'container.log');
   const ctl = join(dir, 'ctl');
   writeFileSync(p, lines(0, 3));

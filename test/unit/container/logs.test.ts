@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, appendFileSync, openSync, writeSync, closeSync, rmSync } from 'node:fs';
+import { writeFileSync, appendFileSync, openSync, writeSync, closeSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { parseLogLine, formatDockerTimestamp, readLogs, type ReadLogsOptions } from '../../../src/container/logs.js';
+import { tempDir } from '../../helpers/tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'berth-logs-'));
+const dir = tempDir('berth-logs-');
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const ts = (i: number): string => new Date(T0 + i * 1000).toISOString().replace('Z', '000000+00:00');
 const line = (i: number, text: string, stream = 'stdout', tag = 'F'): string => `${ts(i)} ${stream} ${tag} ${text}\n`;

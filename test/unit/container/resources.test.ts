@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateResources, ociResources, parseCpuset } from '../../../src/container/resources.js';
+import { tempDir } from '../../helpers/tmp.js';
 
 test('resources → OCI: Docker defaults for swap, cpus as a CFS quota', () => {
   assert.deepEqual(ociResources(validateResources({}, 2)), {});
@@ -39,11 +40,10 @@ test('top: ps output cut down to the container pids; stats numbers as the docker
 });
 
 test('stats straight from cgroup files, v1 and v2 layouts', async () => {
-  const { mkdtempSync, mkdirSync, writeFileSync } = await import('node:fs');
+  const { mkdirSync, writeFileSync } = await import('node:fs');
   const { join } = await import('node:path');
-  const { tmpdir } = await import('node:os');
   const { cgroupStats } = await import('../../../src/container/stats.js');
-  const v1 = mkdtempSync(join(tmpdir(), 'cg1-'));
+  const v1 = tempDir('cg1-');
   const put = (root: string, rel: string, text: string): void => {
     mkdirSync(join(root, rel, '..'), { recursive: true });
     writeFileSync(join(root, rel), text);
@@ -63,7 +63,7 @@ test('stats straight from cgroup files, v1 and v2 layouts', async () => {
   assert.deepEqual(s1.cpu!.throttling, { periods: 10, throttledPeriods: 4, throttledTime: 999 });
   assert.deepEqual([s1.memory!.usage!.usage, s1.memory!.raw!.total_inactive_file, s1.pids!.current, s1.pids!.limit], [4096, 1024, 3, undefined]);
   assert.deepEqual(s1.blkio!.ioServiceBytesRecursive, [{ major: 8, minor: 0, op: 'Read', value: 100 }, { major: 8, minor: 0, op: 'Write', value: 50 }]);
-  const v2 = mkdtempSync(join(tmpdir(), 'cg2-'));
+  const v2 = tempDir('cg2-');
   put(v2, 'cgroup.controllers', 'cpu memory pids io\n');
   put(v2, 'berth/x/cpu.stat', 'usage_usec 7\nuser_usec 5\nsystem_usec 2\nnr_periods 3\nnr_throttled 1\nthrottled_usec 4\n');
   put(v2, 'berth/x/memory.current', '8192\n');

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync } from 'node:fs';
+import { mkdirSync, writeFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { generateSpec, effectiveCaps, DEFAULT_CAPS, allHostCaps, MASKED_PATHS, type SpecOptions } from '../../../src/container/spec.js';
 import { toOciSeccomp, defaultSeccompProfile } from '../../../src/container/seccomp.js';
 import { resolveUser } from '../../../src/container/user.js';
+import { tempDir } from '../../helpers/tmp.js';
 
 const base: SpecOptions = {
   rootfs: '/r', args: ['sh'], env: [], cwd: '/', user: { uid: 0, gid: 0, additionalGids: [] },
@@ -64,7 +64,7 @@ test('seccomp conversion follows caps, arch and kernel', () => {
 });
 
 test('resolveUser inside the rootfs', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'berth-user-'));
+  const root = tempDir('berth-user-');
   mkdirSync(join(root, 'etc'));
   writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n');
   writeFileSync(join(root, 'etc/group'), 'root:x:0:\napp:x:1000:\nstaff:x:50:app\n');
@@ -76,7 +76,7 @@ test('resolveUser inside the rootfs', async () => {
   await assert.rejects(resolveUser(root, 'ghost'), /unable to find user ghost: no matching entries in passwd file/);
   await assert.rejects(resolveUser(root, 'app:ghosts'), /unable to find group ghosts: no matching entries in group file/);
   // An absolute symlink is resolved inside the rootfs, never on the host.
-  const evil = mkdtempSync(join(tmpdir(), 'berth-user-'));
+  const evil = tempDir('berth-user-');
   mkdirSync(join(evil, 'etc'));
   mkdirSync(join(evil, 'host'));
   writeFileSync(join(evil, 'host/passwd'), 'inside:x:7:7::/:/bin/sh\n');

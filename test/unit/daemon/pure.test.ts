@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { Router } from '../../../src/daemon/router.js';
 import { loadConfig, ConfigError } from '../../../src/daemon/config.js';
 import { validateCreateRequest, createRequestBody } from '../../../src/container/create-request.js';
@@ -10,6 +9,7 @@ import { parseSignal } from '../../../src/container/service.js';
 import { InvalidParameterError } from '../../../src/lib/errors.js';
 import { StdcopyDemuxer } from '../../../src/client/stdcopy.js';
 import { parseChanges } from '../../../src/image/changes.js';
+import { tempDir } from '../../helpers/tmp.js';
 
 test('router: names with slashes, HEAD → GET, wrong method', () => {
   const r = new Router();
@@ -25,7 +25,7 @@ test('router: names with slashes, HEAD → GET, wrong method', () => {
 });
 
 test('daemon config: defaults, file keys, flags win, errors', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-cfg-'));
+  const dir = tempDir('berth-cfg-');
   const file = join(dir, 'd.json');
   writeFileSync(file, JSON.stringify({ 'data-root': '/d', hosts: ['unix:///x.sock'], 'default-runtime': 'crun' }));
   const c = loadConfig(['--config-file', file]);
@@ -42,7 +42,7 @@ test('daemon config: defaults, file keys, flags win, errors', () => {
 });
 
 test('daemon config: log-driver and log-opts keep the default rotation unless turned off', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-cfg-'));
+  const dir = tempDir('berth-cfg-');
   const file = join(dir, 'd.json');
   writeFileSync(file, JSON.stringify({ 'log-opts': { 'max-size': '5m', labels: 'app' } }));
   const c = loadConfig(['--config-file', file]);
@@ -122,7 +122,7 @@ test('import --change instructions', () => {
 });
 
 test('daemon config: build-context-memory is a whole number of bytes', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-cfg-'));
+  const dir = tempDir('berth-cfg-');
   const file = join(dir, 'd.json');
   writeFileSync(file, JSON.stringify({ 'build-context-memory': 0 }));
   const c = loadConfig(['--config-file', file]);

@@ -2,10 +2,9 @@
 // hiding what a whiteout deletes. Runs as root (mknod, trusted xattrs, mount).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, symlinkSync, linkSync, statSync, existsSync, readdirSync, readFileSync, lstatSync, rmSync } from 'node:fs';
+import { mkdirSync, writeFileSync, symlinkSync, linkSync, statSync, existsSync, readdirSync, readFileSync, lstatSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
@@ -16,8 +15,9 @@ import { ContentStore } from '../../../src/image/content-store.js';
 import { packUpper, writeLayer, opaqueDirs, charDeviceInSmallTree } from '../../../src/image/layer-diff.js';
 import { parseWhiteout, whiteoutEntryFor, shQuote } from '../../../src/image/whiteouts.js';
 import { detectCompression } from '../../../src/image/compression.js';
+import { tempDir } from '../../helpers/tmp.js';
 
-const tmp = (p: string): string => mkdtempSync(join(tmpdir(), p));
+const tmp = (p: string): string => tempDir(p);
 const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 async function entries(stream: Readable): Promise<{ name: string; type: string; linkname?: string | null; body: string }[]> {
@@ -191,7 +191,7 @@ test('TarContentCounter counts file bytes across any chunking, and skips long-na
 });
 
 test('charDeviceInSmallTree: finds a whiteout device anywhere in a small tree, gives up on a big one', () => {
-  const root = mkdtempSync('/tmp/bt-chardev-');
+  const root = tempDir('bt-chardev-');
   try {
     mkdirSync(`${root}/a/b/c`, { recursive: true });
     writeFileSync(`${root}/a/b/file`, 'x');
@@ -206,7 +206,7 @@ test('charDeviceInSmallTree: finds a whiteout device anywhere in a small tree, g
 });
 
 test('packUpper of a small upper never loses tar\'s output, however soon tar is done (100 times)', async () => {
-  const root = mkdtempSync('/tmp/bt-packsmall-');
+  const root = tempDir('bt-packsmall-');
   try {
     writeFileSync(join(root, 'state'), 'live\n');
     for (let i = 0; i < 100; i++) {

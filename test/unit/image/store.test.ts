@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, existsSync, readdirSync, statSync, readlinkSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, readlinkSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { makeTar, type TarEntry } from '../../helpers/tar.js';
@@ -10,11 +9,12 @@ import { ContentStore } from '../../../src/image/content-store.js';
 import { LayerStore } from '../../../src/image/layer-store.js';
 import { ImageStore } from '../../../src/image/image-store.js';
 import { ConflictError } from '../../../src/lib/errors.js';
+import { tempDir } from '../../helpers/tmp.js';
 
 type Entry = TarEntry;
 const tar = makeTar;
 
-function stores(root = mkdtempSync(join(tmpdir(), 'berth-img-'))): { root: string; content: ContentStore; layers: LayerStore; images: ImageStore } {
+function stores(root = tempDir('berth-img-')): { root: string; content: ContentStore; layers: LayerStore; images: ImageStore } {
   const content = new ContentStore(join(root, 'content'));
   const layers = new LayerStore(join(root, 'layers'));
   return { root, content, layers, images: new ImageStore(join(root, 'image'), content, layers) };
@@ -41,9 +41,9 @@ test('content store: verified ingest, mismatch leaves nothing', async () => {
 });
 
 test('content store: commit of a file written elsewhere works in a store nothing was ingested into yet (a load into a new store)', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'berth-cs-'));
+  const root = tempDir('berth-cs-');
   const cs = new ContentStore(root);
-  const file = join(mkdtempSync(join(tmpdir(), 'berth-cs-src-')), 'member');
+  const file = join(tempDir('berth-cs-src-'), 'member');
   writeFileSync(file, 'blob');
   const digest = `sha256:${createHash('sha256').update('blob').digest('hex')}`;
   await cs.commit(file, digest);

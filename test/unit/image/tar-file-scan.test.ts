@@ -2,11 +2,10 @@
 // reading of the same bytes, and unpackFile: GNU tar reading the file itself.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, readFileSync, readdirSync, lstatSync } from 'node:fs';
+import { writeFileSync, readFileSync, readdirSync, lstatSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import tarStream from 'tar-stream';
 import { makeTar } from '../../helpers/tar.js';
 import { scanTarFile, type TarHeaderInfo } from '../../../src/image/tar-file-scan.js';
@@ -14,8 +13,9 @@ import { LayerStore } from '../../../src/image/layer-store.js';
 import { sha256File } from '../../../src/lib/hash-pool.js';
 import { decompressFile } from '../../../src/image/compression.js';
 import { gzipSync } from 'node:zlib';
+import { tempDir } from '../../helpers/tmp.js';
 
-const tmp = (p: string): string => mkdtempSync(join(tmpdir(), p));
+const tmp = (p: string): string => tempDir(p);
 const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 function fileOf(buf: Buffer): string {

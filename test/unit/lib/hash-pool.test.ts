@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { cpuHasSha256Instructions, cpuinfoHasSha256, gunzipFile, sha256File, sha256Stream } from '../../../src/lib/hash-pool.js';
+import { tempDir } from '../../helpers/tmp.js';
 
 const expected = (parts: Buffer[]): string => `sha256:${createHash('sha256').update(Buffer.concat(parts)).digest('hex')}`;
 
@@ -46,7 +46,7 @@ for (const where of ['worker', 'inline'] as const) {
 }
 
 test('sha256File and gunzipFile on workers: digests and sizes of both sides, the inflated file whole; damaged gzip refused', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-hashfile-'));
+  const dir = tempDir('berth-hashfile-');
   const data = Buffer.concat([randomBytes(3_000_000), Buffer.from('compressible '.repeat(200_000))]);
   const gz = gzipSync(data);
   writeFileSync(join(dir, 'l.gz'), gz);
