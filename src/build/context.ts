@@ -1,9 +1,8 @@
 // The build context on the daemon's side: the client's tar (already filtered
 // by .dockerignore) unpacked into a private directory with the same checks as
 // a layer, and the content hashes that make COPY and ADD cache keys.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
-import { promisify } from 'node:util';
 import { once } from 'node:events';
 import { join, posix } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -13,9 +12,7 @@ import { decompressedArchive, peek } from '../image/compression.js';
 import { InvalidParameterError } from '../lib/errors.js';
 import type { DockerIgnore } from './dockerignore.js';
 import { hashMembers, listTree, SMALL_CONTEXT_BYTES } from './tree-tar.js';
-import { unmount } from '../container/rootfs.js';
-
-const execFileP = promisify(execFile);
+import { mountTmpfs, unmount } from '../container/rootfs.js';
 
 /** The context did not fit the memory it was given; the spool has all of it. */
 class ContextOverflow extends Error {}
@@ -79,7 +76,7 @@ export async function receiveContext(input: Readable, dir: string, memoryBytes: 
   // One byte past the limit tells a small context (all of it in `head`) from a bigger one.
   const { head, stream: whole } = await peek(await decompressedArchive(input), SMALL_CONTEXT_BYTES + 1);
   if (head.length <= SMALL_CONTEXT_BYTES && await extractSmallTar(head, dir)) return;
-  const inMemory = memoryBytes > 0 && await execFileP('mount', ['-t', 'tmpfs', '-o', `size=${memoryBytes},mode=0755`, 'tmpfs', dir]).then(() => true, () => false);
+  const inMemory = memoryBytes > 0 && await mountTmpfs(dir, `size=${memoryBytes},mode=0755`).then(() => true, () => false);
   if (!inMemory) return extractContext(whole, dir);
   const spool = `${dir}.tar`;
   try {

@@ -5,6 +5,7 @@ import { promises as fs, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SystemError } from '../lib/errors.js';
 import { forkServer } from '../lib/fork-server.js';
+import { MNT_DETACH, MS_RDONLY, syscallServer } from '../lib/syscall-server.js';
 
 export interface OverlayOptions {
   /**
@@ -31,17 +32,52 @@ export async function mountOverlay(
     rmSync(join(work, 'work', 'incompat'), { recursive: true, force: true });
     options += ',volatile';
   }
+  const server = syscallServer();
+  if (server) {
+    await server.mount('overlay', target, 'overlay', 0, options).catch((err: Error) => {
+      throw new SystemError(`error mounting container rootfs: ${err.message.toLowerCase()}`);
+    });
+    return;
+  }
   // Through the fork server, as the unmount: both are on the path of every container.
   const r = await forkServer().run(['mount', '-t', 'overlay', 'overlay', '-o', options, target]);
   if (r.code !== 0) throw new SystemError(`error mounting container rootfs: ${r.stderr || `mount exited with ${r.code}`}`);
 }
 
+/** A read-only overlay of the layers (no upper): a build reads a stage's files through it. */
+export async function mountOverlayReadOnly(lowerDirsBottomFirst: string[], target: string): Promise<void> {
+  await fs.mkdir(target, { recursive: true });
+  const lower = [...lowerDirsBottomFirst].reverse().join(':');
+  const server = syscallServer();
+  if (server) {
+    await server.mount('overlay', target, 'overlay', MS_RDONLY, `lowerdir=${lower}`).catch((err: Error) => {
+      throw new SystemError(`error mounting read-only overlay: ${err.message.toLowerCase()}`);
+    });
+    return;
+  }
+  const r = await forkServer().run(['mount', '-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${lower}`, target]);
+  if (r.code !== 0) throw new SystemError(`error mounting read-only overlay: ${r.stderr || `mount exited with ${r.code}`}`);
+}
+
+/** A tmpfs at `target` (which must exist). */
+export async function mountTmpfs(target: string, options: string): Promise<void> {
+  const server = syscallServer();
+  if (server) return server.mount('tmpfs', target, 'tmpfs', 0, options);
+  const r = await forkServer().run(['mount', '-t', 'tmpfs', '-o', options, 'tmpfs', target]);
+  if (r.code !== 0) throw new SystemError(`mounting tmpfs on ${target}: ${r.stderr || `mount exited with ${r.code}`}`);
+}
+
 export async function unmount(target: string): Promise<void> {
-  // No await before the job is handed to the fork server: callers start this
-  // alongside other teardown work, and this process is the one that takes longest.
+  // No await before the request is sent: callers start this alongside other
+  // teardown work, and this is the part that takes longest.
   if (!isMountPoint(target)) return;
+  const server = syscallServer();
+  if (server) {
+    // Busy (a process still holds it): detach so it goes away when released.
+    await server.unmount(target).catch(() => server.unmount(target, MNT_DETACH)).catch(() => undefined);
+    return;
+  }
   const r = await forkServer().run(['umount', target]).catch(() => ({ code: -1 }));
-  // Busy (a process still holds it): detach so it goes away when released.
   if (r.code !== 0) await forkServer().run(['umount', '-l', target]).catch(() => undefined);
 }
 

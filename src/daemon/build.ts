@@ -4,8 +4,6 @@ import { randomBytes } from 'node:crypto';
 import { totalmem } from 'node:os';
 import { promises as fs } from 'node:fs';
 import { join, posix } from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import type { Engine } from './engine.js';
 import type { RequestContext } from './router.js';
 import { res, boolParam } from './http-util.js';
@@ -14,7 +12,7 @@ import { extractContext, receiveContext, releaseContext } from '../build/context
 import { CacheMounts } from '../build/cache-mounts.js';
 import { cloneGitContext, GitContextError, isGitUrl } from '../build/git-context.js';
 import { readLogs } from '../container/logs.js';
-import { mountOverlay, unmount, mountsUnder } from '../container/rootfs.js';
+import { mountOverlay, mountOverlayReadOnly, unmount, mountsUnder } from '../container/rootfs.js';
 import { pullImage } from '../registry/pull.js';
 import { parseReference, familiarString, normalizedTag } from '../image/reference.js';
 import { BuildEvents, BUILD_EVENT_ID } from '../build/progress.js';
@@ -25,8 +23,6 @@ import { shortId } from '../lib/ids.js';
 import { secureJoin } from '../lib/secure-join.js';
 import { authForDomain, decodeRegistryConfig, type AuthConfig } from '../registry/auth.js';
 import { wakeOn } from './routes/containers.js';
-
-const execFileP = promisify(execFile);
 
 export function buildTmpDir(engine: Engine): string {
   return join(engine.config.dataRoot, 'build', 'tmp');
@@ -130,8 +126,7 @@ function buildHost(engine: Engine, logins: Record<string, AuthConfig> = {}): Bui
         // at unmount waited for a journal commit.
         await mountOverlay(layers, upper, join(dir, 'work'), merged, { volatile: true });
       } else {
-        await fs.mkdir(merged, { recursive: true });
-        await execFileP('mount', ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${[...layers].reverse().join(':')}`, merged]);
+        await mountOverlayReadOnly(layers, merged);
       }
       return { root: merged, ...(writable ? { upper } : {}), unmount: () => unmount(merged), release: () => release(merged) };
     },

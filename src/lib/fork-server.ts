@@ -20,6 +20,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { SystemError } from './errors.js';
+import { keepAlive, refStream } from './helper-process.js';
 
 const SHELL_LOOP = `
 while read -r n; do
@@ -194,20 +195,6 @@ export class ForkServer {
       }
     }
   }
-}
-
-/** Child stdio streams are sockets: ref/unref say whether they keep the process alive. */
-function refStream(stream: object, on: boolean): void {
-  const s = stream as { ref?: () => void; unref?: () => void };
-  if (on) s.ref?.();
-  else s.unref?.();
-}
-
-/** While a job is pending, the shell (its exit) and its stdout (the answers) keep the process alive. */
-function keepAlive(shell: ChildProcessWithoutNullStreams, on: boolean): void {
-  if (on) shell.ref();
-  else shell.unref();
-  refStream(shell.stdout, on);
 }
 
 let shared: ForkServer | undefined;
