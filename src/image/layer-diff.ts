@@ -15,6 +15,7 @@ import { gzipStream, MEDIA_TYPES } from './compression.js';
 import { OPAQUE_XATTR, opaqueEntryFor, whiteoutEntryFor } from './whiteouts.js';
 import { TarContentCounter } from './tar-headers.js';
 import { tarCreate } from '../lib/gnu-tar.js';
+import { packSmallUpper } from './small-upper.js';
 
 const execFileP = promisify(execFile);
 
@@ -112,13 +113,23 @@ export function charDeviceInSmallTree(root: string, limit: number): boolean | un
 
 /**
  * The upper directory as a layer tar stream, entries in sorted (stable)
- * order. GNU tar does the walking and reading: per file it is tens of times
- * cheaper than doing the same from JavaScript, which matters for a COPY of a
- * big tree or an `npm install`. Overlay whiteouts and opaque directories are
+ * order. A small upper (most build steps) is packed in-process, see
+ * small-upper.ts. Otherwise GNU tar does the walking and reading: per file
+ * it is tens of times cheaper than doing the same from JavaScript, which
+ * matters for a COPY of a big tree or an `npm install`. Overlay whiteouts and opaque directories are
  * then rewritten as OCI entries in place, by a pass over the headers that
  * only runs when the upper has any.
  */
 export function packUpper(upper: string, opts: PackOptions = {}): Readable {
+  const out = new PassThrough();
+  void (async () => {
+    await pipeline((await packSmallUpper(upper, opts)) ?? packWithGnuTar(upper, opts), out);
+  })().catch((err: Error) => out.destroy(err));
+  return out;
+}
+
+/** packUpper by GNU tar, whatever the upper's size (exported for the tests that compare the two packers). */
+export function packWithGnuTar(upper: string, opts: PackOptions = {}): Readable {
   const out = new PassThrough();
   void (async () => {
     const scans = Promise.all([layerXattrs(upper), hasCharDevices(upper)]);

@@ -58,7 +58,9 @@ export class TarContentCounter {
         header = chunk.subarray(pos, pos + BLOCK);
         pos += BLOCK;
       }
-      if (header[0] === 0) continue; // end-of-archive blocks
+      // End-of-archive blocks are zeros. A header's name may be empty too: a
+      // ustar writer puts a long directory name wholly in the prefix field.
+      if (header[0] === 0 && header[257] === 0) continue;
       const size = headerSize(header);
       const type = String.fromCharCode(header[156]!);
       if (CONTENT_TYPES.has(type)) {
