@@ -102,6 +102,11 @@ export function parseSignal(sig: string): number {
   throw new InvalidParameterError(`Invalid signal: ${sig}`);
 }
 
+/** Does a sysctl name a network interface (`net.ipv4.conf.eth0.…`, not `all` or `default`)? */
+export function namesInterface(sysctls: Record<string, string>): boolean {
+  return Object.keys(sysctls).some((k) => /^net[./]ipv[46][./](conf|neigh)[./](?!(all|default)([./]|$))/.test(k));
+}
+
 export class ContainerService {
   private readonly records = new Map<string, ContainerRecord>();
   /** name (with slash) → id; reserved synchronously so concurrent creates cannot both win */
@@ -396,6 +401,7 @@ export class ContainerService {
     const runDir = join(this.paths.run, id);
     const rootfs = join(runDir, 'rootfs');
     const dataDir = join(this.paths.containers, id);
+    let plumbing: Promise<void> | undefined;
     try {
       // Tiny and local: done at once rather than each through the thread pool.
       mkdirSync(runDir, { recursive: true });
@@ -420,11 +426,17 @@ export class ContainerService {
           throw new SystemError(err.message);
         }),
       ]));
-      const [mounted, attached, identified] = await Promise.allSettled([mounting, this.network.attach(rec), identity]);
+      const [mounted, prepared, identified] = await Promise.allSettled([mounting, this.network.prepareSandbox(rec), identity]);
       if (mounted.status === 'rejected') throw mounted.reason;
-      if (attached.status === 'rejected') throw attached.reason;
+      if (prepared.status === 'rejected') throw prepared.reason;
       if (identified.status === 'rejected') throw identified.reason;
-      const sandbox = attached.value;
+      const sandbox = prepared.value.spec;
+      // The veths are plumbed while the runtime creates the container (it
+      // only joins the namespace by path) and are ready before it starts;
+      // unless a sysctl names an interface, which runc writes at create.
+      plumbing = prepared.value.plumb();
+      plumbing.catch(() => undefined);
+      if (namesInterface({ ...sandbox.sysctls, ...((hcx.Sysctls as Record<string, string> | null) ?? {}) })) await plumbing;
       const [user, extraGroups] = identified.value;
       const userMounts = await ociMounts(rec, rootfs, this.volumes, rec.State.StartedAt === ZERO_TIME);
       await writeNetworkFiles(dataDir, rec, this.network);
@@ -487,6 +499,7 @@ export class ContainerService {
         stdin: rec.Config.OpenStdin,
         leaveStdinOpen: !rec.Config.StdinOnce,
       });
+      await plumbing;
       await this.runtime.start(id, pid);
       rec.State = {
         ...rec.State, Status: 'running', Running: true, Paused: false, Restarting: false,
@@ -505,6 +518,7 @@ export class ContainerService {
       void this.handleExit(id);
     } catch (err) {
       await this.runtime.delete(id).catch(() => undefined);
+      await plumbing?.catch(() => undefined);
       await this.network.detach(rec).catch(() => undefined);
       await releaseMounts(rec, this.volumes);
       await unmount(rootfs);

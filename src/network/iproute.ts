@@ -1,10 +1,13 @@
-// Links, addresses and network namespaces through iproute2. Each operation is
-// one `ip -batch` process, so a container's network costs two short execs.
+// Links, addresses and network namespaces. Links and addresses through
+// iproute2, each operation one `ip -batch` process, so a container's
+// network costs two short execs; namespaces themselves (create, delete) are
+// a few system calls made by the syscall server, as `ip netns` makes them.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync, mkdirSync, promises as fs, rmSync, writeFileSync } from 'node:fs';
 import { SystemError } from '../lib/errors.js';
 import { forkServer } from '../lib/fork-server.js';
+import { MNT_DETACH, SyscallError, syscallServer, type SyscallServer } from '../lib/syscall-server.js';
 
 const execFileP = promisify(execFile);
 
@@ -73,31 +76,74 @@ export interface Interface {
   gateway?: string;
 }
 
-/** Create the namespace (when missing) and plug one veth pair into the bridge. */
-export async function addInterface(ns: string, ifc: Interface, createNs: boolean): Promise<void> {
+/** Plug one veth pair into the bridge, its inner end into the (existing) namespace. */
+export async function addInterface(ns: string, ifc: Interface): Promise<void> {
   await ipBatch([
-    ...(createNs ? [`netns add ${ns}`] : []),
     `link add ${ifc.hostName} type veth peer name ${ifc.name} netns ${ns}`,
     `link set ${ifc.hostName} master ${ifc.bridge} up`,
   ]);
   await ipBatch([
     `addr add ${ifc.address}/${ifc.prefix} dev ${ifc.name}`,
     `link set ${ifc.name} address ${ifc.mac} up`,
-    ...(createNs ? ['link set lo up'] : []),
     ...(ifc.gateway ? [`route add default via ${ifc.gateway}`] : []),
   ], ns);
 }
 
-/** A namespace with loopback only (`--network none`, and the start of every sandbox). */
+const MS_BIND = 0x1000;
+const MS_REC = 0x4000;
+const MS_SHARED = 0x100000;
+let netnsDirReady: Promise<void> | undefined;
+
+/**
+ * /run/netns as `ip netns add` leaves it: a mount point of its own with
+ * shared propagation, so that a namespace's bind mount (and its removal)
+ * reaches every mount namespace that has a copy of the directory.
+ */
+async function prepareNetnsDir(server: SyscallServer): Promise<void> {
+  mkdirSync(NETNS_DIR, { recursive: true, mode: 0o755 });
+  try {
+    await server.mount('', NETNS_DIR, 'none', MS_SHARED | MS_REC, '');
+  } catch (err) {
+    // EINVAL: not a mount point yet. Make it one (a bind of itself), then share it.
+    if (!(err instanceof SyscallError && err.code === 'EINVAL')) throw err;
+    await server.mount(NETNS_DIR, NETNS_DIR, 'none', MS_BIND | MS_REC, '');
+    await server.mount('', NETNS_DIR, 'none', MS_SHARED | MS_REC, '');
+  }
+}
+
+/**
+ * A namespace with loopback only (`--network none`, and the start of every
+ * sandbox): by the syscall server in ~1 ms, where `ip netns add` and `ip
+ * link set lo up` were two processes on the path of every container start.
+ */
 export async function createNetns(ns: string): Promise<void> {
-  await ipBatch([`netns add ${ns}`]);
-  await ipBatch(['link set lo up'], ns);
+  const server = syscallServer();
+  if (!server) {
+    await ipBatch([`netns add ${ns}`]);
+    await ipBatch(['link set lo up'], ns);
+    return;
+  }
+  netnsDirReady ??= prepareNetnsDir(server).catch((err: Error) => {
+    netnsDirReady = undefined;
+    throw new SystemError(`cannot prepare ${NETNS_DIR}: ${err.message}`);
+  });
+  await netnsDirReady;
+  const path = netnsPath(ns);
+  try {
+    writeFileSync(path, '', { flag: 'wx', mode: 0 });
+  } catch (err) {
+    throw new SystemError(`Cannot create namespace file "${path}": ${(err as Error).message}`);
+  }
+  await server.createNetns(path).catch((err: Error) => {
+    rmSync(path, { force: true });
+    throw new SystemError(`cannot create network namespace ${ns}: ${err.message}`);
+  });
 }
 
 /**
  * Remove the namespace, and with it the veth pairs plugged into it: the
  * kernel destroys a dead namespace's devices (and their host ends) on its own
- * workqueue, so this returns in ~4 ms where `link del` of each host end waits
+ * workqueue, so this returns at once where `link del` of each host end waits
  * ~25 ms for the kernel's RCU grace periods — on the path of every `run --rm`,
  * `rm -f` and build step. Host veth names are unique per attach (see
  * NetworkService.vethName), so a container started again at once never meets
@@ -105,6 +151,15 @@ export async function createNetns(ns: string): Promise<void> {
  * by one.
  */
 export async function removeSandbox(ns: string | undefined, hostVeths: string[]): Promise<void> {
+  if (ns && existsSync(netnsPath(ns))) {
+    const server = syscallServer();
+    if (server) {
+      // What `ip netns del` does: detach the bind mount, remove the file.
+      await server.unmount(netnsPath(ns), MNT_DETACH).catch(() => undefined);
+      rmSync(netnsPath(ns), { force: true });
+      return;
+    }
+  }
   const lines: string[] = [];
   if (ns && existsSync(netnsPath(ns))) lines.push(`netns del ${ns}`);
   else for (const v of hostVeths) if (await linkExists(v)) lines.push(`link del ${v}`);

@@ -1,6 +1,6 @@
 // NetworkService: networks and the network side of containers. It owns the
 // bridges, the firewall chains, address allocation, published ports and the
-// embedded DNS server; ContainerService calls attach() before a container
+// embedded DNS server; ContainerService calls prepareSandbox() before a container
 // starts and detach() after it exits.
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs, readFileSync, readlinkSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { KeyedMutex } from '../lib/mutex.js';
 import type { ContainerRecord } from '../container/record.js';
 import { allocate, checkRequested, formatIp, macFor, parseIp } from './ipam.js';
 import { Firewall, installDnsRedirect, type BridgeRules, type PublishedPort } from './firewall.js';
-import { addInterface, createNetns, ensureBridge, deleteLink, hostRouteCidrs, linkExists, linkIpv4, listLinks, listNetns, netnsPath, removeSandbox } from './iproute.js';
+import { addInterface, createNetns, ensureBridge, deleteLink, hostRouteCidrs, linkExists, linkIpv4, listLinks, listNetns, netnsPath, removeSandbox, type Interface } from './iproute.js';
 import { PortReservations } from './port-reservations.js';
 import { EmbeddedDns, nameservers } from './dns-server.js';
 import { splitPortKey, type PortBindings, type PortMapping } from './port-spec.js';
@@ -46,6 +46,13 @@ export interface SandboxSpec {
   netnsPath?: string;
   hostNetwork: boolean;
   sysctls: Record<string, string>;
+}
+
+/** A sandbox whose namespace and addresses exist, its devices not yet (see NetworkService.prepareSandbox). */
+export interface PreparedSandbox {
+  spec: SandboxSpec;
+  /** Create the interfaces, the DNS redirect and the published ports. On failure, detach undoes it all. */
+  plumb(): Promise<void>;
 }
 
 type Log = (level: string, msg: string, fields?: Record<string, unknown>) => void;
@@ -309,56 +316,65 @@ export class NetworkService {
   }
 
   /**
-   * Build the container's network: namespace, interfaces, addresses, DNS
-   * redirect, published ports. Fills rec.NetworkSettings and rec.Sandbox;
-   * undoes everything it did when a step fails.
+   * The first half of building the container's network: its namespace
+   * (loopback up) and an address on each network, recorded in
+   * rec.NetworkSettings and rec.Sandbox, but no device yet. `plumb` does
+   * the rest. The runtime only needs the namespace to exist (it joins it by
+   * path, and nothing runs in it before start), so the container's start
+   * creates it while the veths are plumbed: two `ip` processes off the
+   * path of every start. Undoes what it did when a step fails.
    */
-  async attach(rec: ContainerRecord): Promise<SandboxSpec> {
+  async prepareSandbox(rec: ContainerRecord): Promise<PreparedSandbox> {
     const mode = rec.HostConfig.NetworkMode;
     const settings = rec.NetworkSettings ?? { Networks: {}, Ports: {}, SandboxKey: '' };
     rec.NetworkSettings = settings;
-    if (mode === 'host') return { hostNetwork: true, sysctls: {} };
+    const ready = (spec: SandboxSpec): PreparedSandbox => ({ spec, plumb: async () => undefined });
+    if (mode === 'host') return ready({ hostNetwork: true, sysctls: {} });
     if (mode.startsWith('container:')) {
       const other = this.containers.tryGet(mode.slice('container:'.length));
       if (!other || !other.State.Running) throw new ConflictError(`cannot join network of a non running container: ${mode.slice('container:'.length)}`);
-      if (other.HostConfig.NetworkMode === 'host') return { hostNetwork: true, sysctls: {} };
+      if (other.HostConfig.NetworkMode === 'host') return ready({ hostNetwork: true, sysctls: {} });
       const ns = other.Sandbox?.netns;
       if (!ns) throw new ConflictError(`cannot join network of container ${other.Id}: it has no network namespace`);
       rec.Sandbox = { veths: {}, ports: [] };
       settings.SandboxKey = netnsPath(ns);
-      return { hostNetwork: false, netnsPath: netnsPath(ns), sysctls: {} };
+      return ready({ hostNetwork: false, netnsPath: netnsPath(ns), sysctls: {} });
     }
     const ns = `${this.opts.netnsPrefix}${rec.Id.slice(0, 12)}`;
     rec.Sandbox = { netns: ns, veths: {}, ports: [] };
     settings.SandboxKey = netnsPath(ns);
     const sysctls: Record<string, string> = {};
     try {
-      if (mode === 'none') {
-        await createNetns(ns);
-        return { hostNetwork: false, netnsPath: netnsPath(ns), sysctls };
-      }
+      await createNetns(ns);
+      if (mode === 'none') return ready({ hostNetwork: false, netnsPath: netnsPath(ns), sysctls });
+      const steps: (() => Promise<void>)[] = [];
       let first = true;
       for (const [netName, ep] of Object.entries(settings.Networks)) {
         const n = this.store.tryGet(ep.NetworkID) ?? this.store.tryGet(netName);
         if (!n) throw new NotFoundError(`network ${netName} not found`);
         const ifname = `eth${Object.keys(rec.Sandbox.veths).length}`;
-        await this.plug(rec, n, ep, ns, ifname, first);
-        if (first && !isDefaultBridge(n)) {
-          await installDnsRedirect(netnsPath(ns), ep.Gateway, ep.IPAddress);
-          sysctls[`net.ipv4.conf.${ifname}.route_localnet`] = '1';
-        }
-        if (first) await this.publishPorts(rec, n, ep);
+        const ifc = this.address(rec, n, ep, ifname, first);
+        const isFirst = first;
+        steps.push(async () => {
+          await addInterface(ns, ifc);
+          if (isFirst && !isDefaultBridge(n)) await installDnsRedirect(netnsPath(ns), ep.Gateway, ep.IPAddress);
+          if (isFirst) await this.publishPorts(rec, n, ep);
+        });
+        if (first && !isDefaultBridge(n)) sysctls[`net.ipv4.conf.${ifname}.route_localnet`] = '1';
         first = false;
       }
-      return { hostNetwork: false, netnsPath: netnsPath(ns), sysctls };
+      return {
+        spec: { hostNetwork: false, netnsPath: netnsPath(ns), sysctls },
+        plumb: async () => { for (const step of steps) await step(); },
+      };
     } catch (err) {
       await this.detach(rec);
       throw err;
     }
   }
 
-  /** One veth into network n, with an address from its pool. */
-  private async plug(rec: ContainerRecord, n: NetworkRecord, ep: EndpointSettings, ns: string, ifname: string, createNs: boolean): Promise<void> {
+  /** An address from network n's pool for the container's interface `ifname`, recorded in its endpoint. */
+  private address(rec: ContainerRecord, n: NetworkRecord, ep: EndpointSettings, ifname: string, withGateway: boolean): Interface {
     const pool = poolOf(n)!;
     const used = this.allocs(n.Id);
     let ip: number;
@@ -378,10 +394,10 @@ export class NetworkService {
       EndpointID: createHash('sha256').update(`${rec.Id}/${n.Id}/${Date.now()}`).digest('hex'),
       DNSNames: isDefaultBridge(n) ? null : [rec.Name.slice(1), ...(ep.Aliases ?? []), rec.Id.slice(0, 12)],
     });
-    await addInterface(ns, {
+    return {
       name: ifname, hostName: veth, bridge: bridgeOf(n)!, address: formatIp(ip), prefix: pool.subnet.prefix,
-      mac: macFor(ip), gateway: createNs ? formatIp(pool.gateway) : undefined,
-    }, createNs);
+      mac: macFor(ip), gateway: withGateway ? formatIp(pool.gateway) : undefined,
+    };
   }
 
   private async publishPorts(rec: ContainerRecord, n: NetworkRecord, ep: EndpointSettings): Promise<void> {
@@ -469,7 +485,7 @@ export class NetworkService {
     if (rec.State.Running && rec.Sandbox?.netns) {
       const ifname = `eth${Object.keys(rec.Sandbox.veths).length}`;
       try {
-        await this.plug(rec, n, ep, rec.Sandbox.netns, ifname, false);
+        await addInterface(rec.Sandbox.netns, this.address(rec, n, ep, ifname, false));
       } catch (err) {
         for (const [ip, owner] of this.allocs(n.Id)) if (owner === rec.Id) this.allocs(n.Id).delete(ip);
         const veth = rec.Sandbox.veths[n.Id];
