@@ -45,6 +45,8 @@ const PERL = '/usr/bin/perl';
 const PERL_LOOP = `
 use strict;
 $| = 1;
+# What ps shows, instead of this whole script.
+$0 = 'berth-syscall-server';
 my ($sys_mount, $sys_umount2, $sys_lgetxattr, $sys_unshare) = map { $_ + 0 } @ARGV;
 # syscall() passes a string argument by pointer and so wants it writable: no literals.
 my ($opaque_xattr, $cap_xattr) = ('trusted.overlay.opaque', 'security.capability');
