@@ -67,15 +67,27 @@ async function statInContainer(container: string, path: string): Promise<PathSta
 }
 
 /** Run tar with stdin/stdout wired to streams; rejects with tar's message. */
-function runTar(args: string[], input?: Readable, output?: Writable): Promise<void> {
+export function runTar(args: string[], input?: Readable, output?: Writable): Promise<void> {
   return new Promise((resolve, reject) => {
     const p = spawn('tar', args, { stdio: [input ? 'pipe' : 'ignore', output ? 'pipe' : 'ignore', 'pipe'] });
     let errText = '';
     p.stderr!.on('data', (d: Buffer) => { errText += d.toString(); });
-    if (input) input.pipe(p.stdin!);
+    if (input) {
+      // tar may be done before its input is (see below): a write after that
+      // fails with EPIPE, which tar's own exit status already tells about.
+      p.stdin!.on('error', () => undefined);
+      input.pipe(p.stdin!);
+    }
     if (output) p.stdout!.pipe(output);
     p.on('error', reject);
-    p.on('close', (code) => (code === 0 ? resolve() : reject(new CliError(errText.trim() || `tar exited with ${code}`, 1))));
+    p.on('close', (code) => {
+      // tar stops reading at the archive's end-of-archive blocks: the padding
+      // after them may still be on its way. Unpiped, that rest would hold the
+      // response — and its socket, and so the CLI — open forever. Drain it.
+      if (input && !input.readableEnded) input.resume();
+      if (code === 0) resolve();
+      else reject(new CliError(errText.trim() || `tar exited with ${code}`, 1));
+    });
   });
 }
 
