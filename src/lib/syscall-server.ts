@@ -1,13 +1,14 @@
-// System calls Node cannot make — mount(2), umount2(2), lgetxattr(2),
-// unshare(2) —
-// made by one long-lived helper instead of a process per call.
+// System calls Node cannot make — mount(2), umount2(2), unshare(2) for a
+// network namespace, lgetxattr(2) — made by one long-lived helper instead of
+// a process per call.
 //
-// Every container start mounts an overlay and every teardown unmounts it; a
-// build mounts, unmounts and packs a layer for each COPY and RUN step. The
-// system calls take well under a millisecond, but `mount`, `umount` and
-// `getfattr` cost a fork of berthd (its event loop stops ~7 ms), an exec and
-// the loading of their shared libraries: 10–15 ms apiece on these VMs, one
-// after another on the path of a build step. The helper is Perl: it is in
+// Every container start mounts an overlay and makes a network namespace,
+// every teardown undoes both; a build mounts, unmounts and packs a layer for
+// each COPY and RUN step. The system calls take well under a millisecond,
+// but `mount`, `umount`, `ip netns` and `getfattr` cost a fork of berthd
+// (its event loop stops ~7 ms), an exec and the loading of their shared
+// libraries: 10–15 ms apiece on these VMs, one after another on the path of
+// a start, a teardown or a build step. The helper is Perl: it is in
 // every Debian system (perl-base is Essential), and its `syscall` passes
 // strings and integers straight to the kernel. For overlay and tmpfs
 // mounts the calls are exactly what util-linux makes (it adds nothing for
