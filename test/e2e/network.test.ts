@@ -159,6 +159,13 @@ describe('published ports', () => {
     assert.match(r.stderr, new RegExp(`Bind for 0\\.0\\.0\\.0:${port} failed: port is already allocated`));
     assert.equal(d.berth(['inspect', '-f', '{{.State.Status}}', 'second']).stdout.trim(), 'created');
     assert.equal(ourNetns().length, before, 'the failed start left no namespace');
+    // The ports are published while runc creates the container: the one it
+    // created is gone again, monitor and all.
+    const secondId = d.berth(['inspect', '-f', '{{.Id}}', 'second']).stdout.trim();
+    const runtimeState = spawnSync('runc', ['--root', join(d.execRoot, 'runtime'), 'list', '-q'], { encoding: 'utf8' }).stdout;
+    assert.doesNotMatch(runtimeState, new RegExp(secondId), 'no runc container left of the failed start');
+    const noMonitor = (): boolean => spawnSync('pgrep', ['-f', `conmon.*${secondId}`]).status === 1;
+    assert.ok(await eventually(noMonitor, 5000), 'no conmon left of the failed start');
     d.berth(['rm', '-f', 'holder', 'second']);
 
     const other = await freePort();
