@@ -17,10 +17,10 @@
 // (atomic on a pipe up to PIPE_BUF, so concurrent jobs never interleave
 // within a line): `ID+text` for a line of the command's stderr, `ID=text`
 // for a status line (conmon's sync pipe), and `ID CODE` last.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { SystemError } from './errors.js';
-import { keepAlive, refStream } from './helper-process.js';
+import { HelperProcess } from './helper-process.js';
 
 const SHELL_LOOP = `
 while read -r n; do
@@ -75,17 +75,21 @@ function reportLines(id: number): string[] {
 }
 
 export class ForkServer {
-  private shell: ChildProcessWithoutNullStreams | undefined;
-  private readonly pending = new Map<number, Pending>();
-  private seq = 0;
-  private buffered = '';
+  private readonly helper = new HelperProcess<Pending>({
+    name: 'fork server', what: 'the shell', command: '/bin/sh', args: ['-c', SHELL_LOOP], onLine: (line) => this.onLine(line),
+  });
+
+  /** The shell, while it runs (the tests kill it). */
+  private get shell(): ChildProcessWithoutNullStreams | undefined {
+    return this.helper.current;
+  }
 
   /**
    * Run `argv`, its stdin fed with `stdinLines` (a here-document) or
    * /dev/null, its stdout discarded. Resolves with the exit code and stderr.
    */
   run(argv: string[], stdinLines?: string[]): Promise<CommandResult> {
-    const id = ++this.seq;
+    const id = this.helper.nextId();
     const cmd = argv.map(shellQuote).join(' ');
     const lines: string[] = [];
     if (stdinLines) {
@@ -107,7 +111,7 @@ export class ForkServer {
    * status line is not read.
    */
   runWithStatusFd(argv: string[], env: Record<string, string>): Promise<StatusResult> {
-    const id = ++this.seq;
+    const id = this.helper.nextId();
     const assignments = Object.entries(env).map(([k, v]) => {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new SystemError(`fork server: bad variable name ${k}`);
       return `${k}=${shellQuote(v)}`;
@@ -126,73 +130,27 @@ export class ForkServer {
 
   /** Let the shell go (it exits when its stdin closes); jobs under way finish on their own. */
   close(): void {
-    this.shell?.stdin.end();
-    this.shell = undefined;
+    this.helper.close();
   }
 
   private submit(id: number, lines: string[]): Promise<StatusResult> {
     const text = lines.join('\n');
     const count = text.split('\n').length;
     return new Promise<StatusResult>((resolve, reject) => {
-      let shell: ChildProcessWithoutNullStreams;
-      try {
-        shell = this.ensureShell();
-      } catch (err) {
-        reject(err as Error);
-        return;
-      }
-      if (this.pending.size === 0) keepAlive(shell, true);
-      this.pending.set(id, { stderr: [], resolve, reject });
-      shell.stdin.write(`${count}\n${text}\n`);
+      this.helper.send(id, { stderr: [], resolve, reject }, `${count}\n${text}\n`);
     });
   }
 
-  private ensureShell(): ChildProcessWithoutNullStreams {
-    if (this.shell && this.shell.exitCode === null && !this.shell.killed) return this.shell;
-    // Its own session, as conmon was started before: a terminal's Ctrl-C to
-    // berthd's process group must not reach the shell or what it started.
-    const shell = spawn('/bin/sh', ['-c', SHELL_LOOP], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-    shell.stdin.on('error', () => undefined);
-    shell.stdout.setEncoding('utf8');
-    shell.stdout.on('data', (d: string) => this.onOutput(d));
-    shell.stderr.setEncoding('utf8');
-    // The loop itself says nothing; a job's own stderr is captured in the job.
-    shell.stderr.on('data', () => undefined);
-    const failAll = (why: string): void => {
-      if (this.shell === shell) this.shell = undefined;
-      keepAlive(shell, false);
-      for (const [id, p] of this.pending) {
-        this.pending.delete(id);
-        p.reject(new SystemError(`fork server: ${why}`));
-      }
-    };
-    shell.on('error', (err) => failAll(err.message));
-    shell.on('exit', (code, signal) => failAll(`the shell exited (${signal ?? code})`));
-    // The shell keeps nobody alive; a job under way does (see keepAlive).
-    keepAlive(shell, false);
-    refStream(shell.stdin, false);
-    refStream(shell.stderr, false);
-    this.shell = shell;
-    return shell;
-  }
-
-  private onOutput(data: string): void {
-    this.buffered += data;
-    let nl: number;
-    while ((nl = this.buffered.indexOf('\n')) >= 0) {
-      const line = this.buffered.slice(0, nl);
-      this.buffered = this.buffered.slice(nl + 1);
-      const m = /^(\d+)([+= ])(.*)$/s.exec(line);
-      if (!m) continue;
-      const p = this.pending.get(Number(m[1]));
-      if (!p) continue;
-      if (m[2] === '+') p.stderr.push(m[3]!);
-      else if (m[2] === '=') p.status = m[3]!;
-      else {
-        this.pending.delete(Number(m[1]));
-        if (this.pending.size === 0 && this.shell) keepAlive(this.shell, false);
-        p.resolve({ code: Number(m[3]), stderr: p.stderr.join('\n').trim(), status: p.status });
-      }
+  private onLine(line: string): void {
+    const m = /^(\d+)([+= ])(.*)$/s.exec(line);
+    if (!m) return;
+    const p = this.helper.pending.get(Number(m[1]));
+    if (!p) return;
+    if (m[2] === '+') p.stderr.push(m[3]!);
+    else if (m[2] === '=') p.status = m[3]!;
+    else {
+      this.helper.settle(Number(m[1]));
+      p.resolve({ code: Number(m[3]), stderr: p.stderr.join('\n').trim(), status: p.status });
     }
   }
 }

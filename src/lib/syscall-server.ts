@@ -17,11 +17,11 @@
 //
 // Protocol, one line each way: `ID OP FIELD…` with every string field in
 // hex (paths and options may hold any byte but NUL), and `ID ERRNO TEXT`.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import { SystemError } from './errors.js';
-import { keepAlive, refStream } from './helper-process.js';
+import { HelperProcess } from './helper-process.js';
 
 /** mount(2) flags and umount2(2) flags used by berthd. */
 export const MS_RDONLY = 1;
@@ -142,12 +142,22 @@ const errnoNames = new Map(Object.entries(constants.errno).map(([name, n]) => [n
 interface Pending { resolve: (text: string) => void; reject: (e: Error) => void }
 
 export class SyscallServer {
-  private helper: ChildProcessWithoutNullStreams | undefined;
-  private readonly pending = new Map<number, Pending>();
-  private seq = 0;
-  private buffered = '';
+  private readonly perl: HelperProcess<Pending>;
 
-  constructor(private readonly numbers: SyscallNumbers) {}
+  constructor(numbers: SyscallNumbers) {
+    const { mount, umount2, lgetxattr, unshare } = numbers;
+    // cwd / so that it never holds a directory someone wants to unmount.
+    this.perl = new HelperProcess<Pending>({
+      name: 'syscall server', what: 'perl', command: PERL, cwd: '/',
+      args: ['-e', PERL_LOOP, String(mount), String(umount2), String(lgetxattr), String(unshare)],
+      onLine: (line) => this.onLine(line),
+    });
+  }
+
+  /** Perl, while it runs (the tests kill it). */
+  private get helper(): ChildProcessWithoutNullStreams | undefined {
+    return this.perl.current;
+  }
 
   /** mount(2): `data` is the option string the filesystem reads (overlay's lowerdir=…, tmpfs's size=…). */
   async mount(source: string, target: string, fstype: string, flags: number, data: string): Promise<void> {
@@ -187,71 +197,24 @@ export class SyscallServer {
 
   /** Let the helper go (it exits when its stdin closes). */
   close(): void {
-    this.helper?.stdin.end();
-    this.helper = undefined;
+    this.perl.close();
   }
 
   private call(op: string, fields: string[]): Promise<string> {
-    const id = ++this.seq;
+    const id = this.perl.nextId();
     return new Promise<string>((resolve, reject) => {
-      let helper: ChildProcessWithoutNullStreams;
-      try {
-        helper = this.ensureHelper();
-      } catch (err) {
-        reject(err as Error);
-        return;
-      }
-      if (this.pending.size === 0) keepAlive(helper, true);
-      this.pending.set(id, { resolve, reject });
-      helper.stdin.write(`${id} ${op} ${fields.join(' ')}\n`);
+      this.perl.send(id, { resolve, reject }, `${id} ${op} ${fields.join(' ')}\n`);
     });
   }
 
-  private ensureHelper(): ChildProcessWithoutNullStreams {
-    if (this.helper && this.helper.exitCode === null && !this.helper.killed) return this.helper;
-    // Its own session (a terminal's Ctrl-C to berthd must not reach it), and
-    // cwd / so that it never holds a directory someone wants to unmount.
-    const { mount, umount2, lgetxattr, unshare } = this.numbers;
-    const helper = spawn(PERL, ['-e', PERL_LOOP, String(mount), String(umount2), String(lgetxattr), String(unshare)], {
-      stdio: ['pipe', 'pipe', 'pipe'], detached: true, cwd: '/',
-    });
-    helper.stdin.on('error', () => undefined);
-    helper.stdout.setEncoding('utf8');
-    helper.stdout.on('data', (d: string) => this.onOutput(d));
-    helper.stderr.on('data', () => undefined);
-    const failAll = (why: string): void => {
-      if (this.helper === helper) this.helper = undefined;
-      keepAlive(helper, false);
-      for (const [id, p] of this.pending) {
-        this.pending.delete(id);
-        p.reject(new SystemError(`syscall server: ${why}`));
-      }
-    };
-    helper.on('error', (err) => failAll(err.message));
-    helper.on('exit', (code, signal) => failAll(`perl exited (${signal ?? code})`));
-    keepAlive(helper, false);
-    refStream(helper.stdin, false);
-    refStream(helper.stderr, false);
-    this.helper = helper;
-    return helper;
-  }
-
-  private onOutput(data: string): void {
-    this.buffered += data;
-    let nl: number;
-    while ((nl = this.buffered.indexOf('\n')) >= 0) {
-      const line = this.buffered.slice(0, nl);
-      this.buffered = this.buffered.slice(nl + 1);
-      const m = /^(\d+) (\d+) ?(.*)$/.exec(line);
-      if (!m) continue;
-      const p = this.pending.get(Number(m[1]));
-      if (!p) continue;
-      this.pending.delete(Number(m[1]));
-      if (this.pending.size === 0 && this.helper) keepAlive(this.helper, false);
-      const errno = Number(m[2]);
-      if (errno === 0) p.resolve(m[3]!);
-      else p.reject(new SyscallError(errno, errnoNames.get(errno), m[3] || `errno ${errno}`));
-    }
+  private onLine(line: string): void {
+    const m = /^(\d+) (\d+) ?(.*)$/.exec(line);
+    if (!m) return;
+    const p = this.perl.settle(Number(m[1]));
+    if (!p) return;
+    const errno = Number(m[2]);
+    if (errno === 0) p.resolve(m[3]!);
+    else p.reject(new SyscallError(errno, errnoNames.get(errno), m[3] || `errno ${errno}`));
   }
 }
 
