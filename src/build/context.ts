@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { join, posix } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { extractSmallTar } from './small-tar.js';
-import { layerScanner } from '../image/layer-store.js';
+import { layerScanner } from '../image/layer-extract.js';
 import { decompressedArchive, peek } from '../image/compression.js';
 import { InvalidParameterError } from '../lib/errors.js';
 import type { DockerIgnore } from './dockerignore.js';

@@ -6,7 +6,7 @@
 import { chmodSync, chownSync, linkSync, lchownSync, lstatSync, lutimesSync, mkdirSync, realpathSync, rmSync, symlinkSync, utimesSync, writeFileSync, type Stats } from 'node:fs';
 import { dirname, join, posix, relative } from 'node:path';
 import tarStream from 'tar-stream';
-import { layerScanner } from '../image/layer-store.js';
+import { layerScanner } from '../image/layer-extract.js';
 import { InvalidParameterError } from '../lib/errors.js';
 import { SMALL_CONTEXT_ENTRIES } from './tree-tar.js';
 

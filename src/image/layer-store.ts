@@ -3,22 +3,21 @@
 // into a temporary directory that is renamed into place when complete.
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs, createReadStream } from 'node:fs';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { join, posix } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
-import tarStream from 'tar-stream';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { EngineError, InvalidParameterError, SystemError } from '../lib/errors.js';
 import { writeJsonAtomic, readJson } from '../lib/atomic.js';
 import { decompressed } from './compression.js';
-import { sha256Stream, type StreamingHash } from '../lib/hash-pool.js';
 import { DigestMismatchError } from './content-store.js';
-import { parseWhiteout, whiteoutScript, type Whiteout } from './whiteouts.js';
-import { scanTarFile, type TarHeaderInfo } from './tar-file-scan.js';
+import { whiteoutScript, type Whiteout } from './whiteouts.js';
+import { scanTarFile } from './tar-file-scan.js';
+import { entryChecks, extractLayerStream, layerScanner, tarExtract } from './layer-extract.js';
+
+export { UnsafeArchiveError, layerScanner, type LayerScan } from './layer-extract.js';
 
 export interface LayerRecord { chainId: string; diffId: string; parent?: string; size: number }
-
-export class UnsafeArchiveError extends InvalidParameterError {}
 
 export function chainIds(diffIds: string[]): string[] {
   const out: string[] = [];
@@ -29,88 +28,6 @@ export function chainIds(diffIds: string[]): string[] {
   return out;
 }
 
-function cleanName(name: string): string {
-  return posix.normalize(name).replace(/^(\.\/)+/, '').replace(/\/+$/, '');
-}
-
-/** Reject names that would land outside the layer root. */
-function checkPath(raw: string, what: string): string {
-  if (raw.startsWith('/')) throw new UnsafeArchiveError(`invalid tar entry ${what}"${raw}": absolute paths are not allowed`);
-  if (raw.split('/').includes('..')) throw new UnsafeArchiveError(`invalid tar entry ${what}"${raw}": path escapes the layer root`);
-  return cleanName(raw);
-}
-
-export interface LayerScan { size: number; whiteouts: Whiteout[] }
-
-/**
- * A writable that parses a layer tar and checks every entry: no absolute
- * names, no `..`, no entry reached through a symlink the same archive created,
- * hardlinks only to files inside the layer. It also collects the whiteouts.
- * `result` settles when the archive ends (or is found unsafe).
- */
-export function layerScanner(): { sink: Writable; result: Promise<LayerScan> } {
-  const extract = tarStream.extract();
-  const checks = entryChecks();
-  const result = new Promise<LayerScan>((resolve, reject) => {
-    extract.on('entry', (header, stream, next) => {
-      // A truncated archive errors the entry stream; the extract's own error reports it.
-      stream.on('error', () => undefined);
-      try {
-        checks.check({ name: header.name, type: header.type ?? 'file', linkname: header.linkname ?? '', size: header.size ?? 0 });
-      } catch (err) {
-        stream.resume();
-        reject(err);
-        extract.destroy();
-        return;
-      }
-      stream.on('end', next);
-      stream.resume();
-    });
-    extract.on('finish', () => resolve(checks.result()));
-    extract.on('error', (err) => reject(new InvalidParameterError(`invalid tar archive: ${err.message}`)));
-  });
-  result.catch(() => undefined);
-  // tar-stream's streamx Writable keeps Node's write/drain/end contract.
-  return { sink: extract as unknown as Writable, result };
-}
-
-/**
- * The checks of every entry, in archive order: no absolute names, no `..`,
- * no entry reached through a symlink the same archive created, hardlinks
- * only to files inside the layer. Collects the whiteouts and content size.
- */
-function entryChecks(): { check(h: TarHeaderInfo): void; result(): LayerScan } {
-  const symlinks = new Set<string>();
-  const whiteouts: Whiteout[] = [];
-  let size = 0;
-  const throughSymlink = (p: string): string | undefined => {
-    const parts = p.split('/');
-    for (let i = 1; i < parts.length; i++) {
-      const prefix = parts.slice(0, i).join('/');
-      if (symlinks.has(prefix)) return prefix;
-    }
-    return undefined;
-  };
-  return {
-    check(header) {
-      const name = checkPath(header.name, '');
-      const via = name && throughSymlink(name);
-      if (via) throw new UnsafeArchiveError(`invalid tar entry "${header.name}": it is reached through the symlink "${via}"`);
-      if (header.type === 'symlink') symlinks.add(name);
-      else symlinks.delete(name);
-      if (header.type === 'link') {
-        const target = checkPath(header.linkname, 'hardlink target ');
-        const tvia = throughSymlink(target);
-        if (tvia || !target) throw new UnsafeArchiveError(`invalid tar entry "${header.name}": hardlink target "${header.linkname}" is outside the layer`);
-      }
-      if (header.type === 'file' || header.type === 'contiguous-file') size += header.size;
-      const wh = parseWhiteout(name);
-      if (wh) whiteouts.push(wh);
-    },
-    result: () => ({ size, whiteouts }),
-  };
-}
-
 /** Validate a layer tar on disk (plain, gzip or zstd). */
 export async function validateLayerTar(blobPath: string): Promise<number> {
   const { stream } = await decompressed(createReadStream(blobPath));
@@ -118,12 +35,6 @@ export async function validateLayerTar(blobPath: string): Promise<number> {
   stream.on('error', (err) => scan.sink.destroy(err));
   stream.pipe(scan.sink);
   return (await scan.result).size;
-}
-
-/** Write `chunk` to `w`, waiting for drain; rejects if `w` fails first. */
-function writeWithBackpressure(w: Writable, chunk: Buffer, failed: Promise<never>): Promise<void> | undefined {
-  if (w.write(chunk)) return undefined;
-  return Promise.race([once(w, 'drain').then(() => undefined), failed]);
 }
 
 export class LayerStore {
@@ -147,48 +58,24 @@ export class LayerStore {
   }
 
   /**
-   * Unpack a layer (plain, gzip or zstd tar) on top of `parent` in one pass:
-   * the stream is hashed (its diff id), checked entry by entry and extracted
-   * by GNU tar at the same time, into a temporary directory that is renamed
-   * into place only when all three agree. Whiteouts become overlay whiteouts.
+   * Unpack a layer (plain, gzip or zstd tar) on top of `parent` in one pass
+   * (layer-extract.ts): the stream is hashed (its diff id), checked entry by
+   * entry and extracted by GNU tar at the same time, into a temporary
+   * directory that is renamed into place only when all three agree.
+   * Whiteouts become overlay whiteouts.
    */
   async unpack(input: Readable, opts: { parent?: string; expectedDiffId?: string } = {}): Promise<LayerRecord> {
     await fs.mkdir(this.root, { recursive: true });
     const tmp = join(this.root, `.tmp-${randomBytes(8).toString('hex')}`);
     const diffDir = join(tmp, 'diff');
     await fs.mkdir(diffDir, { recursive: true });
-    let tar: ChildProcessWithoutNullStreams | undefined;
-    let hash: StreamingHash | undefined;
     try {
-      const { stream } = await decompressed(input);
-      const scan = layerScanner();
-      const extract = tarExtract('-', diffDir);
-      tar = extract.child;
-      const child = tar;
-      child.stdin.on('error', () => undefined);
-      const tarDone = extract.done;
-      tarDone.catch(() => undefined);
-      const failed = Promise.race([scan.result.then(() => new Promise<never>(() => undefined)), tarDone.then(() => new Promise<never>(() => undefined))]);
-      failed.catch(() => undefined);
-      hash = sha256Stream();
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        await hash.update(chunk);
-        await writeWithBackpressure(scan.sink, chunk, failed);
-        await writeWithBackpressure(child.stdin, chunk, failed);
-      }
-      scan.sink.end();
-      const { size, whiteouts } = await scan.result;
-      child.stdin.end();
-      await tarDone;
-      const diffId = await hash.digest();
-      hash = undefined;
+      const { diffId, size, whiteouts } = await extractLayerStream(input, diffDir);
       if (opts.expectedDiffId && opts.expectedDiffId !== diffId) {
         throw new DigestMismatchError(`failed to register layer: diff id mismatch: expected ${opts.expectedDiffId}, got ${diffId}`);
       }
       return await this.install(tmp, { diffId, size, whiteouts, ...(opts.parent ? { parent: opts.parent } : {}) });
     } catch (err) {
-      hash?.drop();
-      if (tar && tar.exitCode === null) tar.kill('SIGKILL');
       await fs.rm(tmp, { recursive: true, force: true });
       if (err instanceof EngineError) throw err;
       throw new InvalidParameterError(`failed to register layer: ${(err as Error).message}`);
@@ -308,22 +195,6 @@ export class LayerStore {
     }
     for (const e of entries) if (e.startsWith('.tmp-')) await fs.rm(join(this.root, e), { recursive: true, force: true });
   }
-}
-
-/** GNU tar unpacking `source` (a file, or `-` for its stdin) into `dir`; `done` settles when it exits. */
-function tarExtract(source: string, dir: string): { child: ChildProcessWithoutNullStreams; done: Promise<void> } {
-  // 128 KiB reads (-b 256) instead of tar's 10 KiB records: from a pipe, each
-  // read of tar's is a wake-up of berthd's writer too. A pull is ~8 % faster.
-  // tar reassembles short reads from a pipe into whole records by itself, and
-  // a short last record is fine.
-  const child = spawn('tar', ['-x', '-p', '--numeric-owner', '--xattrs', '--xattrs-include=*', '--same-permissions', '-b', '256', '-f', source, '-C', dir]);
-  let err = '';
-  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-  const done = new Promise<void>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new SystemError(`failed to unpack layer: ${err.trim() || `tar exited with ${code}`}`))));
-  });
-  return { child, done };
 }
 
 async function runScript(script: string): Promise<void> {

@@ -1,0 +1,272 @@
+// One layer tar stream into a directory, in one pass: the bytes are
+// decompressed (gzip or zstd, told from the first bytes), hashed (the plain
+// tar's digest is the layer's diff id), checked entry by entry and unpacked
+// by GNU tar, all at once. It is fed chunk by chunk (`write`): the
+// producer's chunks go through as they are, where reading a Node stream
+// with `for await` would concatenate whatever was buffered into new
+// Buffers (a copy of most bytes, and external memory that paces V8's full
+// collections), and the compression is told without a stream in between.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { posix } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import tarStream from 'tar-stream';
+import { InvalidParameterError, SystemError } from '../lib/errors.js';
+import { eachChunk } from '../lib/each-chunk.js';
+import { sha256Stream } from '../lib/hash-pool.js';
+import { detectCompression } from './compression.js';
+import { parseWhiteout, type Whiteout } from './whiteouts.js';
+import type { TarHeaderInfo } from './tar-file-scan.js';
+
+export class UnsafeArchiveError extends InvalidParameterError {}
+
+export interface LayerScan { size: number; whiteouts: Whiteout[] }
+export interface ExtractResult extends LayerScan { diffId: string }
+
+function cleanName(name: string): string {
+  return posix.normalize(name).replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+}
+
+/** Reject names that would land outside the layer root. */
+function checkPath(raw: string, what: string): string {
+  if (raw.startsWith('/')) throw new UnsafeArchiveError(`invalid tar entry ${what}"${raw}": absolute paths are not allowed`);
+  if (raw.split('/').includes('..')) throw new UnsafeArchiveError(`invalid tar entry ${what}"${raw}": path escapes the layer root`);
+  return cleanName(raw);
+}
+
+/**
+ * The checks of every entry, in archive order: no absolute names, no `..`,
+ * no entry reached through a symlink the same archive created, hardlinks
+ * only to files inside the layer. Collects the whiteouts and content size.
+ */
+export function entryChecks(): { check(h: TarHeaderInfo): void; result(): LayerScan } {
+  const symlinks = new Set<string>();
+  const whiteouts: Whiteout[] = [];
+  let size = 0;
+  const throughSymlink = (p: string): string | undefined => {
+    const parts = p.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const prefix = parts.slice(0, i).join('/');
+      if (symlinks.has(prefix)) return prefix;
+    }
+    return undefined;
+  };
+  return {
+    check(header) {
+      const name = checkPath(header.name, '');
+      const via = name && throughSymlink(name);
+      if (via) throw new UnsafeArchiveError(`invalid tar entry "${header.name}": it is reached through the symlink "${via}"`);
+      if (header.type === 'symlink') symlinks.add(name);
+      else symlinks.delete(name);
+      if (header.type === 'link') {
+        const target = checkPath(header.linkname, 'hardlink target ');
+        const tvia = throughSymlink(target);
+        if (tvia || !target) throw new UnsafeArchiveError(`invalid tar entry "${header.name}": hardlink target "${header.linkname}" is outside the layer`);
+      }
+      if (header.type === 'file' || header.type === 'contiguous-file') size += header.size;
+      const wh = parseWhiteout(name);
+      if (wh) whiteouts.push(wh);
+    },
+    result: () => ({ size, whiteouts }),
+  };
+}
+
+/**
+ * A writable that parses a layer tar and checks every entry (entryChecks).
+ * `result` settles when the archive ends (or is found unsafe).
+ */
+export function layerScanner(): { sink: Writable; result: Promise<LayerScan> } {
+  const extract = tarStream.extract();
+  const checks = entryChecks();
+  const result = new Promise<LayerScan>((resolve, reject) => {
+    extract.on('entry', (header, stream, next) => {
+      // A truncated archive errors the entry stream; the extract's own error reports it.
+      stream.on('error', () => undefined);
+      try {
+        checks.check({ name: header.name, type: header.type ?? 'file', linkname: header.linkname ?? '', size: header.size ?? 0 });
+      } catch (err) {
+        stream.resume();
+        reject(err);
+        extract.destroy();
+        return;
+      }
+      stream.on('end', next);
+      stream.resume();
+    });
+    extract.on('finish', () => resolve(checks.result()));
+    extract.on('error', (err) => reject(new InvalidParameterError(`invalid tar archive: ${err.message}`)));
+  });
+  result.catch(() => undefined);
+  // tar-stream's streamx Writable keeps Node's write/drain/end contract.
+  return { sink: extract as unknown as Writable, result };
+}
+
+/** GNU tar unpacking `source` (a file, or `-` for its stdin) into `dir`; `done` settles when it exits. */
+export function tarExtract(source: string, dir: string): { child: ChildProcessWithoutNullStreams; done: Promise<void> } {
+  // 128 KiB reads (-b 256) instead of tar's 10 KiB records: from a pipe, each
+  // read of tar's is a wake-up of the writer too. A pull is ~8 % faster.
+  // tar reassembles short reads from a pipe into whole records by itself, and
+  // a short last record is fine.
+  const child = spawn('tar', ['-x', '-p', '--numeric-owner', '--xattrs', '--xattrs-include=*', '--same-permissions', '-b', '256', '-f', source, '-C', dir]);
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const done = new Promise<void>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new SystemError(`failed to unpack layer: ${err.trim() || `tar exited with ${code}`}`))));
+  });
+  done.catch(() => undefined);
+  return { child, done };
+}
+
+/**
+ * Write `chunk` to `w`; when `w` is full, a promise of its drain (rejecting
+ * if `failed` does first). A broken `w` ends the wait too: what broke it
+ * (tar's exit status, the scan's verdict) is `failed`'s to report, and says
+ * more than an EPIPE.
+ */
+function writeWithBackpressure(w: Writable, chunk: Buffer, failed: Promise<never>): Promise<void> | undefined {
+  if (w.write(chunk)) return undefined;
+  const drained = new Promise<void>((resolve) => {
+    const done = (): void => {
+      w.off('drain', done);
+      w.off('error', done);
+      w.off('close', done);
+      resolve();
+    };
+    w.on('drain', done);
+    w.on('error', done);
+    w.on('close', done);
+  });
+  return Promise.race([drained, failed]);
+}
+
+/** How compressed bytes become plain ones: what to write them to, and when all came out. */
+interface Decoder { write(chunk: Buffer): Promise<void> | undefined; end(): void; done: Promise<void>; abort(): void }
+
+/**
+ * One layer being extracted into `dir` (which exists). Call `write` with
+ * each chunk of the layer blob in order, awaiting it when it returns a
+ * promise (backpressure), then `end`; or `abort`. `failed` rejects as soon
+ * as tar or the entry checks fail, however far the writes are.
+ */
+export class LayerExtraction {
+  readonly failed: Promise<never>;
+  private readonly tar: { child: ChildProcessWithoutNullStreams; done: Promise<void> };
+  private readonly scan = layerScanner();
+  // In place where the CPU has SHA instructions, else on a hash worker (hash-pool.ts).
+  private readonly hash = sha256Stream();
+  private head: Buffer[] = [];
+  private headLength = 0;
+  private decoder: Decoder | undefined;
+
+  constructor(dir: string) {
+    this.tar = tarExtract('-', dir);
+    this.tar.child.stdin.on('error', () => undefined);
+    const never = new Promise<never>(() => undefined);
+    this.failed = Promise.race([this.scan.result.then(() => never), this.tar.done.then(() => never)]);
+    this.failed.catch(() => undefined);
+  }
+
+  write(chunk: Buffer): Promise<void> | undefined {
+    if (this.decoder) return this.decoder.write(chunk);
+    // The compression is told from the first four bytes, which may come in pieces.
+    this.head.push(chunk);
+    this.headLength += chunk.length;
+    if (this.headLength < 4) return undefined;
+    return this.startDecoder().write(Buffer.concat(this.head.splice(0)));
+  }
+
+  async end(): Promise<ExtractResult> {
+    const decoder = this.decoder ?? this.startDecoder();
+    const rest = this.head.splice(0);
+    if (rest.length) await decoder.write(Buffer.concat(rest));
+    decoder.end();
+    await Promise.race([decoder.done, this.failed]);
+    this.scan.sink.end();
+    const { size, whiteouts } = await this.scan.result;
+    this.tar.child.stdin.end();
+    await this.tar.done;
+    return { diffId: await this.hash.digest(), size, whiteouts };
+  }
+
+  /** Stop: tar is killed; resolves once it has exited (nothing writes into the directory any more). */
+  async abort(): Promise<void> {
+    this.hash.drop();
+    this.decoder?.abort();
+    this.scan.sink.destroy();
+    if (this.tar.child.exitCode === null && this.tar.child.signalCode === null) this.tar.child.kill('SIGKILL');
+    await this.tar.done.catch(() => undefined);
+  }
+
+  /** Every plain byte: hashed, checked, unpacked. */
+  private plain(chunk: Buffer): Promise<void> | undefined {
+    const waits = [this.hash.update(chunk), writeWithBackpressure(this.scan.sink, chunk, this.failed), writeWithBackpressure(this.tar.child.stdin, chunk, this.failed)];
+    return waits.some(Boolean) ? Promise.all(waits).then(() => undefined) : undefined;
+  }
+
+  /** Rejects when the extraction fails or `decoding` does; never resolves. */
+  private failedOr(decoding: Promise<void>): Promise<never> {
+    const p = Promise.race([this.failed, decoding.then(() => new Promise<never>(() => undefined))]);
+    p.catch(() => undefined);
+    return p;
+  }
+
+  private startDecoder(): Decoder {
+    const head = this.head.length ? Buffer.concat(this.head) : Buffer.alloc(0);
+    const compression = detectCompression(head);
+    this.decoder = compression === 'gzip' ? this.gunzip() : compression === 'zstd' ? this.unzstd() : this.direct();
+    return this.decoder;
+  }
+
+  private direct(): Decoder {
+    return { write: (chunk) => this.plain(chunk), end: () => undefined, done: Promise.resolve(), abort: () => undefined };
+  }
+
+  private gunzip(): Decoder {
+    // Big output chunks: every chunk costs a hash update, a tar-stream parse and a pipe write.
+    const z = createGunzip({ chunkSize: 512 * 1024 });
+    const done = eachChunk(z, (c) => this.plain(c));
+    const broken = this.failedOr(done);
+    return {
+      write: (chunk) => writeWithBackpressure(z, chunk, broken),
+      end: () => { z.end(); },
+      done,
+      abort: () => { z.destroy(); },
+    };
+  }
+
+  private unzstd(): Decoder {
+    // Node 20 has no zstd: the zstd program decompresses, on its own pipes.
+    const child = spawn('zstd', ['-d', '-c', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin.on('error', () => undefined);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const exited = new Promise<void>((resolve, reject) => {
+      child.on('error', (err) => reject(new InvalidParameterError(`cannot decompress layer: ${err.message}`)));
+      child.on('close', (code) => (code === 0 ? resolve() : reject(new InvalidParameterError(`invalid zstd stream: ${stderr.trim() || `exit code ${code}`}`))));
+    });
+    const done = Promise.all([eachChunk(child.stdout, (c) => this.plain(c)), exited]).then(() => undefined);
+    const broken = this.failedOr(done);
+    return {
+      write: (chunk) => writeWithBackpressure(child.stdin, chunk, broken),
+      end: () => { child.stdin.end(); },
+      done,
+      abort: () => { if (child.exitCode === null) child.kill('SIGKILL'); },
+    };
+  }
+}
+
+/** Extract `input` into `dir` here, on this thread. */
+export async function extractLayerStream(input: Readable, dir: string): Promise<ExtractResult> {
+  const x = new LayerExtraction(dir);
+  try {
+    await eachChunk(input, (chunk) => {
+      const w = x.write(chunk);
+      return w ? Promise.race([w, x.failed]) : undefined;
+    });
+    return await x.end();
+  } catch (err) {
+    await x.abort();
+    throw err;
+  }
+}

@@ -1,0 +1,102 @@
+// LayerExtraction: a layer fed in any chunking (the compression is told
+// from the first four bytes even when they come one at a time), each
+// compression, and the failures: a hostile entry, a broken gzip, tar
+// failing; an abort leaves no tar behind.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { createHash, randomBytes } from 'node:crypto';
+import { makeTar } from '../../helpers/tar.js';
+import { tempDir } from '../../helpers/tmp.js';
+import { LayerExtraction, extractLayerStream, UnsafeArchiveError } from '../../../src/image/layer-extract.js';
+
+const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+/** `buf` cut at the given sizes, the rest as one last chunk. */
+function cut(buf: Buffer, sizes: number[]): Buffer[] {
+  const out: Buffer[] = [];
+  let off = 0;
+  for (const n of sizes) {
+    out.push(buf.subarray(off, off + n));
+    off += n;
+  }
+  out.push(buf.subarray(off));
+  return out.filter((c) => c.length > 0);
+}
+
+async function feed(x: LayerExtraction, chunks: Buffer[]): Promise<void> {
+  for (const c of chunks) await x.write(c);
+}
+
+const noise = randomBytes(300_000);
+
+async function sampleTar(): Promise<Buffer> {
+  return makeTar([
+    { name: 'etc/', type: 'directory' },
+    { name: 'etc/motd', body: 'hello\n', mode: 0o640 },
+    { name: 'noise', body: noise },
+    { name: 'link', type: 'symlink', linkname: 'etc/motd' },
+    { name: 'etc/.wh.gone', body: '' },
+  ]);
+}
+
+test('gzip, zstd and plain layers in any chunking give the files, the diff id, the size and the whiteouts', async () => {
+  const plain = await sampleTar();
+  const zstd = execFileSync('zstd', ['-q', '-c'], { input: plain });
+  const forms: [string, Buffer][] = [['plain', plain], ['gzip', gzipSync(plain)], ['zstd', zstd]];
+  const chunkings = [[1, 1, 1, 1], [3, 5], [2], [65536, 7], []];
+  for (const [what, blob] of forms) {
+    for (const sizes of chunkings) {
+      const dir = tempDir('berth-extract-');
+      const x = new LayerExtraction(dir);
+      await feed(x, cut(blob, sizes));
+      const r = await x.end();
+      const label = `${what} cut at ${sizes.join(',') || 'nothing'}`;
+      assert.equal(r.diffId, sha(plain), label);
+      assert.equal(r.size, 6 + noise.length, label);
+      assert.deepEqual(r.whiteouts, [{ kind: 'file', path: 'etc/gone', entry: 'etc/.wh.gone' }], label);
+      assert.equal(readFileSync(join(dir, 'etc/motd'), 'utf8'), 'hello\n', label);
+      assert.ok(readFileSync(join(dir, 'noise')).equals(noise), label);
+    }
+  }
+});
+
+test('extractLayerStream reads a stream the same way', async () => {
+  const plain = await sampleTar();
+  const dir = tempDir('berth-extract-');
+  const r = await extractLayerStream(Readable.from(cut(gzipSync(plain), [1, 2, 100, 4096])), dir);
+  assert.equal(r.diffId, sha(plain));
+  assert.ok(readFileSync(join(dir, 'noise')).equals(noise));
+});
+
+test('a hostile entry fails it with UnsafeArchiveError, and nothing is written outside', async () => {
+  const parent = tempDir('berth-extract-');
+  const dir = join(parent, 'diff');
+  mkdirSync(dir);
+  const evil = await makeTar([{ name: 'ok', body: 'fine' }, { name: '../escaped', body: 'x' }]);
+  await assert.rejects(extractLayerStream(Readable.from([evil]), dir), (err: unknown) => err instanceof UnsafeArchiveError && /path escapes the layer root/.test((err as Error).message));
+  assert.deepEqual(readdirSync(parent), ['diff']);
+});
+
+test('a cut gzip stream, too few bytes for any header, and tar failing each reject', async () => {
+  const plain = await sampleTar();
+  await assert.rejects(extractLayerStream(Readable.from([gzipSync(plain).subarray(0, 200)]), tempDir('berth-extract-')), /unexpected end of file/);
+  await assert.rejects(extractLayerStream(Readable.from([Buffer.from('ab')]), tempDir('berth-extract-')), /invalid tar archive|failed to unpack layer/);
+  // tar cannot change into a directory that does not exist.
+  const missing = join(tempDir('berth-extract-'), 'nope');
+  await assert.rejects(extractLayerStream(Readable.from([plain]), missing), /failed to unpack layer/);
+});
+
+test('abort mid-way kills tar and resolves once it is gone', async () => {
+  const plain = await sampleTar();
+  const dir = tempDir('berth-extract-');
+  const x = new LayerExtraction(dir);
+  await x.write(plain.subarray(0, 2000));
+  const pid = (x as unknown as { tar: { child: { pid: number } } }).tar.child.pid;
+  await x.abort();
+  assert.throws(() => process.kill(pid, 0), /ESRCH/);
+});
