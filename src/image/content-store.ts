@@ -115,8 +115,14 @@ export class ContentStore {
     const digest = `sha256:${createHash('sha256').update(buf).digest('hex')}`;
     if (await this.has(digest)) return { digest, size: buf.length };
     const tmp = this.tempPath();
-    await fs.writeFile(tmp, buf, { mode: 0o600 });
-    await this.commit(tmp, digest);
+    try {
+      await fs.writeFile(tmp, buf, { mode: 0o600 });
+      await this.commit(tmp, digest);
+    } catch (err) {
+      // A full disk, say: no half-written file stays behind.
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
     return { digest, size: buf.length };
   }
 

@@ -10,16 +10,17 @@ import { randomBytes } from 'node:crypto';
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const fh = await fs.open(tmp, 'w', mode);
   try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
+    const fh = await fs.open(tmp, 'w', mode);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await fs.rename(tmp, path);
   } catch (err) {
+    // A full disk, say: the old file stays as it was and no temporary one is left.
     await fs.rm(tmp, { force: true });
     throw err;
   }

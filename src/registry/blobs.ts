@@ -2,8 +2,8 @@
 // (the layer unpacker) while they land on disk, and resume an interrupted
 // transfer with an HTTP Range request instead of starting over.
 import { sha256Stream } from '../lib/hash-pool.js';
-import { promises as fs } from 'node:fs';
-import { Readable } from 'node:stream';
+import { createWriteStream, promises as fs } from 'node:fs';
+import { SystemError } from '../lib/errors.js';
 import type { ContentStore } from '../image/content-store.js';
 import { DigestMismatchError } from '../image/content-store.js';
 import { RegistryError, TransientRegistryError, type RegistryClient } from './client.js';
@@ -11,6 +11,62 @@ import { RegistryError, TransientRegistryError, type RegistryClient } from './cl
 export interface BlobRef { digest: string; size: number }
 
 const MAX_ATTEMPTS = 5;
+/** Bytes of a download that may wait for the disk before the download waits. */
+const FILE_BUFFER = 8 << 20;
+
+/**
+ * The blob's temporary file, written behind the download: the next chunk is
+ * fetched while earlier ones are still being written. Awaiting each write
+ * made every chunk a round trip through libuv's thread pool, which the
+ * layer's inflating shares, on a machine whose two cores were busy anyway.
+ * A disk error fails the next write, or the close.
+ */
+function blobFile(path: string): { write(chunk: Buffer): Promise<void> | undefined; close(): Promise<void>; discard(): Promise<void> } {
+  const ws = createWriteStream(path, { mode: 0o600, highWaterMark: FILE_BUFFER });
+  ws.on('error', () => undefined);
+  // `errored` is set at once; the 'error' event only comes after the file is closed.
+  let failure: Error | undefined;
+  const failed = (): Error | undefined => {
+    if (!failure && ws.errored) failure = new SystemError(`failed to write blob: ${ws.errored.message}`);
+    return failure;
+  };
+  /** Resolves on 'close' (at once if closed already): after an error too. */
+  const closed = (): Promise<void> => new Promise((resolve) => {
+    if (ws.closed) resolve();
+    else ws.once('close', () => resolve());
+  });
+  return {
+    write(chunk) {
+      const f = failed();
+      if (f) throw f;
+      if (ws.write(chunk)) return undefined;
+      return new Promise<void>((resolve, reject) => {
+        const settle = (): void => {
+          ws.off('drain', settle);
+          ws.off('close', settle);
+          const e = failed();
+          if (e) reject(e);
+          else resolve();
+        };
+        ws.on('drain', settle);
+        ws.on('close', settle);
+      });
+    },
+    async close() {
+      const done = closed();
+      ws.end();
+      await done;
+      const f = failed();
+      if (f) throw f;
+    },
+    async discard() {
+      // Closed before the caller removes the file: a stream still opening would create it again.
+      const done = closed();
+      ws.destroy();
+      await done;
+    },
+  };
+}
 
 /**
  * Fetch `blob` of `repo` into the content store. Every chunk is also handed to
@@ -22,7 +78,7 @@ export async function downloadBlob(
 ): Promise<void> {
   await content.init();
   const tmp = content.tempPath();
-  const fh = await fs.open(tmp, 'w', 0o600);
+  const file = blobFile(tmp);
   const hash = sha256Stream();
   let offset = 0;
   try {
@@ -33,21 +89,29 @@ export async function downloadBlob(
         if (!res.ok) await client.fail(res, `failed to fetch blob ${blob.digest}`);
         // A server that ignores Range sends it all again: skip what we already have.
         let skip = offset > 0 && res.status !== 206 ? offset : 0;
-        for await (const raw of Readable.fromWeb(res.body! as import('node:stream/web').ReadableStream<Uint8Array>)) {
-          // A view, not a copy: fetch's chunks are plain Uint8Arrays.
-          const bytes = raw as Uint8Array;
-          let chunk = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-          if (skip > 0) {
-            const n = Math.min(skip, chunk.length);
-            chunk = chunk.subarray(n);
-            skip -= n;
-            if (chunk.length === 0) continue;
+        // The web stream's own reader: a Node stream over it would concatenate chunks whenever we fall behind.
+        const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+        try {
+          for (let r = await reader.read(); !r.done; r = await reader.read()) {
+            // A view, not a copy: fetch's chunks are plain Uint8Arrays.
+            const bytes = r.value;
+            let chunk = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+            if (skip > 0) {
+              const n = Math.min(skip, chunk.length);
+              chunk = chunk.subarray(n);
+              skip -= n;
+              if (chunk.length === 0) continue;
+            }
+            await hash.update(chunk);
+            await file.write(chunk);
+            offset += chunk.length;
+            if (opts.onChunk) await opts.onChunk(chunk);
+            opts.onProgress?.(offset);
           }
-          await hash.update(chunk);
-          await fh.write(chunk);
-          offset += chunk.length;
-          if (opts.onChunk) await opts.onChunk(chunk);
-          opts.onProgress?.(offset);
+        } catch (err) {
+          // Whatever failed, the connection is let go.
+          await reader.cancel().catch(() => undefined);
+          throw err;
         }
         break;
       } catch (err) {
@@ -60,11 +124,11 @@ export async function downloadBlob(
     }
     const digest = await hash.digest();
     if (digest !== blob.digest) throw new DigestMismatchError(`filesystem layer verification failed for digest ${blob.digest}`);
-    await fh.close();
+    await file.close();
     await content.commit(tmp, digest);
   } catch (err) {
     hash.drop();
-    await fh.close().catch(() => undefined);
+    await file.discard();
     await fs.rm(tmp, { force: true });
     throw err;
   }

@@ -130,6 +130,42 @@ test('pull and push errors: unknown manifest, no registry, bad names, nothing lo
   assert.deepEqual(readdirSync(join(d.dataRoot, 'content', 'ingest')), []);
 });
 
+test('a pull that runs out of disk space fails with the reason and leaves nothing behind; with room again it works', async () => {
+  await setup();
+  const mk = berth(['run', '--name', 'big', 'busybox', 'sh', '-c', 'head -c 400000 /dev/urandom > /big']);
+  assert.equal(mk.code, 0, mk.stderr);
+  const ref = `${open.host}/team/big:1`;
+  assert.equal(berth(['commit', 'big', ref]).code, 0);
+  berth(['rm', 'big']);
+  assert.equal(berth(['push', ref]).code, 0);
+  assert.equal(berth(['rmi', ref]).code, 0);
+  const layersBefore = layerDirs().length;
+  // The content store on a filesystem with 64 KiB to spare, too little for the 400 KB layer
+  // (a filesystem of its own for the whole store: downloads are renamed from ingest/ to blobs/).
+  const content = join(d.dataRoot, 'content');
+  const used = Number(execFileSync('du', ['-sk', content]).toString().split('\t')[0]);
+  const saved = mkdtempSync('/tmp/bt-content-');
+  execFileSync('cp', ['-a', `${content}/.`, saved]);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${used + 1024}k`, 'tmpfs', content]);
+  try {
+    execFileSync('cp', ['-a', `${saved}/.`, content]);
+    const avail = Number(execFileSync('df', ['--output=avail', '-k', content]).toString().trim().split('\n')[1]);
+    execFileSync('fallocate', ['-l', `${(avail - 64) * 1024}`, join(content, 'filler')]);
+    const full = berth(['pull', ref]);
+    assert.equal(full.code, 1, full.stdout);
+    assert.match(full.stderr, /failed to write blob: ENOSPC: no space left on device/, full.stdout);
+    assert.deepEqual(readdirSync(join(content, 'ingest')), []);
+  } finally {
+    execFileSync('umount', [content]);
+    rmSync(saved, { recursive: true, force: true });
+  }
+  assert.equal(layerDirs().length, layersBefore);
+  assert.deepEqual(readdirSync(join(d.dataRoot, 'layers')).filter((f) => f.startsWith('.tmp-')), []);
+  const again = berth(['pull', ref]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(berth(['run', '--rm', ref, 'sh', '-c', 'wc -c < /big']).stdout.trim(), '400000');
+});
+
 test('token auth: anonymous is refused, login stores credentials in config.json, push and pull with them, logout', async () => {
   await setup();
   const ref = `${locked.host}/private/app:1`;
