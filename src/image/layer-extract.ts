@@ -6,17 +6,18 @@
 // with `for await` would concatenate whatever was buffered into new
 // Buffers (a copy of most bytes, and external memory that paces V8's full
 // collections), and the compression is told without a stream in between.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { posix } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import tarStream from 'tar-stream';
-import { InvalidParameterError, SystemError } from '../lib/errors.js';
+import { InvalidParameterError } from '../lib/errors.js';
 import { eachChunk } from '../lib/each-chunk.js';
 import { sha256Stream } from '../lib/hash-pool.js';
 import { detectCompression } from './compression.js';
 import { parseWhiteout, type Whiteout } from './whiteouts.js';
 import type { TarHeaderInfo } from './tar-file-scan.js';
+import { tarExtractStream, type TarExtractor } from './tar-extract.js';
 
 export class UnsafeArchiveError extends InvalidParameterError {}
 
@@ -101,23 +102,6 @@ export function layerScanner(): { sink: Writable; result: Promise<LayerScan> } {
   return { sink: extract as unknown as Writable, result };
 }
 
-/** GNU tar unpacking `source` (a file, or `-` for its stdin) into `dir`; `done` settles when it exits. */
-export function tarExtract(source: string, dir: string): { child: ChildProcessWithoutNullStreams; done: Promise<void> } {
-  // 128 KiB reads (-b 256) instead of tar's 10 KiB records: from a pipe, each
-  // read of tar's is a wake-up of the writer too. A pull is ~8 % faster.
-  // tar reassembles short reads from a pipe into whole records by itself, and
-  // a short last record is fine.
-  const child = spawn('tar', ['-x', '-p', '--numeric-owner', '--xattrs', '--xattrs-include=*', '--same-permissions', '-b', '256', '-f', source, '-C', dir]);
-  let err = '';
-  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-  const done = new Promise<void>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new SystemError(`failed to unpack layer: ${err.trim() || `tar exited with ${code}`}`))));
-  });
-  done.catch(() => undefined);
-  return { child, done };
-}
-
 /**
  * Write `chunk` to `w`; when `w` is full, a promise of its drain (rejecting
  * if `failed` does first). A broken `w` ends the wait too: what broke it
@@ -144,14 +128,13 @@ function writeWithBackpressure(w: Writable, chunk: Buffer, failed: Promise<never
 interface Decoder { write(chunk: Buffer): Promise<void> | undefined; end(): void; done: Promise<void>; abort(): void }
 
 /**
- * One layer being extracted into `dir` (which exists). Call `write` with
- * each chunk of the layer blob in order, awaiting it when it returns a
+ * One layer being extracted into a directory (LayerExtraction.start). Call
+ * `write` with each chunk of the layer blob in order, awaiting it when it returns a
  * promise (backpressure), then `end`; or `abort`. `failed` rejects as soon
  * as tar or the entry checks fail, however far the writes are.
  */
 export class LayerExtraction {
   readonly failed: Promise<never>;
-  private readonly tar: { child: ChildProcessWithoutNullStreams; done: Promise<void> };
   private readonly scan = layerScanner();
   // In place where the CPU has SHA instructions, else on a hash worker (hash-pool.ts).
   private readonly hash = sha256Stream();
@@ -159,9 +142,12 @@ export class LayerExtraction {
   private headLength = 0;
   private decoder: Decoder | undefined;
 
-  constructor(dir: string) {
-    this.tar = tarExtract('-', dir);
-    this.tar.child.stdin.on('error', () => undefined);
+  /** Start extracting into `dir`, which exists. */
+  static async start(dir: string): Promise<LayerExtraction> {
+    return new LayerExtraction(await tarExtractStream(dir));
+  }
+
+  private constructor(private readonly tar: TarExtractor) {
     const never = new Promise<never>(() => undefined);
     this.failed = Promise.race([this.scan.result.then(() => never), this.tar.done.then(() => never)]);
     this.failed.catch(() => undefined);
@@ -184,7 +170,7 @@ export class LayerExtraction {
     await Promise.race([decoder.done, this.failed]);
     this.scan.sink.end();
     const { size, whiteouts } = await this.scan.result;
-    this.tar.child.stdin.end();
+    this.tar.finish();
     await this.tar.done;
     return { diffId: await this.hash.digest(), size, whiteouts };
   }
@@ -194,13 +180,13 @@ export class LayerExtraction {
     this.hash.drop();
     this.decoder?.abort();
     this.scan.sink.destroy();
-    if (this.tar.child.exitCode === null && this.tar.child.signalCode === null) this.tar.child.kill('SIGKILL');
+    this.tar.kill();
     await this.tar.done.catch(() => undefined);
   }
 
   /** Every plain byte: hashed, checked, unpacked. */
   private plain(chunk: Buffer): Promise<void> | undefined {
-    const waits = [this.hash.update(chunk), writeWithBackpressure(this.scan.sink, chunk, this.failed), writeWithBackpressure(this.tar.child.stdin, chunk, this.failed)];
+    const waits = [this.hash.update(chunk), writeWithBackpressure(this.scan.sink, chunk, this.failed), writeWithBackpressure(this.tar.stdin, chunk, this.failed)];
     return waits.some(Boolean) ? Promise.all(waits).then(() => undefined) : undefined;
   }
 
@@ -258,7 +244,7 @@ export class LayerExtraction {
 
 /** Extract `input` into `dir` here, on this thread. */
 export async function extractLayerStream(input: Readable, dir: string): Promise<ExtractResult> {
-  const x = new LayerExtraction(dir);
+  const x = await LayerExtraction.start(dir);
   try {
     await eachChunk(input, (chunk) => {
       const w = x.write(chunk);

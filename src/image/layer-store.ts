@@ -2,7 +2,7 @@
 // uses them. A layer tar is validated entry by entry while GNU tar unpacks it
 // into a temporary directory that is renamed into place when complete.
 import { createHash, randomBytes } from 'node:crypto';
-import { promises as fs, createReadStream } from 'node:fs';
+import { promises as fs, constants as fsConstants, createReadStream } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
@@ -13,7 +13,8 @@ import { decompressed } from './compression.js';
 import { DigestMismatchError } from './content-store.js';
 import { whiteoutScript, type Whiteout } from './whiteouts.js';
 import { scanTarFile } from './tar-file-scan.js';
-import { entryChecks, extractLayerStream, layerScanner, tarExtract } from './layer-extract.js';
+import { entryChecks, extractLayerStream, layerScanner } from './layer-extract.js';
+import { TAR_FIFO_PREFIX, tarExtractFile } from './tar-extract.js';
 
 export { UnsafeArchiveError, layerScanner, type LayerScan } from './layer-extract.js';
 
@@ -100,9 +101,7 @@ export class LayerStore {
     try {
       const checks = entryChecks();
       await scanTarFile(path, (h) => checks.check(h));
-      const extract = tarExtract(path, diffDir);
-      extract.child.stdin.end();
-      await extract.done;
+      await tarExtractFile(path, diffDir);
       const diffId = await opts.diffId;
       if (diffId !== opts.expectedDiffId) {
         throw new DigestMismatchError(`failed to register layer: diff id mismatch: expected ${opts.expectedDiffId}, got ${diffId}`);
@@ -193,7 +192,36 @@ export class LayerStore {
     } catch {
       return;
     }
-    for (const e of entries) if (e.startsWith('.tmp-')) await fs.rm(join(this.root, e), { recursive: true, force: true });
+    for (const e of entries) {
+      if (!e.startsWith('.tmp-')) continue;
+      await releaseFifoReaders(join(this.root, e));
+      await fs.rm(join(this.root, e), { recursive: true, force: true });
+    }
+  }
+}
+
+/**
+ * A berthd killed right after it asked for a layer's tar, before tar opened
+ * its FIFO (tar-extract.ts), leaves that tar's shell waiting in open(2) for
+ * a writer that will never come. Opening the FIFO for writing and closing
+ * it again lets it go (tar finds an empty archive and exits).
+ */
+async function releaseFifoReaders(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(TAR_FIFO_PREFIX)) continue;
+    try {
+      // Non-blocking: fails with ENXIO when nobody waits to read, which is the usual case.
+      const fh = await fs.open(join(dir, name), fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
+      await fh.close();
+    } catch {
+      // no reader
+    }
   }
 }
 

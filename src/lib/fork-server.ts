@@ -53,6 +53,8 @@ export interface StatusResult extends CommandResult {
 interface Pending {
   stderr: string[];
   status?: string;
+  /** called with each status line as it comes */
+  onStatus?: (line: string) => void;
   resolve: (r: StatusResult) => void;
   reject: (e: Error) => void;
 }
@@ -128,6 +130,42 @@ export class ForkServer {
     return this.submit(id, lines);
   }
 
+  /**
+   * Start `argv` reading its stdin from `stdinPath` (a FIFO the caller holds
+   * open for writing, so that opening it does not block), its stdout
+   * discarded. `pid` resolves once the stdin is open, just before the
+   * program is executed (with that pid); `done` when it exits, with its code
+   * and stderr (127 and the shell's message when it cannot be executed).
+   */
+  startWithStdin(argv: string[], stdinPath: string): { pid: Promise<number>; done: Promise<CommandResult> } {
+    const id = this.helper.nextId();
+    // A small sh reports its pid on stderr, then becomes the program; the
+    // program's exit status follows its stderr down the same pipe. A line
+    // of the program's own never starts with "pid " or "rc " (tar's start
+    // with "tar:").
+    const lines = [
+      `{ sh -c 'echo "pid $$" >&2; exec "$@"' sh ${argv.map(shellQuote).join(' ')} <${shellQuote(stdinPath)} 2>&1 >/dev/null; echo "rc $?"; } | {`,
+      '  rc=1',
+      `  while IFS= read -r l; do case $l in 'pid '*) printf '${id}=%s\n' "\${l#pid }";; 'rc '*) rc=\${l#rc };; *) printf '${id}+%s\n' "$l";; esac; done`,
+      `  echo "${id} $rc"`,
+      '}',
+    ];
+    let gotPid!: (pid: number) => void;
+    let noPid!: (err: Error) => void;
+    const pid = new Promise<number>((resolve, reject) => { gotPid = resolve; noPid = reject; });
+    pid.catch(() => undefined);
+    const text = lines.join('\n');
+    const done = new Promise<StatusResult>((resolve, reject) => {
+      this.helper.send(id, {
+        stderr: [],
+        onStatus: (line) => gotPid(Number(line)),
+        resolve: (r) => { noPid(new SystemError(`fork server: ${argv[0]} exited before it ran`)); resolve(r); },
+        reject: (e) => { noPid(e); reject(e); },
+      }, `${text.split('\n').length}\n${text}\n`);
+    });
+    return { pid, done };
+  }
+
   /** Let the shell go (it exits when its stdin closes); jobs under way finish on their own. */
   close(): void {
     this.helper.close();
@@ -147,7 +185,10 @@ export class ForkServer {
     const p = this.helper.pending.get(Number(m[1]));
     if (!p) return;
     if (m[2] === '+') p.stderr.push(m[3]!);
-    else if (m[2] === '=') p.status = m[3]!;
+    else if (m[2] === '=') {
+      p.status = m[3]!;
+      p.onStatus?.(m[3]!);
+    }
     else {
       this.helper.settle(Number(m[1]));
       p.resolve({ code: Number(m[3]), stderr: p.stderr.join('\n').trim(), status: p.status });

@@ -1,6 +1,6 @@
 // System calls Node cannot make — mount(2), umount2(2), unshare(2) for a
-// network namespace, lgetxattr(2) — made by one long-lived helper instead of
-// a process per call.
+// network namespace, lgetxattr(2), mknodat(2) for a FIFO — made by one
+// long-lived helper instead of a process per call.
 //
 // Every container start mounts an overlay and makes a network namespace,
 // every teardown undoes both; a build mounts, unmounts and packs a layer for
@@ -27,12 +27,12 @@ import { HelperProcess } from './helper-process.js';
 export const MS_RDONLY = 1;
 export const MNT_DETACH = 2;
 
-export interface SyscallNumbers { mount: number; umount2: number; lgetxattr: number; unshare: number }
+export interface SyscallNumbers { mount: number; umount2: number; lgetxattr: number; unshare: number; mknodat: number }
 
 /** System call numbers per Node architecture; elsewhere the server is not used. */
 export const SYSCALLS: Partial<Record<NodeJS.Architecture, SyscallNumbers>> = {
-  x64: { mount: 165, umount2: 166, lgetxattr: 192, unshare: 272 },
-  arm64: { mount: 40, umount2: 39, lgetxattr: 9, unshare: 97 },
+  x64: { mount: 165, umount2: 166, lgetxattr: 192, unshare: 272, mknodat: 259 },
+  arm64: { mount: 40, umount2: 39, lgetxattr: 9, unshare: 97, mknodat: 33 },
 };
 
 const PERL = '/usr/bin/perl';
@@ -48,7 +48,7 @@ use strict;
 $| = 1;
 # What ps shows, instead of this whole script.
 $0 = 'berth-syscall-server';
-my ($sys_mount, $sys_umount2, $sys_lgetxattr, $sys_unshare) = map { $_ + 0 } @ARGV;
+my ($sys_mount, $sys_umount2, $sys_lgetxattr, $sys_unshare, $sys_mknodat) = map { $_ + 0 } @ARGV;
 # syscall() passes a string argument by pointer and so wants it writable: no literals.
 my ($opaque_xattr, $cap_xattr) = ('trusted.overlay.opaque', 'security.capability');
 sub scan {
@@ -112,6 +112,10 @@ while (my $line = <STDIN>) {
   } elsif ($op eq 'umount' && @f == 2) {
     my $target = pack('H*', $f[0]);
     $r = syscall($sys_umount2, $target, $f[1] + 0);
+  } elsif ($op eq 'fifo' && @f == 2) {
+    # mknodat(AT_FDCWD, path, S_IFIFO | mode, 0)
+    my $path = pack('H*', $f[0]);
+    $r = syscall($sys_mknodat, -100, $path, 0010000 | ($f[1] + 0), 0);
   } elsif ($op eq 'netns' && @f == 1) {
     $r = netns(pack('H*', $f[0]));
   } elsif ($op eq 'scan' && @f == 2) {
@@ -145,11 +149,11 @@ export class SyscallServer {
   private readonly perl: HelperProcess<Pending>;
 
   constructor(numbers: SyscallNumbers) {
-    const { mount, umount2, lgetxattr, unshare } = numbers;
+    const { mount, umount2, lgetxattr, unshare, mknodat } = numbers;
     // cwd / so that it never holds a directory someone wants to unmount.
     this.perl = new HelperProcess<Pending>({
       name: 'syscall server', what: 'perl', command: PERL, cwd: '/',
-      args: ['-e', PERL_LOOP, String(mount), String(umount2), String(lgetxattr), String(unshare)],
+      args: ['-e', PERL_LOOP, String(mount), String(umount2), String(lgetxattr), String(unshare), String(mknodat)],
       onLine: (line) => this.onLine(line),
     });
   }
@@ -167,6 +171,11 @@ export class SyscallServer {
   /** umount2(2). */
   async unmount(target: string, flags = 0): Promise<void> {
     await this.call('umount', [hex(target), String(flags)]);
+  }
+
+  /** A FIFO (named pipe) at `path`, with permission bits `mode` (less the umask, as mkfifo(3)). */
+  async mkfifo(path: string, mode = 0o600): Promise<void> {
+    await this.call('fifo', [hex(path), String(mode)]);
   }
 
   /**

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, mkdirSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
@@ -13,6 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { makeTar } from '../../helpers/tar.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { LayerExtraction, extractLayerStream, UnsafeArchiveError } from '../../../src/image/layer-extract.js';
+import { LayerStore } from '../../../src/image/layer-store.js';
 
 const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
@@ -52,7 +53,7 @@ test('gzip, zstd and plain layers in any chunking give the files, the diff id, t
   for (const [what, blob] of forms) {
     for (const sizes of chunkings) {
       const dir = tempDir('berth-extract-');
-      const x = new LayerExtraction(dir);
+      const x = await LayerExtraction.start(dir);
       await feed(x, cut(blob, sizes));
       const r = await x.end();
       const label = `${what} cut at ${sizes.join(',') || 'nothing'}`;
@@ -91,12 +92,45 @@ test('a cut gzip stream, too few bytes for any header, and tar failing each reje
   await assert.rejects(extractLayerStream(Readable.from([plain]), missing), /failed to unpack layer/);
 });
 
-test('abort mid-way kills tar and resolves once it is gone', async () => {
+test('abort mid-way kills tar and resolves once it is gone; no FIFO is left', async () => {
   const plain = await sampleTar();
-  const dir = tempDir('berth-extract-');
-  const x = new LayerExtraction(dir);
+  const parent = tempDir('berth-extract-');
+  const dir = join(parent, 'diff');
+  mkdirSync(dir);
+  const x = await LayerExtraction.start(dir);
   await x.write(plain.subarray(0, 2000));
-  const pid = (x as unknown as { tar: { child: { pid: number } } }).tar.child.pid;
+  const running = (): boolean => spawnSync('pgrep', ['-f', `^tar -x .* -C ${dir}$`]).status === 0;
+  assert.ok(running(), 'tar runs while the layer is written');
   await x.abort();
-  assert.throws(() => process.kill(pid, 0), /ESRCH/);
+  assert.equal(running(), false);
+  assert.deepEqual(readdirSync(parent), ['diff']);
+});
+
+test('the FIFO that feeds tar is gone once tar runs, and after a failed extraction', async () => {
+  const parent = tempDir('berth-extract-');
+  const dir = join(parent, 'diff');
+  mkdirSync(dir);
+  const x = await LayerExtraction.start(dir);
+  await x.write(await sampleTar());
+  await x.end();
+  assert.deepEqual(readdirSync(parent), ['diff']);
+  const evil = await makeTar([{ name: '/etc/passwd', body: 'x' }]);
+  await assert.rejects(extractLayerStream(Readable.from([evil]), dir), /absolute paths are not allowed/);
+  assert.deepEqual(readdirSync(parent), ['diff']);
+});
+
+test('cleanupTemp lets go of a tar shell left waiting on its FIFO by a killed berthd, and removes the directory', { timeout: 10_000 }, async () => {
+  const root = tempDir('berth-extract-');
+  const tmp = join(root, '.tmp-0123456789abcdef');
+  mkdirSync(join(tmp, 'diff'), { recursive: true });
+  const fifo = join(tmp, '.tar-stdin-aaaaaaaaaaaa');
+  execFileSync('mkfifo', [fifo]);
+  // What the fork server's job does: open the FIFO for reading (blocks: no writer), then tar.
+  const waiting = spawn('sh', ['-c', `tar -x -f - -C ${join(tmp, 'diff')} < ${fifo}`], { stdio: 'ignore' });
+  const exited = new Promise<number | null>((resolve) => waiting.on('exit', (code) => resolve(code)));
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(waiting.exitCode, null, 'the reader waits for a writer');
+  await new LayerStore(root).cleanupTemp();
+  assert.notEqual(await exited, null);
+  assert.deepEqual(readdirSync(root), []);
 });

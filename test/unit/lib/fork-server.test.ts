@@ -1,6 +1,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { ForkServer, shellQuote } from '../../../src/lib/fork-server.js';
@@ -98,5 +99,30 @@ test('a shell that dies fails the jobs under way; the next job starts a new one'
   const again = await fs.run(['sh', '-c', 'exit 5']);
   assert.equal(again.code, 5);
   assert.notEqual((fs as unknown as { shell: { pid: number } }).shell.pid, shellPid);
+  fs.close();
+});
+
+test('startWithStdin: the program reads the FIFO, its pid comes while it runs, then its exit code and stderr', async () => {
+  const fs = new ForkServer();
+  const fifo = join(dir, 'in.fifo');
+  execFileSync('mkfifo', [fifo]);
+  // Held read-write, as berthd holds it: the program's open does not wait.
+  const fd = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
+  const out = join(dir, 'copied');
+  const job = fs.startWithStdin(['sh', '-c', `cat > ${shellQuote(out)}; echo "complaint" >&2; exit 3`], fifo);
+  const pid = await job.pid;
+  process.kill(pid, 0);
+  writeSync(fd, 'through the fifo\n');
+  closeSync(fd);
+  const r = await job.done;
+  assert.equal(r.code, 3);
+  assert.equal(r.stderr, 'complaint');
+  assert.equal(readFileSync(out, 'utf8'), 'through the fifo\n');
+  // A program that cannot start: exit 127 and the shell's word for it.
+  const fd2 = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
+  const missing = await fs.startWithStdin(['/nonexistent/program'], fifo).done;
+  assert.equal(missing.code, 127);
+  assert.match(missing.stderr, /nonexistent\/program.*not found/);
+  closeSync(fd2);
   fs.close();
 });

@@ -2,7 +2,7 @@
 // root, as the whole suite does.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, mkdirSync, openSync, readFileSync, readlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readlinkSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { MNT_DETACH, SyscallError, SyscallServer, MS_RDONLY, SYSCALLS, syscallServer } from '../../../src/lib/syscall-server.js';
@@ -101,4 +101,14 @@ test('createNetns binds a new network namespace with loopback up on an empty fil
   }
   assert.ok(!isMountPoint(path));
   await assert.rejects(s.createNetns(join(dir, 'missing')), (err: unknown) => err instanceof SyscallError && err.code === 'ENOENT');
+});
+
+test('mkfifo makes a FIFO with the mode asked (less the umask); an existing name is EEXIST', async () => {
+  const dir = tempDir('berth-syscallsrv-');
+  const path = join(dir, 'a fifo');
+  await server().mkfifo(path, 0o600);
+  const st = statSync(path);
+  assert.ok(st.isFIFO());
+  assert.equal(st.mode & 0o777, 0o600);
+  await assert.rejects(server().mkfifo(path), (err: unknown) => err instanceof SyscallError && err.code === 'EEXIST');
 });
