@@ -56,9 +56,10 @@ export async function tarExtractStream(dir: string): Promise<TarExtractor> {
   await sys.mkfifo(fifo, 0o600);
   let fd: number;
   try {
-    // (libuv adds O_CLOEXEC.) Read-write: the open neither blocks nor waits for tar (a FIFO opened
-    // write-only waits for a reader). So tar's death is not an EPIPE here:
-    // the fork server reports its exit, and the stream is destroyed then.
+    // Read-write, so that the open does not wait for tar (a FIFO opened
+    // write-only waits for a reader). Then tar's death is no EPIPE here (we
+    // are a reader too): the fork server reports its exit, and the stream
+    // is destroyed then. (libuv adds O_CLOEXEC.)
     fd = openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK);
   } catch (err) {
     await fs.unlink(fifo).catch(() => undefined);
