@@ -16,8 +16,6 @@ import { scanTarFile } from './tar-file-scan.js';
 import { entryChecks, extractLayerStream, layerScanner } from './layer-extract.js';
 import { TAR_FIFO_PREFIX, tarExtractFile } from './tar-extract.js';
 
-export { UnsafeArchiveError, layerScanner, type LayerScan } from './layer-extract.js';
-
 export interface LayerRecord { chainId: string; diffId: string; parent?: string; size: number }
 
 export function chainIds(diffIds: string[]): string[] {
