@@ -67,6 +67,21 @@ async function statInContainer(container: string, path: string): Promise<PathSta
 }
 
 /** Run tar with stdin/stdout wired to streams; rejects with tar's message. */
+/**
+ * tar stops reading at the archive's end-of-archive blocks: the padding
+ * after them may still be on its way. Unread, that rest would hold the
+ * response — and its socket, and so the CLI — open forever: drain it. It is
+ * unpiped from tar's stdin first. tar's 'close' can come before its stdin
+ * reports the EPIPE, and that report unpipes the input — and unpiping the
+ * last destination pauses a stream, which would stop the drain for good (a
+ * cp hang seen in CI).
+ */
+export function drainAfter(input: Readable, stdin: Writable): void {
+  if (input.readableEnded) return;
+  input.unpipe(stdin);
+  input.resume();
+}
+
 export function runTar(args: string[], input?: Readable, output?: Writable): Promise<void> {
   return new Promise((resolve, reject) => {
     const p = spawn('tar', args, { stdio: [input ? 'pipe' : 'ignore', output ? 'pipe' : 'ignore', 'pipe'] });
@@ -81,10 +96,7 @@ export function runTar(args: string[], input?: Readable, output?: Writable): Pro
     if (output) p.stdout!.pipe(output);
     p.on('error', reject);
     p.on('close', (code) => {
-      // tar stops reading at the archive's end-of-archive blocks: the padding
-      // after them may still be on its way. Unpiped, that rest would hold the
-      // response — and its socket, and so the CLI — open forever. Drain it.
-      if (input && !input.readableEnded) input.resume();
+      if (input) drainAfter(input, p.stdin!);
       if (code === 0) resolve();
       else reject(new CliError(errText.trim() || `tar exited with ${code}`, 1));
     });
