@@ -68,14 +68,19 @@ export async function peek(input: Readable, n: number): Promise<{ head: Buffer; 
   return { head: head.subarray(0, n), stream: Readable.from(rest(), { objectMode: false }) };
 }
 
+/** gunzip for a layer's bytes. */
+export function layerGunzip(): ReturnType<typeof createGunzip> {
+  // Big output chunks: every chunk costs a hash update, a tar-stream parse and a pipe write.
+  return createGunzip({ chunkSize: 512 * 1024 });
+}
+
 /** The uncompressed tar stream of a layer, whatever its compression. */
 export async function decompressed(input: Readable): Promise<{ stream: Readable; compression: Compression }> {
   const { head, stream } = await peek(input, 4);
   const compression = detectCompression(head);
   if (compression === 'none') return { stream, compression };
   if (compression === 'gzip') {
-    // Big output chunks: every chunk costs a hash update, a tar-stream parse and a pipe write.
-    const gunzip = createGunzip({ chunkSize: 512 * 1024 });
+    const gunzip = layerGunzip();
     stream.on('error', (err) => gunzip.destroy(err));
     gunzip.on('error', () => stream.destroy());
     return { stream: stream.pipe(gunzip), compression };
@@ -116,7 +121,7 @@ export function gzipStream(level = 6): ReturnType<typeof createGzip> {
 }
 
 /** Pipe `input` through a filter program; errors (including a bad exit) surface on the returned stream. */
-function throughProcess(input: Readable, cmd: string, args: string[]): Readable {
+export function throughProcess(input: Readable, cmd: string, args: string[]): Readable {
   const out = new PassThrough();
   const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';

@@ -6,15 +6,13 @@
 // with `for await` would concatenate whatever was buffered into new
 // Buffers (a copy of most bytes, and external memory that paces V8's full
 // collections), and the compression is told without a stream in between.
-import { spawn } from 'node:child_process';
 import { posix } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import tarStream from 'tar-stream';
 import { InvalidParameterError } from '../lib/errors.js';
 import { eachChunk } from '../lib/each-chunk.js';
 import { sha256Stream } from '../lib/hash-pool.js';
-import { detectCompression } from './compression.js';
+import { detectCompression, layerGunzip, throughProcess } from './compression.js';
 import { parseWhiteout, type Whiteout } from './whiteouts.js';
 import type { TarHeaderInfo } from './tar-file-scan.js';
 import { tarExtractStream, type TarExtractor } from './tar-extract.js';
@@ -209,8 +207,7 @@ export class LayerExtraction {
   }
 
   private gunzip(): Decoder {
-    // Big output chunks: every chunk costs a hash update, a tar-stream parse and a pipe write.
-    const z = createGunzip({ chunkSize: 512 * 1024 });
+    const z = layerGunzip();
     const done = eachChunk(z, (c) => this.plain(c));
     const broken = this.failedOr(done);
     return {
@@ -223,21 +220,16 @@ export class LayerExtraction {
 
   private unzstd(): Decoder {
     // Node 20 has no zstd: the zstd program decompresses, on its own pipes.
-    const child = spawn('zstd', ['-d', '-c', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    child.stdin.on('error', () => undefined);
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const exited = new Promise<void>((resolve, reject) => {
-      child.on('error', (err) => reject(new InvalidParameterError(`cannot decompress layer: ${err.message}`)));
-      child.on('close', (code) => (code === 0 ? resolve() : reject(new InvalidParameterError(`invalid zstd stream: ${stderr.trim() || `exit code ${code}`}`))));
-    });
-    const done = Promise.all([eachChunk(child.stdout, (c) => this.plain(c)), exited]).then(() => undefined);
+    const input = new PassThrough();
+    const out = throughProcess(input, 'zstd', ['-d', '-c', '-q']);
+    const done = eachChunk(out, (c) => this.plain(c));
     const broken = this.failedOr(done);
     return {
-      write: (chunk) => writeWithBackpressure(child.stdin, chunk, broken),
-      end: () => { child.stdin.end(); },
+      write: (chunk) => writeWithBackpressure(input, chunk, broken),
+      end: () => { input.end(); },
       done,
-      abort: () => { if (child.exitCode === null) child.kill('SIGKILL'); },
+      // Closing the output kills zstd.
+      abort: () => { out.destroy(); },
     };
   }
 }

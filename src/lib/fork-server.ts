@@ -154,15 +154,9 @@ export class ForkServer {
     let noPid!: (err: Error) => void;
     const pid = new Promise<number>((resolve, reject) => { gotPid = resolve; noPid = reject; });
     pid.catch(() => undefined);
-    const text = lines.join('\n');
-    const done = new Promise<StatusResult>((resolve, reject) => {
-      this.helper.send(id, {
-        stderr: [],
-        onStatus: (line) => gotPid(Number(line)),
-        resolve: (r) => { noPid(new SystemError(`fork server: ${argv[0]} exited before it ran`)); resolve(r); },
-        reject: (e) => { noPid(e); reject(e); },
-      }, `${text.split('\n').length}\n${text}\n`);
-    });
+    const done = this.submit(id, lines, (line) => gotPid(Number(line)));
+    // Settling an already settled pid does nothing: these only tell of a job that never reported one.
+    done.then(() => noPid(new SystemError(`fork server: ${argv[0]} exited before it ran`)), noPid);
     return { pid, done };
   }
 
@@ -171,11 +165,11 @@ export class ForkServer {
     this.helper.close();
   }
 
-  private submit(id: number, lines: string[]): Promise<StatusResult> {
+  private submit(id: number, lines: string[], onStatus?: (line: string) => void): Promise<StatusResult> {
     const text = lines.join('\n');
     const count = text.split('\n').length;
     return new Promise<StatusResult>((resolve, reject) => {
-      this.helper.send(id, { stderr: [], resolve, reject }, `${count}\n${text}\n`);
+      this.helper.send(id, { stderr: [], resolve, reject, ...(onStatus ? { onStatus } : {}) }, `${count}\n${text}\n`);
     });
   }
 
