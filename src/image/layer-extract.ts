@@ -107,7 +107,9 @@ export function layerScanner(): { sink: Writable; result: Promise<LayerScan> } {
  * more than an EPIPE.
  */
 function writeWithBackpressure(w: Writable, chunk: Buffer, failed: Promise<never>): Promise<void> | undefined {
-  if (w.write(chunk)) return undefined;
+  // Gone already (tar exits at the end-of-archive blocks, and what follows them breaks its pipe): no event would come.
+  if (w.destroyed) return undefined;
+  if (w.write(chunk) || w.destroyed) return undefined;
   const drained = new Promise<void>((resolve) => {
     const done = (): void => {
       w.off('drain', done);

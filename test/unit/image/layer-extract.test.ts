@@ -92,6 +92,19 @@ test('a cut gzip stream, too few bytes for any header, and tar failing each reje
   await assert.rejects(extractLayerStream(Readable.from([plain]), missing), /failed to unpack layer/);
 });
 
+test('bytes after the end-of-archive blocks: tar stops reading there, the extraction still ends, and the diff id covers them', { timeout: 20_000 }, async () => {
+  // Padding far past tar's last read (some writers pad a lot): its pipe breaks under a write still under way.
+  const blob = Buffer.concat([await sampleTar(), Buffer.alloc(4 << 20)]);
+  for (const chunks of [[blob], cut(blob, Array(64).fill(65536))]) {
+    const dir = tempDir('berth-extract-');
+    const x = await LayerExtraction.start(dir);
+    await feed(x, chunks);
+    const r = await x.end();
+    assert.equal(r.diffId, sha(blob));
+    assert.equal(readFileSync(join(dir, 'etc/motd'), 'utf8'), 'hello\n');
+  }
+});
+
 test('abort mid-way kills tar and resolves once it is gone; no FIFO is left', async () => {
   const plain = await sampleTar();
   const parent = tempDir('berth-extract-');
