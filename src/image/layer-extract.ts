@@ -7,14 +7,13 @@
 // Buffers (a copy of most bytes, and external memory that paces V8's full
 // collections), and the compression is told without a stream in between.
 import { posix } from 'node:path';
-import { PassThrough, type Readable, type Writable } from 'node:stream';
-import tarStream from 'tar-stream';
+import { PassThrough, Writable, type Readable } from 'node:stream';
 import { InvalidParameterError } from '../lib/errors.js';
 import { eachChunk } from '../lib/each-chunk.js';
 import { sha256Stream } from '../lib/hash-pool.js';
 import { detectCompression, layerGunzip, throughProcess } from './compression.js';
 import { parseWhiteout, type Whiteout } from './whiteouts.js';
-import type { TarHeaderInfo } from './tar-file-scan.js';
+import { TarHeaderStream, type TarHeaderInfo } from './tar-file-scan.js';
 import { tarExtractStream, type TarExtractor } from './tar-extract.js';
 
 export class UnsafeArchiveError extends InvalidParameterError {}
@@ -75,29 +74,38 @@ export function entryChecks(): { check(h: TarHeaderInfo): void; result(): LayerS
  * `result` settles when the archive ends (or is found unsafe).
  */
 export function layerScanner(): { sink: Writable; result: Promise<LayerScan> } {
-  const extract = tarStream.extract();
   const checks = entryChecks();
-  const result = new Promise<LayerScan>((resolve, reject) => {
-    extract.on('entry', (header, stream, next) => {
-      // A truncated archive errors the entry stream; the extract's own error reports it.
-      stream.on('error', () => undefined);
-      try {
-        checks.check({ name: header.name, type: header.type ?? 'file', linkname: header.linkname ?? '', size: header.size ?? 0 });
-      } catch (err) {
-        stream.resume();
-        reject(err);
-        extract.destroy();
-        return;
-      }
-      stream.on('end', next);
-      stream.resume();
-    });
-    extract.on('finish', () => resolve(checks.result()));
-    extract.on('error', (err) => reject(new InvalidParameterError(`invalid tar archive: ${err.message}`)));
-  });
+  const headers = new TarHeaderStream((h) => checks.check(h));
+  let settle!: { resolve: (r: LayerScan) => void; reject: (err: unknown) => void };
+  const result = new Promise<LayerScan>((resolve, reject) => { settle = { resolve, reject }; });
   result.catch(() => undefined);
-  // tar-stream's streamx Writable keeps Node's write/drain/end contract.
-  return { sink: extract as unknown as Writable, result };
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, callback) {
+      try {
+        headers.write(chunk);
+        callback();
+      } catch (err) {
+        settle.reject(err);
+        callback(err as Error);
+      }
+    },
+    final(callback) {
+      try {
+        headers.end();
+        settle.resolve(checks.result());
+        callback();
+      } catch (err) {
+        settle.reject(err);
+        callback(err as Error);
+      }
+    },
+    destroy(err, callback) {
+      if (err) settle.reject(err);
+      callback(err);
+    },
+  });
+  sink.on('error', () => undefined);
+  return { sink, result };
 }
 
 /**
@@ -135,7 +143,10 @@ interface Decoder { write(chunk: Buffer): Promise<void> | undefined; end(): void
  */
 export class LayerExtraction {
   readonly failed: Promise<never>;
-  private readonly scan = layerScanner();
+  private readonly checks = entryChecks();
+  /** Every entry checked as its header passes, on this thread: no stream in between. */
+  private readonly headers = new TarHeaderStream((h) => this.checks.check(h));
+  private scanFailed!: (err: unknown) => void;
   // In place where the CPU has SHA instructions, else on a hash worker (hash-pool.ts).
   private readonly hash = sha256Stream();
   private head: Buffer[] = [];
@@ -149,7 +160,8 @@ export class LayerExtraction {
 
   private constructor(private readonly tar: TarExtractor) {
     const never = new Promise<never>(() => undefined);
-    this.failed = Promise.race([this.scan.result.then(() => never), this.tar.done.then(() => never)]);
+    const scan = new Promise<never>((_resolve, reject) => { this.scanFailed = reject; });
+    this.failed = Promise.race([scan, this.tar.done.then(() => never)]);
     this.failed.catch(() => undefined);
   }
 
@@ -168,8 +180,8 @@ export class LayerExtraction {
     if (rest.length) await decoder.write(Buffer.concat(rest));
     decoder.end();
     await Promise.race([decoder.done, this.failed]);
-    this.scan.sink.end();
-    const { size, whiteouts } = await this.scan.result;
+    if (!this.scanned(() => this.headers.end())) await this.failed;
+    const { size, whiteouts } = this.checks.result();
     this.tar.finish();
     await this.tar.done;
     return { diffId: await this.hash.digest(), size, whiteouts };
@@ -179,15 +191,26 @@ export class LayerExtraction {
   async abort(): Promise<void> {
     this.hash.drop();
     this.decoder?.abort();
-    this.scan.sink.destroy();
     this.tar.kill();
     await this.tar.done.catch(() => undefined);
   }
 
   /** Every plain byte: hashed, checked, unpacked. */
   private plain(chunk: Buffer): Promise<void> | undefined {
-    const waits = [this.hash.update(chunk), writeWithBackpressure(this.scan.sink, chunk, this.failed), writeWithBackpressure(this.tar.stdin, chunk, this.failed)];
+    if (!this.scanned(() => this.headers.write(chunk))) return this.failed;
+    const waits = [this.hash.update(chunk), writeWithBackpressure(this.tar.stdin, chunk, this.failed)];
     return waits.some(Boolean) ? Promise.all(waits).then(() => undefined) : undefined;
+  }
+
+  /** Runs a step of the header scan; false (and `failed` rejected) when it finds the archive bad or unsafe. */
+  private scanned(step: () => void): boolean {
+    try {
+      step();
+      return true;
+    } catch (err) {
+      this.scanFailed(err);
+      return false;
+    }
   }
 
   /** Rejects when the extraction fails or `decoding` does; never resolves. */

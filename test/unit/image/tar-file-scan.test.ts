@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import tarStream from 'tar-stream';
 import { makeTar } from '../../helpers/tar.js';
-import { scanTarFile, type TarHeaderInfo } from '../../../src/image/tar-file-scan.js';
+import { scanTarFile, TarHeaderStream, type TarHeaderInfo } from '../../../src/image/tar-file-scan.js';
 import { LayerStore } from '../../../src/image/layer-store.js';
 import { sha256File } from '../../../src/lib/hash-pool.js';
 import { decompressFile } from '../../../src/image/compression.js';
@@ -30,6 +30,21 @@ async function scanned(buf: Buffer): Promise<TarHeaderInfo[]> {
   return out;
 }
 
+/** TarHeaderStream's reading of `buf` fed in pieces of the given sizes (cycling). */
+function headerStreamed(buf: Buffer, sizes: number[]): TarHeaderInfo[] {
+  const out: TarHeaderInfo[] = [];
+  const scan = new TarHeaderStream((h) => out.push(h));
+  for (let off = 0, i = 0; off < buf.length; i++) {
+    const n = sizes[i % sizes.length]!;
+    scan.write(buf.subarray(off, off + n));
+    off += n;
+  }
+  scan.end();
+  return out;
+}
+
+const CHUNKINGS = [[1 << 30], [1, 511, 513], [7, 4096], [65536]];
+
 /** What tar-stream reports for the same bytes. */
 async function streamed(buf: Buffer): Promise<TarHeaderInfo[]> {
   const out: TarHeaderInfo[] = [];
@@ -45,7 +60,7 @@ async function streamed(buf: Buffer): Promise<TarHeaderInfo[]> {
   return out;
 }
 
-test('scanTarFile reports what tar-stream reads: ustar prefixes, pax and GNU long names, links, big and empty files', async () => {
+test('scanTarFile and TarHeaderStream (in any chunking) report what tar-stream reads: ustar prefixes, pax and GNU long names, links, big and empty files', async () => {
   const long = `${'d'.repeat(120)}/${'f'.repeat(120)}`;
   const src = tmp('berth-scan-src-');
   // ustar has no long names, only its prefix field (a path of 150 characters splits there).
@@ -59,10 +74,42 @@ test('scanTarFile reports what tar-stream reads: ustar prefixes, pax and GNU lon
     const members = format === 'ustar' ? ['u'] : ['.'];
     const buf = execFileSync('tar', ['-c', `--format=${format}`, '-f', '-', '-C', src, ...members], { maxBuffer: 64 << 20 });
     assert.ok((await scanned(buf)).length >= 5, format);
-    assert.deepEqual(await scanned(buf), await streamed(buf), format);
+    const expected = await streamed(buf);
+    assert.deepEqual(await scanned(buf), expected, format);
+    for (const sizes of CHUNKINGS) assert.deepEqual(headerStreamed(buf, sizes), expected, `${format} in pieces of ${sizes.join(',')}`);
   }
   const made = await makeTar([{ name: 'a/', type: 'directory' }, { name: 'a/b', body: 'hello' }, { name: 'a/l', type: 'symlink', linkname: 'b' }]);
   assert.deepEqual(await scanned(made), await streamed(made));
+  for (const sizes of CHUNKINGS) assert.deepEqual(headerStreamed(made, sizes), await streamed(made));
+});
+
+test('TarHeaderStream refuses what is not tar, stops at the end-of-archive block as GNU tar does, and bounds long-name records', async () => {
+  const good = await makeTar([{ name: 'a', body: 'x'.repeat(5000) }, { name: 'b', body: 'y' }]);
+  for (const sizes of CHUNKINGS) {
+    assert.throws(() => headerStreamed(good.subarray(0, 1024), sizes), /invalid tar archive: unexpected end of data/);
+    assert.throws(() => headerStreamed(good.subarray(0, 300), sizes), /invalid tar archive: unexpected end of data/);
+    const bad = Buffer.from(good);
+    bad[10] = bad[10]! ^ 1;
+    assert.throws(() => headerStreamed(bad, sizes), /invalid tar archive: invalid tar header/);
+    assert.throws(() => headerStreamed(Buffer.from('not a tar archive, not at all'.repeat(40)), sizes), /invalid tar archive/);
+    // What follows the first zero block is not read (GNU tar stops there too, with "A lone zero block").
+    const entryA = good.subarray(0, 512 + 5120);
+    const lone = Buffer.concat([entryA, Buffer.alloc(512), good.subarray(entryA.length), randomBytes(3000)]);
+    assert.deepEqual(headerStreamed(lone, sizes).map((h) => h.name), ['a']);
+  }
+  // A stream with nothing in it is an archive with no entries (as tar-stream had it).
+  assert.deepEqual(headerStreamed(Buffer.alloc(0), [1]), []);
+  // A GNU long name beyond 1 MiB is refused before it is gathered.
+  const huge = execFileSync('tar', ['-c', '--format=gnu', '-f', '-', '-C', tmp('berth-scan-'), '.'], { maxBuffer: 1 << 20 });
+  const longHeader = Buffer.from(huge.subarray(0, 512));
+  longHeader.write('././@LongLink\0', 0, 'latin1');
+  longHeader[156] = 'L'.charCodeAt(0);
+  longHeader.write(`${(2 << 20).toString(8).padStart(11, '0')}\0`, 124, 'latin1');
+  longHeader.fill(' ', 148, 156);
+  let sum = 0;
+  for (const b of longHeader) sum += b;
+  longHeader.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  assert.throws(() => headerStreamed(longHeader, [512]), /invalid tar archive: a long name or pax header of 2097152 bytes/);
 });
 
 test('scanTarFile refuses what is not a whole tar: truncated, a bad checksum, another format, empty', async () => {
