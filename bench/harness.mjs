@@ -3,7 +3,7 @@
 // berthd, docker CLI → berthd, docker CLI → dockerd), timing, medians and the
 // report of ratios. The berth CLI is executed as users run it, through its shebang.
 import { spawnSync, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import http from 'node:http';
 
@@ -41,7 +41,9 @@ export async function setup() {
   // A bridge of its own, removed at the end: each run has a new data root, and
   // a shared default bridge would keep every run's subnet.
   const bridge = `bbench${process.pid % 100000}`;
-  const berthd = spawn(process.execPath, [join(ROOT, 'dist/berthd.js'), '--config-file', join(dir, 'daemon.json'),
+  // With the Node flags of berthd's shebang (scripts/build.mjs), as it ships.
+  const flags = readFileSync(join(ROOT, 'dist/berthd.js'), 'utf8').slice(0, 300).split('\n')[0].split(' ').filter((a) => a.startsWith('--'));
+  const berthd = spawn(process.execPath, [...flags, join(ROOT, 'dist/berthd.js'), '--config-file', join(dir, 'daemon.json'),
     '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'run'), '-H', `unix://${sock}`, '--bridge', bridge, '-l', 'warn'], { stdio: 'inherit' });
   const ping = () => new Promise((r) => { const q = http.get({ socketPath: sock, path: '/_ping' }, (s) => { s.resume(); r(true); }); q.on('error', () => r(false)); });
   for (let i = 0; i < 100 && !(await ping()); i++) await new Promise((r) => setTimeout(r, 50));

@@ -11,7 +11,8 @@ ln -sf "$PWD/dist/berth.js" /usr/local/bin/berth
 ln -sf "$PWD/dist/berthd.js" /usr/local/bin/berthd
 if ! berth version >/dev/null 2>&1; then
   mkdir -p /var/log
-  nohup node dist/berthd.js >>/var/log/berthd.log 2>&1 &
+  # Run as a program: its shebang carries berthd's Node flags (scripts/build.mjs).
+  nohup dist/berthd.js >>/var/log/berthd.log 2>&1 &
   for _ in $(seq 1 50); do berth version >/dev/null 2>&1 && break; sleep 0.1; done
 fi
 if ! berth image inspect busybox >/dev/null 2>&1; then

@@ -9,6 +9,8 @@ import { before, after } from 'node:test';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
 const BERTHD = join(ROOT, 'dist/berthd.js');
+/** The Node flags berthd's shebang gives it (scripts/build.mjs): the daemon under test runs as it ships. */
+const BERTHD_NODE_FLAGS = readFileSync(BERTHD, 'utf8').slice(0, 300).split('\n')[0]!.split(' ').filter((a) => a.startsWith('--'));
 const BERTH = join(ROOT, 'dist/berth.js');
 const BUSYBOX_TAR = '/tmp/berth-test-busybox.tar';
 
@@ -46,7 +48,7 @@ export class Daemon {
   }
 
   async start(extra: string[] = []): Promise<void> {
-    this.proc = spawn(process.execPath, [BERTHD, '--config-file', join(this.dir, 'daemon.json'), '--data-root', this.dataRoot,
+    this.proc = spawn(process.execPath, [...BERTHD_NODE_FLAGS, BERTHD, '--config-file', join(this.dir, 'daemon.json'), '--data-root', this.dataRoot,
       '--exec-root', this.execRoot, '--host', `unix://${this.socket}`, '--bridge', this.bridge, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] })
       .on('error', () => undefined);
     this.proc.stderr!.on('data', (d: Buffer) => { this.logs += d.toString(); });
