@@ -8,7 +8,7 @@
 // (FifoWriter). Where there is no syscall server, berthd spawns tar itself.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { close, constants, open, openSync, promises as fs, write } from 'node:fs';
+import { close, closeSync, constants, open, openSync, promises as fs, write } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { SystemError } from '../lib/errors.js';
@@ -64,19 +64,19 @@ export async function tarExtractStream(dir: string): Promise<TarExtractor> {
     throw new SystemError(`failed to unpack layer: ${(err as Error).message}`);
   }
   const job = forkServer().startWithStdin(['tar', ...tarArgs('-', dir)], fifo);
-  // The writing end proper, opened once tar's stdin is: write-only, so that tar's death is an EPIPE here.
+  // The writing end proper, opened once tar's stdin is: write-only, and the
+  // read-write one closed before any write, so that tar's death is an EPIPE
+  // here rather than a write waiting for a reader that is berthd itself.
   const writeFd = job.pid.then(() => new Promise<number>((resolve, reject) => {
     open(fifo, constants.O_WRONLY, (err, fd) => (err ? reject(err) : resolve(fd)));
-  }));
+  })).finally(() => closeSync(holder));
   writeFd.catch(() => undefined);
-  void writeFd.then(() => undefined, () => undefined).then(() => {
-    closeFd(holder);
-    return fs.unlink(fifo);
-  }).catch(() => undefined);
+  // Once tar has it open (or never will), nobody needs the name; it is gone before `done` settles.
+  const unlinked = writeFd.then(() => undefined, () => undefined).then(() => fs.unlink(fifo)).catch(() => undefined);
   const stdin = new FifoWriter(writeFd);
   stdin.on('error', () => undefined);
   let exited = false;
-  const done = job.done.then((r) => {
+  const done = Promise.all([job.done, unlinked]).then(([r]) => {
     exited = true;
     stdin.destroy();
     if (r.code !== 0) throw failure(r.stderr, r.code);

@@ -105,6 +105,24 @@ test('bytes after the end-of-archive blocks: tar stops reading there, the extrac
   }
 });
 
+test('tar killed by someone else mid-way: the pending writes end, and the extraction fails with tar\'s failure', { timeout: 20_000 }, async () => {
+  const big = await makeTar([{ name: 'big', body: randomBytes(16 << 20) }]);
+  const parent = tempDir('berth-extract-');
+  const dir = join(parent, 'diff');
+  mkdirSync(dir);
+  const x = await LayerExtraction.start(dir);
+  await x.write(big.subarray(0, 2000));
+  execFileSync('pkill', ['-KILL', '-f', `^tar -x .* -C ${dir}$`]);
+  // More than the FIFO holds: without the EPIPE a write would wait for a reader for ever.
+  const writes = (async () => {
+    for (let off = 2000; off < big.length; off += 1 << 20) await x.write(big.subarray(off, off + (1 << 20)));
+  })();
+  // They settle (failing, or having gone nowhere once the pipe broke) instead of waiting.
+  await writes.catch((err: Error) => assert.match(err.message, /failed to unpack layer/));
+  await assert.rejects(x.end(), /failed to unpack layer/);
+  assert.deepEqual(readdirSync(parent), ['diff'], 'no FIFO left');
+});
+
 test('abort mid-way kills tar and resolves once it is gone; no FIFO is left', async () => {
   const plain = await sampleTar();
   const parent = tempDir('berth-extract-');
