@@ -65,6 +65,9 @@ function checksumOk(header: Buffer): boolean {
   return stored === sum;
 }
 
+/** A pax `size`: decimal digits only (NaN otherwise, which the caller refuses). */
+const paxSize = (value: string): number => (/^[0-9]+$/.test(value) ? Number(value) : NaN);
+
 /** pax records: `LEN key=value\n` each. */
 function paxRecords(data: Buffer): Record<string, string> {
   const out: Record<string, string> = {};
@@ -122,11 +125,15 @@ class HeaderDecoder {
     }
     let type = TYPES[String.fromCharCode(header[156]!)] ?? 'unknown';
     if (type === 'file' && name.endsWith('/')) type = 'directory';
+    const fullName = this.pax.path ?? this.longName ?? name;
+    const size = this.pax.size !== undefined ? paxSize(this.pax.size) : headerSize(header);
+    // Where this reading and GNU tar's would disagree on where the next header is, an entry could pass unchecked.
+    if (!Number.isSafeInteger(size) || size < 0) throw new InvalidTar(`invalid size in the header of "${fullName}"`);
     const info: TarHeaderInfo = {
-      name: this.pax.path ?? this.longName ?? name,
+      name: fullName,
       type,
       linkname: this.pax.linkpath ?? this.longLink ?? field(header, 157, 257),
-      size: this.pax.size !== undefined ? Number(this.pax.size) : headerSize(header),
+      size,
     };
     this.pax = {};
     this.longName = undefined;

@@ -10,12 +10,14 @@ export interface TarEntry {
   uid?: number;
   gid?: number;
   mtime?: Date;
+  /** pax records written before the entry (tar-stream's `pax` header field) */
+  pax?: Record<string, string>;
 }
 
 export async function makeTar(entries: TarEntry[]): Promise<Buffer> {
   const pack = tarStream.pack();
   for (const e of entries) {
-    const header = { name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime };
+    const header = { name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, ...(e.pax ? { pax: e.pax } : {}) };
     if (e.body !== undefined) pack.entry(header, e.body);
     else pack.entry(header);
   }

@@ -97,6 +97,12 @@ test('TarHeaderStream refuses what is not tar, stops at the end-of-archive block
     const lone = Buffer.concat([entryA, Buffer.alloc(512), good.subarray(entryA.length), randomBytes(3000)]);
     assert.deepEqual(headerStreamed(lone, sizes).map((h) => h.name), ['a']);
   }
+  // A pax size that is not a plain decimal number, or an octal size that is not octal: refused, streamed or from a file.
+  for (const bad of ['1e3', '-1', '0x10', '']) {
+    const withPax = await makeTar([{ name: 'f', body: 'x', pax: { size: bad } }]);
+    assert.throws(() => headerStreamed(withPax, [512]), /invalid tar archive: invalid size in the header of "f"/, `pax size ${JSON.stringify(bad)}`);
+    await assert.rejects(scanned(withPax), /invalid size in the header/);
+  }
   // A stream with nothing in it is an archive with no entries (as tar-stream had it).
   assert.deepEqual(headerStreamed(Buffer.alloc(0), [1]), []);
   // A GNU long name beyond 1 MiB is refused before it is gathered.
