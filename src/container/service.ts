@@ -143,6 +143,11 @@ export class ContainerService {
     await fs.mkdir(this.runtime.paths.exitDir, { recursive: true });
     await fs.mkdir(this.runtime.paths.socketDir, { recursive: true });
     for (const id of await fs.readdir(this.paths.containers)) {
+      // What a removal set aside and had not deleted yet: it still holds the record it removed.
+      if (id.startsWith('.removed-')) {
+        await fs.rm(join(this.paths.containers, id), { recursive: true, force: true });
+        continue;
+      }
       const file = join(this.paths.containers, id, 'container.json');
       let rec: ContainerRecord;
       try {
@@ -155,10 +160,6 @@ export class ContainerService {
       }
       this.records.set(rec.Id, rec);
       this.names.set(rec.Name, rec.Id);
-    }
-    // What removals set aside and had not deleted yet when the daemon stopped.
-    for (const name of await fs.readdir(this.paths.run)) {
-      if (name.startsWith('.removed-')) await fs.rm(join(this.paths.run, name), { recursive: true, force: true });
     }
     this.watchExits();
     for (const rec of this.records.values()) {
@@ -176,6 +177,17 @@ export class ContainerService {
       const id = mp.slice(this.paths.run.length + 1).split('/')[0]!;
       const rec = this.records.get(id);
       if (!rec || !rec.State.Running) await unmount(mp);
+    }
+    // Unmounted now: what removals set aside and had not deleted yet, and
+    // what a removal stopped between its two renames left without a record.
+    for (const name of await fs.readdir(this.paths.run)) {
+      if (name.startsWith('.removed-') || (/^[0-9a-f]{64}$/.test(name) && !this.records.has(name))) {
+        await fs.rm(join(this.paths.run, name), { recursive: true, force: true });
+      }
+    }
+    // Exit codes of containers that are gone (a removal stopped after its renames).
+    for (const name of await fs.readdir(this.runtime.paths.exitDir)) {
+      if (!this.records.has(name)) rmSync(join(this.runtime.paths.exitDir, name), { force: true });
     }
     await this.runtime.sweepSocketLinks();
     // Runtime state of containers we have no record of.
@@ -545,6 +557,8 @@ export class ContainerService {
   private handlingExit = new Set<string>();
   /** Containers being stopped by `restart`: an `--rm` one is not removed by that stop (as Docker). */
   private readonly restartStops = new Set<string>();
+  /** Containers `rm -f` is killing: their exit is not written down, their removal follows at once. */
+  private readonly forceRemovals = new Set<string>();
 
   /** Called when an exit file may have appeared. Idempotent. */
   private async handleExit(id: string): Promise<void> {
@@ -573,9 +587,13 @@ export class ContainerService {
       this.network.detach(rec).catch((err: unknown) => this.log('warn', 'network teardown failed', { id, err: String(err) })),
       this.runtime.delete(id).catch(() => undefined),
     ]);
+    // A container about to go (auto-removed, or killed by `rm -f`) keeps its
+    // exit file until its record is gone (see destroy): a daemon that dies
+    // in between finds the code there, not a container that lost its monitor.
+    const goes = autoRemove || this.forceRemovals.has(id);
     // One file each, at once: through the thread pool, busy with other
     // containers' files, each waited a millisecond or more.
-    rmSync(join(this.runtime.paths.exitDir, id), { force: true });
+    if (!goes) rmSync(join(this.runtime.paths.exitDir, id), { force: true });
     rec.State.Running = false;
     await releaseMounts(rec, this.volumes);
     const oomKilled = existsSync(join(this.paths.run, id, 'oom'));
@@ -589,11 +607,12 @@ export class ContainerService {
     };
     rec.MonitorPid = undefined;
     rec.InitStartTime = undefined;
-    // An auto-removed container is about to go: its record is not written
-    // again (two fsyncs on the path of every `run --rm`). Should berthd die
-    // before the removal, the record on disk still says running, and the
-    // restarted daemon finds it dead and removes it (see load).
-    if (!autoRemove) await this.save(rec);
+    // A container about to go is not written down as exited: two fsyncs on
+    // the path of every `run --rm` and `rm -f`. Should berthd die before the
+    // removal, the record on disk still says running, and the restarted
+    // daemon finds the exit file (see load): it removes an auto-remove one,
+    // and shows the other as exited, as if the `rm -f` had not been asked.
+    if (!goes) await this.save(rec);
     this.events.publish('container', 'die', id, { ...this.attrs(rec), exitCode: String(code) });
     this.notify(id, (c) => c !== 'removed', { StatusCode: code, Error: error ? { Message: error } : null });
     if (willRestart) {
@@ -894,35 +913,60 @@ export class ContainerService {
         }
         rec.ManuallyStopped = true;
         const exited = this.wait(rec.Id, 'next-exit');
-        await this.signal(rec, 9);
-        if (!(await withTimeout(exited, 30_000))) throw new SystemError(`could not kill running container ${rec.Id}, cannot remove`);
+        this.forceRemovals.add(rec.Id);
+        try {
+          await this.signal(rec, 9);
+          if (!(await withTimeout(exited, 30_000))) throw new SystemError(`could not kill running container ${rec.Id}, cannot remove`);
+        } finally {
+          this.forceRemovals.delete(rec.Id);
+        }
       }
       if (!this.records.has(rec.Id)) return; // auto-removed meanwhile
       await this.destroy(rec, opts.volumes || rec.HostConfig.AutoRemove);
     });
   }
 
-  /** Remove a stopped container's files and record; emits destroy. */
+  /**
+   * Remove a stopped container's files and record; emits destroy. Nothing is
+   * written first: the removal is done when the record's directory is
+   * renamed away. A daemon that dies before that finds the container
+   * stopped, as it was, and tears down what is left of its run (see load);
+   * one that dies after deletes what was set aside.
+   */
   private async destroy(rec: ContainerRecord, removeVolumes = rec.HostConfig.AutoRemove): Promise<void> {
     if (!this.records.has(rec.Id)) return;
+    const was = rec.State.Status;
+    // In memory only: a start, a commit or a second rm refuse meanwhile.
     rec.State.Status = 'removing';
-    // On disk, "removing" makes a restarted daemon finish an interrupted
-    // removal. An auto-remove container that has run is removed by the
-    // restarted daemon anyway, whatever its record says.
-    if (!autoRemoves(rec)) await this.save(rec).catch(() => undefined);
-    // Usually deleted when the process ended; spawning runc again costs ~15 ms of `run --rm`.
-    if (await this.runtime.exists(rec.Id)) await this.runtime.delete(rec.Id).catch(() => undefined);
-    if (rec.Sandbox) await this.network.detach(rec).catch(() => undefined);
-    await unmount(join(this.paths.run, rec.Id, 'rootfs'));
-    await this.runtime.removeSocketLink(rec.Id);
+    try {
+      await Promise.all([
+        // Usually deleted when the process ended; spawning runc again costs ~15 ms of `run --rm`.
+        this.runtime.exists(rec.Id).then((exists) => (exists ? this.runtime.delete(rec.Id).catch(() => undefined) : undefined)),
+        rec.Sandbox ? this.network.detach(rec).catch(() => undefined) : undefined,
+        unmount(join(this.paths.run, rec.Id, 'rootfs')),
+      ]);
+      await this.runtime.removeSocketLink(rec.Id);
+    } catch (err) {
+      rec.State.Status = was;
+      throw err;
+    }
     // Out of the way at once (a rename each), deleted after the removal is
     // reported: a recursive rm through the thread pool took ~5 ms of every
     // `run --rm` even for a container that wrote nothing, and a container
-    // that wrote a million files must not make `rm` wait for them. A daemon
-    // stopped before they are gone deletes them at start (see load: a
-    // directory without a record is a leftover).
+    // that wrote a million files must not make `rm` wait for them. The
+    // record's directory goes first. A daemon stopped before they are gone
+    // deletes them at start (see load).
     const asideName = `.removed-${rec.Id}-${randomBytes(4).toString('hex')}`;
-    const leftovers = [this.paths.run, this.paths.containers].map((parent) => setAside(parent, rec.Id, asideName));
+    let record: string | undefined;
+    try {
+      record = setAside(this.paths.containers, rec.Id, asideName);
+    } catch (err) {
+      rec.State.Status = was;
+      throw err;
+    }
+    // Should this one fail, the directory is a leftover without a record, which load deletes.
+    const leftovers = [record, tryToSetAside(this.paths.run, rec.Id, asideName)];
+    rmSync(join(this.runtime.paths.exitDir, rec.Id), { force: true });
     this.records.delete(rec.Id);
     if (this.names.get(rec.Name) === rec.Id) this.names.delete(rec.Name);
     this.events.publish('container', 'destroy', rec.Id, this.attrs(rec));
@@ -1098,6 +1142,14 @@ function setAside(parent: string, name: string, asideName: string): string | und
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
+  }
+}
+
+function tryToSetAside(parent: string, name: string, asideName: string): string | undefined {
+  try {
+    return setAside(parent, name, asideName);
+  } catch {
+    return undefined;
   }
 }
 

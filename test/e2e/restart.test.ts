@@ -3,9 +3,9 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Daemon, ROOT, eventually, sleep } from './harness.js';
+import { Daemon, ROOT, eventually, networkObjects, sleep } from './harness.js';
 
 const d = new Daemon();
 after(async () => {
@@ -114,4 +114,75 @@ test('--rm containers that end while berthd is down are removed at its start, wi
   assert.deepEqual(d.mounts().filter((l) => l.includes('/rootfs')), []);
   assert.deepEqual(readdirSync(join(d.execRoot, 'containers')), []);
   assert.deepEqual(readdirSync(join(d.dataRoot, 'containers')), []);
+});
+
+test('kill -9 of berthd during rm -f: the restarted daemon shows the container gone or exited, and nothing of it is left', async () => {
+  const before = networkObjects();
+  // From right after the request to well after the answer would have come:
+  // the daemon dies before the kill, between the exit and the removal, and
+  // in the middle of the teardown.
+  for (const delayMs of [0, 3, 6, 10, 15, 25, 60]) {
+    const run = d.berth(['run', '-d', '--name', 'doomed', '-p', '127.0.0.1::80', 'busybox', 'sleep', '1000']);
+    assert.equal(run.code, 0, run.stderr);
+    const id = run.stdout.trim();
+    const pid = Number(d.berth(['inspect', '-f', '{{.State.Pid}}', id]).stdout.trim());
+    const removal = d.api('DELETE', `/containers/${id}?force=1`).catch(() => undefined);
+    await sleep(delayMs);
+    await d.kill9();
+    await removal;
+    await d.start();
+    let seen = '';
+    const status = await eventually(async () => {
+      const r = await d.api('GET', `/containers/${id}/json`);
+      if (r.status === 404) return 'gone';
+      const state = (r.body as { State?: { Status: string; ExitCode: number } }).State;
+      seen = `${r.status} ${state?.Status} ${state?.ExitCode}`;
+      // Killed before the daemon died, or not yet: never half-removed.
+      return seen === '200 exited 137' || seen === '200 running 0' ? seen : undefined;
+    });
+    assert.ok(status, `after ${delayMs} ms: ${seen}`);
+    if (status !== 'gone') assert.equal(d.berth(['rm', '-f', id]).code, 0);
+    assert.throws(() => process.kill(pid, 0), `the container's process is gone (after ${delayMs} ms)`);
+    assert.deepEqual(d.mounts().filter((l) => l.includes(id)), [], `no mount (after ${delayMs} ms)`);
+    assert.deepEqual(readdirSync(join(d.execRoot, 'runtime')).filter((n) => n === id), [], `no runtime state (after ${delayMs} ms)`);
+    for (const root of [d.execRoot, d.dataRoot]) {
+      assert.deepEqual(readdirSync(join(root, 'containers')).filter((n) => n.includes(id)), [], `nothing under ${root} (after ${delayMs} ms)`);
+    }
+    assert.deepEqual(networkObjects(), before, `no veth, netns or rule left (after ${delayMs} ms)`);
+  }
+});
+
+test('a removal cut short after its renames: the set-aside record does not come back, and no run directory or exit file is left', async () => {
+  const before = networkObjects();
+  const ghost = d.berth(['create', '--name', 'ghost', 'busybox', 'true']);
+  assert.equal(ghost.code, 0, ghost.stderr);
+  const id = ghost.stdout.trim();
+  // A second container cut between the two renames: its run directory has no record any more.
+  const half = d.berth(['run', '-d', '--name', 'half', 'busybox', 'sleep', '1000']);
+  assert.equal(half.code, 0, half.stderr);
+  const halfId = half.stdout.trim();
+  const halfPid = Number(d.berth(['inspect', '-f', '{{.State.Pid}}', halfId]).stdout.trim());
+  await d.kill9();
+  process.kill(halfPid, 'SIGKILL');
+  await eventually(() => existsSync(join(d.execRoot, 'exits', halfId)) || undefined);
+  // What destroy does first: the record's directory renamed away, with the record in it.
+  renameSync(join(d.dataRoot, 'containers', id), join(d.dataRoot, 'containers', `.removed-${id}-feedf00d`));
+  // (A container never started has no run directory; give it one, as a removal's second rename leaves it.)
+  mkdirSync(join(d.execRoot, 'containers', `.removed-${id}-feedf00d`, 'rootfs'), { recursive: true });
+  renameSync(join(d.dataRoot, 'containers', halfId), join(d.dataRoot, 'containers', `.removed-${halfId}-feedf00d`));
+  await d.start();
+  for (const name of ['ghost', 'half']) {
+    assert.equal((await d.api('GET', `/containers/${name}/json`)).status, 404, `${name} stays removed`);
+  }
+  assert.deepEqual(d.berth(['ps', '-a', '-q']).stdout, '');
+  await eventually(() => readdirSync(join(d.dataRoot, 'containers')).length === 0 || undefined);
+  assert.deepEqual(readdirSync(join(d.dataRoot, 'containers')), []);
+  assert.deepEqual(readdirSync(join(d.execRoot, 'containers')), []);
+  assert.deepEqual(readdirSync(join(d.execRoot, 'exits')), []);
+  assert.deepEqual(d.mounts().filter((l) => l.includes(halfId)), []);
+  assert.deepEqual(networkObjects(), before);
+  // The name is free again.
+  const again = d.berth(['create', '--name', 'ghost', 'busybox', 'true']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(d.berth(['rm', 'ghost']).code, 0);
 });
