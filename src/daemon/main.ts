@@ -13,6 +13,7 @@ import { imageRoutes } from './routes/images.js';
 import { execRoutes } from './routes/exec.js';
 import { networkRoutes } from './routes/networks.js';
 import { volumeRoutes } from './routes/volumes.js';
+import { swarmRoutes } from './routes/swarm.js';
 import { BERTH_VERSION } from './version.js';
 
 async function main(): Promise<void> {
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
   execRoutes(router, engine);
   networkRoutes(router, engine);
   volumeRoutes(router, engine);
+  swarmRoutes(router);
   const server = createApiServer(router, log);
 
   await fs.mkdir(dirname(config.socket), { recursive: true });

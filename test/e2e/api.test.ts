@@ -143,3 +143,37 @@ test('docker CLI: images, tag, inspect, rmi against berthd', () => {
   assert.equal(rmi.stdout, 'Untagged: localhost:5000/team/bb:1.0\n');
   assert.equal(d.berth(['image', 'inspect', 'busybox']).code, 0);
 });
+
+test('swarm and plugin endpoints answer as a Docker in no swarm with no plugins', async () => {
+  const notManager = 'This node is not a swarm manager. Use "docker swarm init" or "docker swarm join" to connect this node to swarm and try again.';
+  for (const [method, path] of [['GET', '/nodes'], ['GET', '/v1.41/services?filters=%7B%7D'], ['POST', '/services/create'], ['GET', '/tasks'],
+    ['GET', '/secrets'], ['DELETE', '/configs/abc'], ['GET', '/swarm'], ['GET', '/swarm/unlockkey'], ['POST', '/services/web/update']]) {
+    const r = await d.api(method!, path!, method === 'POST' ? {} : undefined);
+    assert.equal(r.status, 503, `${method} ${path}`);
+    assert.deepEqual(r.body, { message: notManager }, `${method} ${path}`);
+  }
+  const leave = await d.api('POST', '/swarm/leave?force=1');
+  assert.deepEqual([leave.status, leave.body], [503, { message: 'This node is not part of a swarm' }]);
+  const init = await d.api('POST', '/swarm/init', { ListenAddr: '0.0.0.0:2377' });
+  assert.equal(init.status, 501);
+  assert.match((init.body as { message: string }).message, /does not support swarm mode/);
+  const plugins = await d.api('GET', '/plugins');
+  assert.deepEqual([plugins.status, plugins.body], [200, []]);
+  const inspect = await d.api('GET', '/plugins/vieux/sshfs:latest/json');
+  assert.deepEqual([inspect.status, inspect.body], [404, { message: 'plugin "vieux/sshfs:latest" not found' }]);
+  assert.equal((await d.api('POST', '/plugins/pull?remote=vieux/sshfs', [])).status, 501);
+  assert.equal((await d.api('GET', '/plugins?filters=notjson')).status, 400);
+
+  // Through the docker CLI, the messages people know.
+  const nodes = d.docker(['node', 'ls']);
+  assert.equal(nodes.code, 1);
+  assert.equal(nodes.stderr, `Error response from daemon: ${notManager}\n`);
+  const services = d.docker(['service', 'ls']);
+  assert.equal(services.stderr, `Error response from daemon: ${notManager}\n`);
+  const pluginLs = d.docker(['plugin', 'ls']);
+  assert.equal(pluginLs.code, 0, pluginLs.stderr);
+  assert.match(pluginLs.stdout, /^ID\s+NAME\s+DESCRIPTION\s+ENABLED\n$/);
+  const swarmInit = d.docker(['swarm', 'init']);
+  assert.equal(swarmInit.code, 1);
+  assert.match(swarmInit.stderr, /Berth does not support swarm mode/);
+});
