@@ -501,6 +501,12 @@ export function buildProgram(only: string[] = []): Command {
     .option('-p, --password <string>', 'Password')
     .option('--password-stdin', 'Take the password from stdin')
     .argument('[server]').action(registryCmd('login'));
+  define(program, 'search').description('Search Docker Hub (or the registry the term names) for images').usage('[OPTIONS] TERM').helpOption('--help', 'Print usage')
+    .option('-f, --filter <filter>', 'Filter output based on conditions provided', collect)
+    .option('--format <string>', 'Pretty-print search using a Go template')
+    .option('--limit <int>', 'Max number of search results')
+    .option('--no-trunc', "Don't truncate output")
+    .argument('<term>').action(registryCmd('search'));
   define(program, 'logout').description('Log out from a registry').usage('[SERVER]').helpOption('--help', 'Print usage')
     .argument('[server]').action(registryCmd('logout'));
   define(program, 'version').description('Show the Berth version information').helpOption('--help', 'Print usage')

@@ -122,7 +122,7 @@ export class EngineClient {
     });
   }
 
-  async json<T = unknown>(method: string, path: string, opts: { query?: Query; body?: unknown } = {}): Promise<T> {
+  async json<T = unknown>(method: string, path: string, opts: { query?: Query; body?: unknown; headers?: Record<string, string> } = {}): Promise<T> {
     const res = await this.raw(method, path, opts);
     const text = await readAll(res);
     return (text.trim() ? JSON.parse(text) : undefined) as T;

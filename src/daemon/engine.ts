@@ -19,6 +19,7 @@ import { NetworkService } from '../network/service.js';
 import { VolumeService } from '../volume/service.js';
 import { RegistryClient, isInsecure } from '../registry/client.js';
 import type { AuthConfig } from '../registry/auth.js';
+import { searchIndex, splitSearchTerm, type SearchResult } from '../registry/search.js';
 import { BERTH_VERSION } from './version.js';
 import { cleanupBuildLeftovers, removeBuildContainers } from './build.js';
 
@@ -134,6 +135,12 @@ export class Engine {
   /** A registry client for one pull, push or login, with that request's credentials. */
   registry(domain: string, auth: AuthConfig): RegistryClient {
     return new RegistryClient(domain, auth, isInsecure(domain, this.config.insecureRegistries), `berth/${BERTH_VERSION}`);
+  }
+
+  /** `docker search`: the index the term names, asked with this request's credentials. */
+  search(term: string, limit: number, auth: AuthConfig): Promise<SearchResult[]> {
+    const { index, query } = splitSearchTerm(term);
+    return searchIndex(index, query, limit, auth, isInsecure(index, this.config.insecureRegistries), `berth/${BERTH_VERSION}`);
   }
 
   imageSize(imageId: string): number {

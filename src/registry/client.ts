@@ -190,7 +190,7 @@ export class RegistryClient {
   }
 }
 
-function networkMessage(err: unknown): string {
+export function networkMessage(err: unknown): string {
   const e = err as { cause?: { code?: string; message?: string; address?: string; port?: number }; message?: string; name?: string };
   const c = e.cause;
   if (c?.code === 'ECONNREFUSED') return `dial tcp ${c.address ?? ''}${c.port ? `:${c.port}` : ''}: connect: connection refused`;

@@ -559,3 +559,62 @@ http.createServer((req,res)=>{const parts=[];let n=0;
     proxy.kill();
   }
 });
+
+test('search: the index the term names, with the stored login; filters, limit, --no-trunc, --format; a registry without search; the docker CLI prints the same', async () => {
+  await setup();
+  const index = await broken.searchIndex();
+  const host = `127.0.0.1:${index.port}`;
+  const last = (): { path: string; auth: string | null } | undefined => index.asked().pop();
+  const table = berth(['search', `${host}/busybox`]);
+  assert.equal(table.code, 0, table.stderr);
+  assert.equal(table.stdout, [
+    'NAME           DESCRIPTION                                     STARS     OFFICIAL',
+    'team/busybox   A busybox for the team, with a description l…   12        ',
+    'busybox        Busybox base image.                             3400      [OK]',
+    ''].join('\n'));
+  assert.deepEqual(last(), { path: '/v1/search?q=busybox&n=25', auth: null });
+  if (hasDockerCli()) assert.equal(d.docker(['search', `${host}/busybox`], { env }).stdout, table.stdout);
+
+  const official = berth(['search', '--no-trunc', '--filter', 'is-official=true', `${host}/busybox`]);
+  assert.equal(official.stdout, 'NAME      DESCRIPTION           STARS     OFFICIAL\nbusybox   Busybox base image.   3400      [OK]\n');
+  const starred = berth(['search', '--filter', 'stars=100', '--filter', 'stars=5', '--format', '{{.Name}}', `${host}/busybox`]);
+  assert.equal(starred.stdout, 'busybox\n');
+  const noTrunc = berth(['search', '--no-trunc', '--limit', '1', '--format', '{{.Description}}|{{.StarCount}}|{{.IsOfficial}}', `${host}/busybox`]);
+  assert.equal(noTrunc.stdout, 'A busybox for the team, with a description longer than forty-five characters and a second line|12|\n');
+  assert.equal(last()!.path, '/v1/search?q=busybox&n=1');
+  const json = await d.api('GET', `/images/search?term=${encodeURIComponent(`${host}/busybox`)}`);
+  assert.equal(json.status, 200);
+  // is_automated is deprecated and untrustworthy on Docker Hub: always false, as dockerd gives it.
+  assert.deepEqual((json.body as { is_automated: boolean }[]).map((r) => r.is_automated), [false, false]);
+  assert.deepEqual((await d.api('GET', `/images/search?term=x&filters=${encodeURIComponent('{"is-automated":["true"]}')}`)).body, []);
+
+  // Bad input: refused before the index is asked.
+  const before = index.asked().length;
+  for (const [args, message] of [
+    [['--filter', 'stars=many'], "invalid filter 'stars=many'"],
+    [['--filter', 'color=red'], "invalid filter 'color'"],
+    [['--filter', 'is-official=maybe'], "invalid filter 'is-official=maybe'"],
+    [['--limit', '101'], 'limit 101 is outside the range of [1, 100]'],
+  ] as const) {
+    const r = berth(['search', ...args, `${host}/busybox`]);
+    assert.equal(r.code, 1, args.join(' '));
+    assert.equal(r.stderr, `Error response from daemon: ${message}\n`);
+  }
+  assert.equal(index.asked().length, before);
+  assert.equal((await d.api('GET', '/images/search')).status, 400);
+
+  // With a login for that host, its credentials go along.
+  assert.equal(berth(['login', '-u', 'u', '--password-stdin', host], 'p\n').code, 0);
+  assert.equal(berth(['search', `${host}/team/app`]).code, 0);
+  assert.deepEqual(last(), { path: '/v1/search?q=team%2Fapp&n=25', auth: `Basic ${Buffer.from('u:p').toString('base64')}` });
+  assert.equal(berth(['logout', host]).code, 0);
+
+  // A distribution registry has no search endpoint; nothing listens on the other.
+  const noSearch = berth(['search', `${open.host}/team/app`]);
+  assert.equal(noSearch.code, 1);
+  assert.equal(noSearch.stderr, 'Error response from daemon: Unexpected status code 404\n');
+  const port = await freePort();
+  const nobody = berth(['search', `127.0.0.1:${port}/x`]);
+  assert.equal(nobody.code, 1);
+  assert.equal(nobody.stderr, `Error response from daemon: Get "http://127.0.0.1:${port}/v1/search?q=x&n=25": dial tcp 127.0.0.1:${port}: connect: connection refused\n`);
+});

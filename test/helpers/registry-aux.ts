@@ -1,7 +1,9 @@
 // Processes for TestRegistry: `token PORT KEY CERT USER PASSWORD` serves
 // bearer tokens (RS256 JWTs carrying the certificate in x5c, as distribution
 // verifies them); `proxy PORT UPSTREAM CUT LOG` forwards to the registry and
-// breaks the first transfer of each blob after CUT bytes.
+// breaks the first transfer of each blob after CUT bytes; `search PORT LOG`
+// is an index with a v1 search endpoint (two fixed results) and a /v2/ that
+// takes the login u:p, logging each search and its Authorization to LOG.
 import http from 'node:http';
 import { createSign, randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync, appendFileSync } from 'node:fs';
@@ -105,6 +107,27 @@ if (mode === 'token') {
     });
     up.on('error', () => res.destroy());
     req.pipe(up);
+  }).listen(port, '127.0.0.1');
+} else if (mode === 'search') {
+  const [logFile] = rest as [string];
+  const results = [
+    { name: 'team/busybox', description: 'A busybox for the team, with a description longer than forty-five characters\nand a second line', star_count: 12, is_official: false, is_automated: true },
+    { name: 'busybox', description: 'Busybox base image.', star_count: 3400, is_official: true, is_automated: false },
+  ];
+  http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/v2/') {
+      const ok = req.headers.authorization === `Basic ${Buffer.from('u:p').toString('base64')}`;
+      res.writeHead(ok ? 200 : 401, ok ? {} : { 'WWW-Authenticate': 'Basic realm="search"' }).end();
+      return;
+    }
+    if (url.pathname !== '/v1/search') {
+      res.writeHead(404).end();
+      return;
+    }
+    appendFileSync(logFile, `${JSON.stringify({ path: `${url.pathname}${url.search}`, auth: req.headers.authorization ?? null })}\n`);
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ num_results: 2, query: url.searchParams.get('q'), results: results.slice(0, Number(url.searchParams.get('n'))) }));
   }).listen(port, '127.0.0.1');
 } else if (mode === 'fake') {
   // A registry that misbehaves on purpose, one repository per kind of trouble.

@@ -91,6 +91,16 @@ ${auth}`);
     return { port, log: () => readFileSync(logFile, 'utf8').split('\n').filter(Boolean) };
   }
 
+  /** An index with a v1 search endpoint (see registry-aux `search`); what it was asked, oldest first. */
+  async searchIndex(): Promise<{ port: number; asked: () => { path: string; auth: string | null }[] }> {
+    const port = await freePort();
+    const logFile = join(this.dir, `search-${port}.log`);
+    writeFileSync(logFile, '');
+    this.spawn(process.execPath, [HELPER, 'search', String(port), logFile]);
+    await waitFor(`http://127.0.0.1:${port}/v2/`, this.procs[this.procs.length - 1]!, () => this.logs);
+    return { port, asked: () => readFileSync(logFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { path: string; auth: string | null }) };
+  }
+
   /** A registry that misbehaves on purpose (see registry-aux `fake`); returns its port. */
   async fake(): Promise<number> {
     const port = await freePort();

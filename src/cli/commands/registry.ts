@@ -5,6 +5,10 @@ import { client, CliError, out, err } from '../context.js';
 import { displayJsonMessages } from '../progress.js';
 import { credentialsFor, storeCredentials, removeCredentials, configPath, serverKey } from '../credentials.js';
 import { encodeAuthHeader } from '../../registry/auth.js';
+import { splitSearchTerm, type SearchResult } from '../../registry/search.js';
+import { parseFilterFlags } from '../prompt.js';
+import { tabwrite } from '../tabwriter.js';
+import { formatRows } from '../format.js';
 import { familiarName, fullString, parseReference, type Reference } from '../../image/reference.js';
 
 type Opts = Record<string, unknown>;
@@ -142,5 +146,34 @@ export async function logout(args: string[]): Promise<number> {
     return 0;
   }
   out(`Removing login credentials for ${serverKey(domain)}\n`);
+  return 0;
+}
+
+/** `search TERM`: asked by berthd, with the stored login for the index the term names. */
+export async function search(args: string[], opts: Opts): Promise<number> {
+  const term = args[0]!;
+  const auth = await credentialsFor(splitSearchTerm(term).index);
+  const filters = parseFilterFlags(Array.isArray(opts.filter) ? opts.filter as string[] : []);
+  const results = await client().json<SearchResult[]>('GET', '/images/search', {
+    query: { term, limit: opts.limit as string | undefined, filters: filters ? JSON.stringify(filters) : undefined },
+    headers: { 'X-Registry-Auth': encodeAuthHeader(auth) },
+  });
+  const trunc = opts.trunc !== false;
+  const rows = results.map((r) => {
+    // One line each, as the docker CLI shows them; cut at 45 characters unless --no-trunc.
+    const description = r.description.replace(/[\r\n]/g, ' ');
+    return {
+      Name: r.name,
+      Description: trunc && [...description].length > 45 ? `${[...description].slice(0, 44).join('')}…` : description,
+      StarCount: String(r.star_count),
+      IsOfficial: r.is_official ? '[OK]' : '',
+    };
+  });
+  const headers = { Name: 'NAME', Description: 'DESCRIPTION', StarCount: 'STARS', IsOfficial: 'OFFICIAL' };
+  if (typeof opts.format === 'string' && opts.format !== 'table') {
+    out(formatRows(opts.format, rows, headers));
+    return 0;
+  }
+  out(tabwrite([['NAME', 'DESCRIPTION', 'STARS', 'OFFICIAL'], ...rows.map((r) => [r.Name, r.Description, r.StarCount, r.IsOfficial])]));
   return 0;
 }

@@ -7,6 +7,7 @@ import { parseReference, familiarString, fullName } from '../../image/reference.
 import { decodeAuthHeader, type AuthConfig } from '../../registry/auth.js';
 import { pullAllTags, pullImage } from '../../registry/pull.js';
 import { pushImage } from '../../registry/push.js';
+import { filterSearchResults, parseSearchFilters, searchLimit } from '../../registry/search.js';
 import type { JsonMessage } from '../../lib/progress.js';
 import { matchesLabels, createdBefore } from '../filters.js';
 import { buildRoute, buildPrune } from '../build.js';
@@ -89,6 +90,20 @@ export function imageRoutes(r: Router, engine: Engine): void {
     const domain = server === 'index.docker.io' || server === 'registry-1.docker.io' ? 'docker.io' : server;
     await engine.registry(domain, body).login();
     sendJson(res(ctx), 200, { Status: 'Login Succeeded', IdentityToken: '' });
+  });
+
+  r.add('GET', '/images/search', async (ctx) => {
+    const term = ctx.query.get('term') ?? '';
+    if (!term) throw new InvalidParameterError('term is required');
+    const limit = searchLimit(ctx.query.get('limit'));
+    // Checked before the index is asked, as dockerd does; `is-automated=true` asks nothing.
+    const filters = parseSearchFilters(parseFilters(ctx.query));
+    if (filters.automatedOnly) {
+      sendJson(res(ctx), 200, []);
+      return;
+    }
+    const auth = decodeAuthHeader(headerValue(ctx.req.headers['x-registry-auth']));
+    sendJson(res(ctx), 200, filterSearchResults(await engine.search(term, limit, auth), filters));
   });
 
   r.add('POST', '/build', (ctx) => buildRoute(ctx, engine));
