@@ -1,6 +1,7 @@
 // POST /containers/create: validate the request body (clients send anything)
 // and merge it with the image's config the way Docker does.
 import { InvalidParameterError } from '../lib/errors.js';
+import { parseSignal } from './signals.js';
 import type { ContainerConfig, HostConfig } from './record.js';
 import type { ImageRuntimeConfig } from './service.js';
 import { resolveLogConfig, DEFAULT_LOG_CONFIG, type LogConfig } from './log-config.js';
@@ -126,6 +127,8 @@ export function createRequestBody(body: CreateRequest, image: ImageRuntimeConfig
     OnBuild: null,
     Labels: { ...(image.Labels ?? {}), ...(body.Labels ?? {}) },
   };
+  // Checked as dockerd checks it (the image's was checked when it was built).
+  if (body.StopSignal) parseSignal(body.StopSignal);
   const stopSignal = body.StopSignal || image.StopSignal;
   if (stopSignal) config.StopSignal = stopSignal;
   validateHealthcheck(body.Healthcheck);

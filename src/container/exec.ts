@@ -16,7 +16,8 @@ import { newId } from '../lib/ids.js';
 import type { EventBus } from '../lib/event-bus.js';
 import { writeFileAtomic } from '../lib/atomic.js';
 import { cleanRuntimeMessage, conmonResize, type OciRuntime, type ExecMonitor } from './runtime.js';
-import { resolveUser } from './user.js';
+import { resolveGroups, resolveUser, supplementaryGroups } from './user.js';
+import { replaceOrAppendEnv } from './env.js';
 import { connectAttach, type AttachConnection } from './attach-socket.js';
 import { allHostCaps, DEFAULT_PATH } from './spec.js';
 import type { ContainerRecord } from './record.js';
@@ -112,18 +113,6 @@ export function validateExecConfig(body: unknown): ExecConfig {
     Privileged: bool('Privileged'),
     DetachKeys: str('DetachKeys'),
   };
-}
-
-/** Exec env over container env, by variable name (Docker's ReplaceOrAppendEnvValues). */
-export function mergeExecEnv(base: string[], extra: string[]): string[] {
-  const out = [...base];
-  for (const kv of extra) {
-    const name = kv.split('=')[0]!;
-    const i = out.findIndex((e) => e.split('=')[0] === name);
-    if (i >= 0) out[i] = kv;
-    else out.push(kv);
-  }
-  return out;
 }
 
 /** runc's start failure → Docker's message and exit code (moby's translateContainerdStartErr). */
@@ -399,12 +388,15 @@ export class ExecManager {
     const base = spec.process;
     const userText = c.User || rec.Config.User || undefined;
     let user;
+    let groupAdd: number[];
     try {
       user = await resolveUser(join(bundle, 'rootfs'), userText);
+      // The container's --group-add counts for its execs too, as with dockerd.
+      groupAdd = await resolveGroups(join(bundle, 'rootfs'), (rec.HostConfig.GroupAdd as string[] | null | undefined) ?? []);
     } catch (err) {
       throw new EngineError(500, `unable to find user ${userText}: ${(err as Error).message.replace(/^unable to find user [^:]+: /, '')}`);
     }
-    let env = mergeExecEnv(base.env as string[], c.Env ?? []);
+    let env = replaceOrAppendEnv(base.env as string[], c.Env ?? []);
     if (!env.some((e) => e.startsWith('PATH='))) env = [`PATH=${DEFAULT_PATH}`, ...env];
     if (c.Tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
     const proc: Record<string, unknown> = {
@@ -413,7 +405,7 @@ export class ExecManager {
       args: c.Cmd,
       env,
       cwd: c.WorkingDir || (base.cwd as string) || '/',
-      user: { uid: user.uid, gid: user.gid, ...(user.additionalGids.length ? { additionalGids: user.additionalGids } : {}) },
+      user: { uid: user.uid, gid: user.gid, additionalGids: supplementaryGroups(user, groupAdd) },
     };
     if (c.Privileged) {
       const all = allHostCaps();

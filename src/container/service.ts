@@ -18,10 +18,12 @@ import {
   initialState, nowRfc3339, ZERO_TIME,
 } from './record.js';
 import { validateName, generateName } from './names.js';
+import { parseSignal } from './signals.js';
+import { replaceOrAppendEnv } from './env.js';
 import { OciRuntime, RuntimeCreateError, conmonResize } from './runtime.js';
 import { mountOverlay, unmount, mountsUnder } from './rootfs.js';
 import { generateSpec, type OciMount } from './spec.js';
-import { resolveUser, resolveGroups } from './user.js';
+import { resolveUser, resolveGroups, supplementaryGroups } from './user.js';
 import { KeyedMutex } from '../lib/mutex.js';
 import { createRequestBody, type CreateRequest } from './create-request.js';
 import { DEFAULT_LOG_CONFIG, rotationLimits, type LogConfig } from './log-config.js';
@@ -80,27 +82,6 @@ export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 export interface WaitResult { StatusCode: number; Error: { Message: string } | null }
 
 interface Waiter { condition: WaitCondition; resolve: (r: WaitResult) => void }
-
-const SIGNALS: Record<string, number> = {
-  HUP: 1, INT: 2, QUIT: 3, ILL: 4, TRAP: 5, ABRT: 6, BUS: 7, FPE: 8, KILL: 9, USR1: 10, SEGV: 11,
-  USR2: 12, PIPE: 13, ALRM: 14, TERM: 15, STKFLT: 16, CHLD: 17, CONT: 18, STOP: 19, TSTP: 20,
-  TTIN: 21, TTOU: 22, URG: 23, XCPU: 24, XFSZ: 25, VTALRM: 26, PROF: 27, WINCH: 28, IO: 29, PWR: 30, SYS: 31,
-};
-
-/** Normalise `SIGTERM`, `term`, `15` to runc's accepted form (a number as text). */
-export function parseSignal(sig: string): number {
-  const s = sig.trim().toUpperCase().replace(/^SIG/, '');
-  if (/^\d+$/.test(s)) {
-    const n = Number(s);
-    if (n >= 1 && n <= 64) return n;
-  } else if (SIGNALS[s] !== undefined) {
-    return SIGNALS[s]!;
-  } else {
-    const rt = /^RTMIN(?:\+(\d+))?$/.exec(s);
-    if (rt) return 34 + Number(rt[1] ?? 0);
-  }
-  throw new InvalidParameterError(`Invalid signal: ${sig}`);
-}
 
 /** Does a sysctl name a network interface (`net.ipv4.conf.eth0.…`, not `all` or `default`)? */
 export function namesInterface(sysctls: Record<string, string>): boolean {
@@ -453,10 +434,10 @@ export class ContainerService {
       const userMounts = await ociMounts(rec, rootfs, this.volumes, rec.State.StartedAt === ZERO_TIME);
       await writeNetworkFiles(dataDir, rec, this.network);
       const security = parseSecurityOpts(rec.HostConfig.SecurityOpt);
-      user.additionalGids = [...new Set([...user.additionalGids, ...extraGroups])].filter((g) => g !== user.gid);
-      const env = [...rec.Config.Env];
-      if (!env.some((e) => e.startsWith('HOSTNAME='))) env.unshift(`HOSTNAME=${rec.Config.Hostname}`);
-      if (rec.Config.Tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
+      user.additionalGids = supplementaryGroups(user, extraGroups);
+      // Docker's defaults under the container's variables; a name without a
+      // value (`-e NAME` with NAME unset on the client) unsets it.
+      const env = replaceOrAppendEnv([`HOSTNAME=${rec.Config.Hostname}`, ...(rec.Config.Tty ? ['TERM=xterm'] : [])], rec.Config.Env);
       if (!env.some((e) => e.startsWith('HOME=')) && 'home' in user && typeof user.home === 'string') {
         env.push(`HOME=${user.home}`);
       } else if (!env.some((e) => e.startsWith('HOME='))) {

@@ -117,3 +117,12 @@ export async function resolveUser(rootfs: string, user: string | undefined): Pro
     : [];
   return { uid, gid, additionalGids, home };
 }
+
+/**
+ * A process's supplementary groups as dockerd sets them: its primary group
+ * first (so `id` lists it under groups, and getgroups(2) has it), then the
+ * user's groups from /etc/group, then `--group-add`.
+ */
+export function supplementaryGroups(user: ResolvedUser, groupAdd: number[]): number[] {
+  return [...new Set([user.gid, ...user.additionalGids, ...groupAdd])];
+}

@@ -98,7 +98,7 @@ export function parseBind(spec: string): MountPoint {
 export function parseApiMount(m: ApiMount): MountPoint {
   const type = m.Type ?? '';
   if (type !== 'bind' && type !== 'volume' && type !== 'tmpfs') {
-    throw new InvalidParameterError(`invalid mount config: mount type unknown: ${JSON.stringify(type)}`);
+    throw new InvalidParameterError(`invalid mount config for type ${JSON.stringify(type)}: mount type unknown`);
   }
   const destination = checkTarget(type, m.Target ?? '');
   if (type === 'bind') {

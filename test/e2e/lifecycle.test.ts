@@ -145,6 +145,36 @@ for (const cli of ['berth', 'docker'] as const) {
       assert.equal(c(['rm', '-f', `${name}-new`]).code, 0);
       await sleep(10);
     });
+
+    test('as dockerd: -e NAME with NAME unset on the client unsets it; the primary group is among the groups; a bad stop signal is refused', () => {
+      // The client's environment lacks UNSET_HERE, so `-e UNSET_HERE` reaches the daemon as a bare name.
+      const env = { UNSET_HERE: '' };
+      delete (env as Record<string, string | undefined>).UNSET_HERE;
+      // (A bare HOSTNAME drops dockerd's default; busybox's sh sets its own, so look at env.)
+      const bare = c(['run', '--rm', '-e', 'A=1', '-e', 'UNSET_HERE', '-e', 'HOSTNAME', 'busybox', 'sh', '-c', 'echo "$A-${UNSET_HERE-unset}"; env | grep -c -e ^HOSTNAME= -e ^UNSET_HERE || true']);
+      assert.equal(bare.code, 0, bare.stderr);
+      assert.equal(bare.stdout, '1-unset\n0\n');
+      assert.equal(c(['run', '--rm', '-u', 'nobody', 'busybox', 'id']).stdout, 'uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)\n');
+      assert.equal(c(['run', '--rm', '-u', '4242:4242', 'busybox', 'id', '-G']).stdout, '4242\n');
+      const name = `groups-${cli}`;
+      assert.equal(c(['run', '-d', '--name', name, '--group-add', '1234', '-e', 'KEEP=1', 'busybox', 'sleep', '100']).code, 0);
+      try {
+        // An exec gets the same: the user's group first, then --group-add; and it can unset a variable too.
+        assert.equal(c(['exec', '-u', '4242:4242', name, 'id', '-G']).stdout, '4242 1234\n');
+        assert.equal(c(['exec', '-e', 'KEEP', name, 'sh', '-c', 'echo ${KEEP-unset}']).stdout, 'unset\n');
+        assert.equal(c(['exec', name, 'sh', '-c', 'echo $KEEP']).stdout, '1\n');
+      } finally {
+        c(['rm', '-f', name]);
+      }
+      const badSignal = c(['run', '--rm', '--stop-signal', 'FOO', 'busybox', 'true']);
+      assert.equal(badSignal.code, 125);
+      assert.match(badSignal.stderr, /Error response from daemon: Invalid signal: FOO/);
+      assert.equal(c(['create', '--name', `${name}-signal`, '--stop-signal', 'sigusr1', 'busybox']).code, 0);
+      assert.equal(c(['rm', `${name}-signal`]).code, 0);
+      const badMount = c(['run', '--rm', '--mount', 'type=foo,target=/x', 'busybox', 'true']);
+      assert.equal(badMount.code, 125);
+      assert.match(badMount.stderr, /invalid mount config for type "foo": mount type unknown/);
+    });
   });
 }
 

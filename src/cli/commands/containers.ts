@@ -47,9 +47,12 @@ export function envList(opts: Opts): string[] {
     }
     env.push(...parseEnvFile(text));
   }
+  // `-e NAME` takes NAME's value from our environment; unset here, the bare
+  // name goes along (as the docker CLI sends it) and unsets NAME in the
+  // container. An --env-file line without a value is dropped instead.
   for (const e of list(opts.env)) {
     if (e.includes('=')) env.push(e);
-    else if (process.env[e] !== undefined) env.push(`${e}=${process.env[e]}`);
+    else env.push(process.env[e] !== undefined ? `${e}=${process.env[e]}` : e);
   }
   return env;
 }

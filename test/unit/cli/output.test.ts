@@ -44,7 +44,8 @@ test('run flags become Docker’s create body', () => {
     env: ['A=1', 'BERTH_TEST_VAR', 'UNSET_VAR_XYZ'], label: ['app=web', 'flag'], entrypoint: '', restart: 'on-failure:3', rm: true,
     workdir: '/tmp', user: 'nobody', stopTimeout: 5,
   });
-  assert.deepEqual(b.Env, ['A=1', 'BERTH_TEST_VAR=from-env']);
+  // Unset here, the bare name goes along (as the docker CLI sends it): it unsets the variable in the container.
+  assert.deepEqual(b.Env, ['A=1', 'BERTH_TEST_VAR=from-env', 'UNSET_VAR_XYZ']);
   assert.deepEqual(b.Labels, { app: 'web', flag: '' });
   assert.deepEqual(b.Entrypoint, ['']);
   assert.deepEqual(b.Cmd, ['ls', '-l']);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { validateExecConfig, mergeExecEnv, execStartError } from '../../../src/container/exec.js';
+import { validateExecConfig, execStartError } from '../../../src/container/exec.js';
+import { replaceOrAppendEnv } from '../../../src/container/env.js';
 import { InvalidParameterError } from '../../../src/lib/errors.js';
 
 test('exec config: defaults, Docker messages for a missing command and wrong types', () => {
@@ -11,9 +12,12 @@ test('exec config: defaults, Docker messages for a missing command and wrong typ
   assert.throws(() => validateExecConfig({ Cmd: [] }), /^Error: No exec command specified$|No exec command specified/);
 });
 
-test('exec env replaces the container variable of the same name and appends the rest', () => {
-  assert.deepEqual(mergeExecEnv(['PATH=/bin', 'FOO=bar', 'X=1'], ['FOO=baz', 'NEW=2', 'X']), ['PATH=/bin', 'FOO=baz', 'X', 'NEW=2']);
-  assert.deepEqual(mergeExecEnv([], []), []);
+test('env: a variable replaces the default of the same name or is appended; a bare name unsets it and is dropped', () => {
+  assert.deepEqual(replaceOrAppendEnv(['PATH=/bin', 'FOO=bar', 'X=1'], ['FOO=baz', 'NEW=2', 'X']), ['PATH=/bin', 'FOO=baz', 'NEW=2']);
+  assert.deepEqual(replaceOrAppendEnv([], []), []);
+  assert.deepEqual(replaceOrAppendEnv(['HOSTNAME=h'], ['UNSET', 'A=1', 'A=2', 'B=x=y']), ['HOSTNAME=h', 'A=2', 'B=x=y']);
+  // Unset, then given again: back in its place, as dockerd does.
+  assert.deepEqual(replaceOrAppendEnv(['HOSTNAME=h', 'TERM=xterm'], ['HOSTNAME', 'HOSTNAME=again', 'E=']), ['HOSTNAME=again', 'TERM=xterm', 'E=']);
 });
 
 test('exec start failures: Docker wording, 127 for a missing command, 126 otherwise', () => {

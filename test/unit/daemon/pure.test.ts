@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Router } from '../../../src/daemon/router.js';
 import { loadConfig, ConfigError } from '../../../src/daemon/config.js';
 import { validateCreateRequest, createRequestBody } from '../../../src/container/create-request.js';
-import { parseSignal } from '../../../src/container/service.js';
+import { parseSignal } from '../../../src/container/signals.js';
 import { InvalidParameterError } from '../../../src/lib/errors.js';
 import { StdcopyDemuxer } from '../../../src/client/stdcopy.js';
 import { parseChanges } from '../../../src/image/changes.js';
