@@ -168,6 +168,11 @@ export class ImageStore {
     throw noSuchImage(shown);
   }
 
+  /** An image's layer directories, the top one first (overlay's lowerdir order); undefined for an unknown image. */
+  layerDirsTopFirst(imageId: string): string[] | undefined {
+    return this.records.get(imageId)?.layers.map((c) => this.layers.path(c)).reverse();
+  }
+
   async rootfsLayers(imageId: string): Promise<string[]> {
     const rec = this.records.get(imageId);
     if (!rec) throw noSuchImage(imageId);

@@ -177,3 +177,24 @@ test('swarm and plugin endpoints answer as a Docker in no swarm with no plugins'
   assert.equal(swarmInit.code, 1);
   assert.match(swarmInit.stderr, /Berth does not support swarm mode/);
 });
+
+test('inspect, info and version carry the fields tools read: HostConfig.Runtime, GraphDriver.Data.LowerDir, RegistryConfig.IndexConfigs, version details', async () => {
+  const created = await d.api('POST', '/containers/create', { Image: 'busybox', Cmd: ['true'] });
+  assert.equal(created.status, 201);
+  const id = (created.body as { Id: string }).Id;
+  try {
+    const c = (await d.api('GET', `/containers/${id}/json`)).body as { HostConfig: { Runtime: string }; GraphDriver: { Data: Record<string, string> } };
+    assert.equal(c.HostConfig.Runtime, 'runc');
+    const lower = c.GraphDriver.Data.LowerDir!.split(':');
+    assert.ok(lower.length >= 1 && lower.every((dir) => existsSync(dir)), c.GraphDriver.Data.LowerDir);
+    assert.ok(c.GraphDriver.Data.UpperDir && c.GraphDriver.Data.MergedDir && c.GraphDriver.Data.WorkDir);
+  } finally {
+    await d.api('DELETE', `/containers/${id}`);
+  }
+  const info = (await d.api('GET', '/info')).body as { RegistryConfig: { IndexConfigs: Record<string, { Official: boolean; Secure: boolean }> } };
+  assert.deepEqual([info.RegistryConfig.IndexConfigs['docker.io']!.Official, info.RegistryConfig.IndexConfigs['docker.io']!.Secure], [true, true]);
+  const details = ((await d.api('GET', '/version')).body as { Components: { Details: Record<string, string> }[] }).Components[0]!.Details;
+  assert.deepEqual(Object.keys(details).sort(), ['ApiVersion', 'Arch', 'BuildTime', 'Experimental', 'GitCommit', 'GoVersion', 'KernelVersion', 'MinAPIVersion', 'Os']);
+  const formatted = d.docker(['version', '--format', '{{.Server.Version}} {{(index .Server.Components 0).Details.Experimental}}']);
+  assert.match(formatted.stdout, /^\S+ false\n$/);
+});

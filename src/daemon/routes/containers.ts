@@ -80,10 +80,12 @@ export function containerInspect(rec: ContainerRecord, engine: Engine): Record<s
     ProcessLabel: '',
     AppArmorProfile: '',
     ExecIDs: execIds.length ? execIds : null,
-    HostConfig: rec.HostConfig,
+    // The runtime a container runs with is the daemon's (--runtime); Docker shows it here.
+    HostConfig: { ...rec.HostConfig, Runtime: engine.config.runtime },
     GraphDriver: {
       Name: 'overlay2',
       Data: {
+        LowerDir: engine.images.layerDirsTopFirst(rec.Image)?.join(':'),
         MergedDir: join(engine.paths.run, rec.Id, 'rootfs'),
         UpperDir: join(dir, 'upper'),
         WorkDir: join(dir, 'work'),

@@ -31,7 +31,14 @@ export function systemRoutes(r: Router, engine: Engine): void {
   r.add('GET', '/version', (ctx) => {
     const v = {
       Platform: { Name: 'Berth Engine' },
-      Components: [{ Name: 'Engine', Version: BERTH_VERSION, Details: { ApiVersion: DEFAULT_API_VERSION, MinAPIVersion: MIN_API_VERSION, Os: 'linux', Arch: GOARCH[process.arch] ?? process.arch, KernelVersion: os.release() } }],
+      Components: [{
+        Name: 'Engine',
+        Version: BERTH_VERSION,
+        Details: {
+          ApiVersion: DEFAULT_API_VERSION, MinAPIVersion: MIN_API_VERSION, GitCommit: 'berth', GoVersion: `node${process.versions.node}`,
+          Os: 'linux', Arch: GOARCH[process.arch] ?? process.arch, KernelVersion: os.release(), BuildTime: '', Experimental: 'false',
+        },
+      }],
       Version: BERTH_VERSION,
       ApiVersion: DEFAULT_API_VERSION,
       MinAPIVersion: MIN_API_VERSION,
@@ -91,7 +98,7 @@ export function systemRoutes(r: Router, engine: Engine): void {
       OSType: 'linux',
       Architecture: os.machine(),
       IndexServerAddress: 'https://index.docker.io/v1/',
-      RegistryConfig: { IndexConfigs: {}, InsecureRegistryCIDRs: ['127.0.0.0/8'], Mirrors: [] },
+      RegistryConfig: registryConfig(engine.config.insecureRegistries),
       NCPU: os.cpus().length,
       MemTotal: os.totalmem(),
       DockerRootDir: engine.config.dataRoot,
@@ -190,4 +197,16 @@ function osName(): string {
     if (m) return m[1]!;
   } catch { /* not Linux-like */ }
   return os.type();
+}
+
+/**
+ * `info`'s RegistryConfig as dockerd fills it: Docker Hub's index, each
+ * insecure registry named by host, and the insecure CIDRs (loopback always).
+ */
+export function registryConfig(insecure: string[]): Record<string, unknown> {
+  const index = (name: string, secure: boolean, official: boolean): Record<string, unknown> => ({ Name: name, Mirrors: [], Secure: secure, Official: official });
+  const cidrs = ['127.0.0.0/8', ...insecure.filter((e) => /^[0-9.]+\/\d+$/.test(e) && e !== '127.0.0.0/8')];
+  const IndexConfigs: Record<string, unknown> = { 'docker.io': index('docker.io', true, true) };
+  for (const name of insecure.filter((e) => !/\/\d+$/.test(e))) IndexConfigs[name] = index(name, false, false);
+  return { InsecureRegistryCIDRs: cidrs, IndexConfigs, Mirrors: [] };
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Router } from '../../../src/daemon/router.js';
+import { registryConfig } from '../../../src/daemon/routes/system.js';
 import { loadConfig, ConfigError } from '../../../src/daemon/config.js';
 import { validateCreateRequest, createRequestBody } from '../../../src/container/create-request.js';
 import { parseSignal } from '../../../src/container/signals.js';
@@ -136,4 +137,16 @@ test('daemon config: build-context-memory is a whole number of bytes', () => {
     writeFileSync(file, JSON.stringify({ 'build-context-memory': bad }));
     assert.throws(() => loadConfig(['--config-file', file]), /"build-context-memory" must be a whole number of bytes/);
   }
+});
+
+test('info RegistryConfig: Docker Hub always, insecure registries by name, insecure CIDRs after loopback', () => {
+  assert.deepEqual(registryConfig([]), {
+    InsecureRegistryCIDRs: ['127.0.0.0/8'],
+    IndexConfigs: { 'docker.io': { Name: 'docker.io', Mirrors: [], Secure: true, Official: true } },
+    Mirrors: [],
+  });
+  const c = registryConfig(['10.1.0.0/16', 'reg.example:5000', '127.0.0.0/8']);
+  assert.deepEqual(c.InsecureRegistryCIDRs, ['127.0.0.0/8', '10.1.0.0/16']);
+  assert.deepEqual(Object.keys(c.IndexConfigs as object), ['docker.io', 'reg.example:5000']);
+  assert.deepEqual((c.IndexConfigs as Record<string, unknown>)['reg.example:5000'], { Name: 'reg.example:5000', Mirrors: [], Secure: false, Official: false });
 });
