@@ -504,7 +504,8 @@ export class NetworkService {
     const entry = Object.entries(settings?.Networks ?? {}).find(([name, e]) => (n ? e.NetworkID === n.Id : name === ref));
     if (!entry) {
       if (!n) throw networkNotFound(ref);
-      throw new ForbiddenError(`container ${rec.Id} is not connected to network ${n.Name}`);
+      // dockerd's two wordings: from a running container's sandbox, and from a stopped one's record.
+      throw new ForbiddenError(`container ${rec.Id} is not connected to ${rec.State.Running ? '' : 'the '}network ${n.Name}`);
     }
     const [name, ep] = entry;
     if (rec.State.Running && rec.Sandbox) {

@@ -78,7 +78,13 @@ export function parseBind(spec: string): MountPoint {
   const propagation = modes.find((m) => PROPAGATIONS.includes(m));
   const isBind = src.startsWith('/');
   const type = isBind ? 'bind' : 'volume';
-  const destination = checkTarget(type, dst);
+  let destination: string;
+  try {
+    destination = checkTarget(type, dst);
+  } catch (err) {
+    // dockerd names the whole -v spec before the reason.
+    throw new InvalidParameterError(`invalid volume specification: '${spec}': ${(err as Error).message}`);
+  }
   if (isBind) {
     if (modes.includes('nocopy')) throw new InvalidParameterError(`invalid mode: ${modeText}`);
     return {

@@ -320,6 +320,14 @@ describe('user-defined networks', () => {
     assert.equal(d.berth(['network', 'disconnect', 'app-net', 'outsider']).code, 0);
     const after = d.berth(['exec', 'outsider', 'sh', '-c', `ls /sys/class/net; timeout 2 wget -q -O- http://${ip}:8000/hostname; echo rc=$?`]);
     assert.equal(after.stdout, 'eth0\nlo\nrc=143\n');
+    // Not connected any more: dockerd's words for a running container, then for a stopped one.
+    const twice = d.berth(['network', 'disconnect', 'app-net', 'outsider']);
+    assert.equal(twice.code, 1);
+    assert.match(twice.stderr, /^Error response from daemon: container [0-9a-f]{64} is not connected to network app-net\n$/);
+    assert.equal(d.berth(['stop', '-t', '0', 'outsider']).code, 0);
+    const stopped = d.berth(['network', 'disconnect', 'app-net', 'outsider']);
+    assert.match(stopped.stderr, /^Error response from daemon: container [0-9a-f]{64} is not connected to the network app-net\n$/);
+    assert.equal(d.berth(['start', 'outsider']).code, 0);
   });
 
   test('--internal networks reach their own members only', () => {

@@ -64,7 +64,7 @@ describe('named volumes', () => {
     const bad = d.berth(['volume', 'create', 'bad/name']);
     assert.match(bad.stderr, /"bad\/name" includes invalid characters for a local volume name/);
     for (const [spec, msg] of [
-      ['vol:relative', /invalid mount path: 'relative' mount path must be absolute/],
+      ['vol:relative', /invalid volume specification: 'vol:relative': invalid mount config for type "volume": invalid mount path: 'relative' mount path must be absolute/],
       ['vol:/x:bogus', /invalid mode: bogus/],
       ['./rel:/x', /includes invalid characters for a local volume name/],
     ] as const) {

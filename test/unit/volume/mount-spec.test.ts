@@ -16,7 +16,7 @@ test('-v binds and named volumes', () => {
 test('-v errors', () => {
   assert.throws(() => parseBind('/a'), /invalid volume specification: '\/a'/);
   assert.throws(() => parseBind('/a:/b:c:d'), /invalid volume specification/);
-  assert.throws(() => parseBind('/a:b'), /invalid mount config for type "bind": invalid mount path: 'b' mount path must be absolute/);
+  assert.throws(() => parseBind('/a:b'), (e: Error) => e.message === `invalid volume specification: '/a:b': invalid mount config for type "bind": invalid mount path: 'b' mount path must be absolute`);
   assert.throws(() => parseBind('v:/'), /destination can't be '\/'/);
   assert.throws(() => parseBind('/a:/b:ro,rw'), /invalid mode: ro,rw/);
   assert.throws(() => parseBind('/a:/b:nocopy'), /invalid mode: nocopy/);
