@@ -844,7 +844,12 @@ export class Builder {
         }
         imageId = await ctx.built.get(stage.index)!;
       } else {
-        imageId = (this.host.images.tryResolve(ref) ?? await this.host.pull(ref, st.say)).id;
+        try {
+          imageId = (this.host.images.tryResolve(ref) ?? await this.host.pull(ref, st.say)).id;
+        } catch (err) {
+          // Neither a stage nor an image that can be had: dockerd's words, with the pull's reason.
+          throw new BuildError(`${where}: invalid from flag value ${ref}: ${(err as Error).message}`, 1, (err as Error).message);
+        }
       }
       fromImage = imageId;
       // The files' content decides the key (see below), not which image they came from.

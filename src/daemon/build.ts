@@ -228,15 +228,30 @@ export async function buildRoute(ctx: RequestContext, engine: Engine): Promise<v
   const quiet = boolParam(q, 'q');
   const structured = boolParam(q, 'berthevents');
   const out = res(ctx);
-  out.writeHead(200, { 'Content-Type': 'application/json' });
-  const send = (m: object): void => { out.write(JSON.stringify(m) + '\n'); };
-  const say = (text: string): void => { if (!quiet && !structured) send({ stream: text }); };
+  // The classic stream starts with its first message, as dockerd's: a build
+  // that fails before it says anything (a Dockerfile that does not parse, an
+  // unknown target) is answered as an HTTP error, which the docker CLI
+  // prints as `Error response from daemon: …`.
+  const send = (m: object): void => {
+    if (!out.headersSent) out.writeHead(200, { 'Content-Type': 'application/json' });
+    out.write(JSON.stringify(m) + '\n');
+  };
+  // The berth CLI's display wants every failure as a step event, in BuildKit's words.
+  if (structured) out.writeHead(200, { 'Content-Type': 'application/json' });
+  // `-q`: the steps' output is kept and sent only if the build fails (dockerd's notVerboseBuffer).
+  const kept: string[] = [];
+  const say = (text: string): void => {
+    if (structured) return;
+    if (quiet) kept.push(text);
+    else send({ stream: text });
+  };
   const events = new BuildEvents(structured ? (e) => send({ id: BUILD_EVENT_ID, aux: e }) : undefined);
   const dir = join(buildTmpDir(engine), `ctx-${randomBytes(6).toString('hex')}`);
   // Secrets live on the exec root (a tmpfs on most systems), readable by root only, for this build only.
   const secretDir = join(secretsRoot(engine), randomBytes(6).toString('hex'));
   const received = Date.now();
   let host: ReturnType<typeof buildHost> | undefined;
+  let failure: unknown;
   try {
     if (secrets.size) {
       await fs.mkdir(secretDir, { recursive: true, mode: 0o700 });
@@ -298,16 +313,22 @@ export async function buildRoute(ctx: RequestContext, engine: Engine): Promise<v
     exporting.done();
     if (quiet && !structured) send({ stream: `${img.id}\n` });
   } catch (err) {
-    const message = structured && err instanceof BuildError && err.buildkit ? err.buildkit : (err as Error).message;
-    const code = err instanceof BuildError ? err.code : 1;
-    send({ errorDetail: { code, message }, error: message });
+    for (const text of kept) send({ stream: text });
+    if (out.headersSent) {
+      const message = structured && err instanceof BuildError && err.buildkit ? err.buildkit : (err as Error).message;
+      const code = err instanceof BuildError ? err.code : 1;
+      send({ errorDetail: { code, message }, error: message });
+    } else {
+      failure = err;
+    }
   } finally {
     await host?.settle();
     await releaseContext(join(dir, 'context')).catch(() => undefined);
     await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
     await fs.rm(secretDir, { recursive: true, force: true }).catch(() => undefined);
-    out.end();
+    if (failure === undefined) out.end();
   }
+  if (failure !== undefined) throw failure;
 }
 
 /** The most memory one build's context may take on tmpfs before it goes to disk (default: an eighth of the machine's). */

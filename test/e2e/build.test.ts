@@ -170,16 +170,18 @@ test('build errors: unknown instruction with its line, failing RUN with its code
   assert.match(d.berth(['build', join(ctx, 'missing-dir')]).stderr, /unable to prepare context: path ".*missing-dir" not found/);
   // A context tar with an escaping entry, sent straight to the API.
   const evil = await makeTar([{ name: 'Dockerfile', body: 'FROM busybox\n' }, { name: '../../escape', body: 'x' }]);
-  const r = await new Promise<string>((resolve, reject) => {
+  const r = await new Promise<{ status: number; body: string }>((resolve, reject) => {
     const req = http.request({ socketPath: d.socket, method: 'POST', path: '/build', headers: { 'Content-Type': 'application/x-tar' } }, (res) => {
       let body = '';
       res.on('data', (c: Buffer) => { body += c.toString(); });
-      res.on('end', () => resolve(body));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('error', reject);
     req.end(evil);
   });
-  assert.match(JSON.parse(r.trim().split("\n").pop()!).error, /invalid tar entry "..\/..\/escape": path escapes/);
+  // Refused before the build said anything: an HTTP error, as dockerd answers it.
+  assert.equal(r.status, 400);
+  assert.match((JSON.parse(r.body) as { message: string }).message, /invalid tar entry "..\/..\/escape": path escapes/);
   assert.deepEqual(d.mounts().filter((m) => m.includes('/build/')), [], 'no build mount is left');
 });
 
@@ -188,6 +190,38 @@ test('docker CLI (classic builder) against berthd', { skip: !hasDockerCli() }, (
   assert.equal(r.code, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /Successfully tagged from-docker:1/);
   assert.equal(d.docker(['run', '--rm', 'from-docker:1']).stdout, '9\nmain v2\n');
+});
+
+test('classic failures as dockerd gives them: before the first step an HTTP error; with -q the steps\' output only on failure; an unknown COPY --from', () => {
+  const bad = join(ctx, 'classic-bad');
+  mkdirSync(bad, { recursive: true });
+  const both = (args: string[]): { cli: string; code: number; stdout: string; stderr: string }[] => [
+    { cli: 'berth', ...d.berth(['build', ...args, bad]) },
+    ...(hasDockerCli() ? [{ cli: 'docker', ...d.docker(['build', ...args, bad], { env: { DOCKER_BUILDKIT: '0' } }) }] : []),
+  ];
+  writeFileSync(join(bad, 'Dockerfile'), 'FROM busybox\nBOGUS x\n');
+  for (const r of both(['-q'])) {
+    assert.equal(r.code, 1, r.cli);
+    assert.match(r.stderr, /Error response from daemon: dockerfile parse error on line 2: unknown instruction: BOGUS\n/, r.cli);
+  }
+  writeFileSync(join(bad, 'Dockerfile'), 'FROM busybox\nRUN echo said-before && exit 3\n');
+  assert.match(d.berth(['build', '--target', 'nope', bad]).stderr, /Error response from daemon: failed to reach build target nope in Dockerfile/);
+  for (const r of both(['-q'])) {
+    assert.equal(r.code, 3, r.cli);
+    assert.equal(r.stdout, '', r.cli);
+    assert.match(r.stderr, /Step 2\/2 : RUN echo said-before && exit 3\n(.|\n)*said-before\n(.|\n)*The command '\/bin\/sh -c echo said-before && exit 3' returned a non-zero code: 3/, r.cli);
+  }
+  writeFileSync(join(bad, 'Dockerfile'), 'FROM busybox\nRUN echo fine\n');
+  for (const r of both(['-q'])) {
+    assert.equal(r.code, 0, r.cli + r.stderr);
+    assert.match(r.stdout, /^sha256:[0-9a-f]{64}\n$/, r.cli);
+    assert.doesNotMatch(r.stderr, /fine|Step/, r.cli);
+  }
+  writeFileSync(join(bad, 'Dockerfile'), 'FROM busybox\nCOPY --from=127.0.0.1:1/nowhere:1 /x /y\n');
+  for (const r of both([])) {
+    assert.equal(r.code, 1, r.cli);
+    assert.match(r.stderr, /invalid from flag value 127\.0\.0\.1:1\/nowhere:1: /, r.cli);
+  }
 });
 
 test('COPY through a symlink in the image lands inside the image, never on the host', () => {

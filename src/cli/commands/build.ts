@@ -244,6 +244,7 @@ async function sendBuild(source: ContextSource, opts: Opts, mode: ProgressMode, 
     : mode === 'plain' ? new PlainDisplay(err) : undefined;
   let failed: { message: string; code: number } | undefined;
   let imageId: string | undefined;
+  const kept: string[] = [];
   for await (const m of jsonLines<{ id?: string; stream?: string; error?: string; errorDetail?: { message: string; code?: number }; aux?: unknown }>(res)) {
     if (mode === 'rawjson' && m.id === BUILD_EVENT_ID) err(`${JSON.stringify(m.aux)}\n`);
     if (m.error || m.errorDetail) failed = { message: m.errorDetail?.message ?? m.error ?? 'build failed', code: m.errorDetail?.code || 1 };
@@ -251,7 +252,10 @@ async function sendBuild(source: ContextSource, opts: Opts, mode: ProgressMode, 
     else if (m.aux && typeof (m.aux as { ID?: unknown }).ID === 'string') imageId = (m.aux as { ID: string }).ID;
     else if (m.stream && mode === 'classic') out(m.stream);
     else if (m.stream && mode === 'quiet' && /^sha256:/.test(m.stream)) out(m.stream);
+    else if (m.stream && mode === 'quiet') kept.push(m.stream);
   }
+  // `-q`: what the steps said comes only with a failure, on stderr (as the docker CLI shows it).
+  if (failed && kept.length) err(kept.join(''));
   display?.finish(failed ? { message: failed.message, dockerfile: source.dockerfileText, dockerfileName: source.dockerfile.startsWith('.dockerfile.') ? 'Dockerfile' : source.dockerfile } : undefined);
   if (failed) {
     // The classic build exits with a failed RUN's code, as the docker CLI's classic build does; BuildKit's display exits 1.
