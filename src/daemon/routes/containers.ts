@@ -31,8 +31,9 @@ function unixSeconds(rfc3339: string): number {
   return Math.floor(new Date(rfc3339).getTime() / 1000);
 }
 
-function commandLine(rec: ContainerRecord): string {
-  return [rec.Path, ...rec.Args].join(' ');
+/** `ps`'s COMMAND as dockerd builds it: arguments with a space in single quotes (`sh -c 'echo hi'`). */
+export function commandLine(rec: Pick<ContainerRecord, 'Path' | 'Args'>): string {
+  return [rec.Path, ...rec.Args.map((a) => (a.includes(' ') ? `'${a}'` : a))].join(' ');
 }
 
 export function containerSummary(rec: ContainerRecord, status: string, sizes?: { rw: number; rootFs: number }): Record<string, unknown> {
@@ -565,7 +566,11 @@ function psFilter(c: ContainerRecord, f: Map<string, string[]>, engine: Engine):
   if (!labelFilter(c, f.get('label'))) return false;
   const networks = Object.entries(c.NetworkSettings?.Networks ?? {});
   if (!any('network', (v) => networks.some(([name, ep]) => name === v || ep.NetworkID.startsWith(v)))) return false;
-  if (!any('publish', (v) => portMatches(v, Object.entries(c.NetworkSettings?.Ports ?? {}).filter(([, b]) => b?.length).map(([k]) => k)))) return false;
+  // `publish` is the host side of a binding (`-p 8080:80` is publish=8080), as dockerd has matched it since 20.10
+  // (moby#40405); `expose` is the container side.
+  const published = Object.entries(c.NetworkSettings?.Ports ?? {})
+    .flatMap(([key, bindings]) => (bindings ?? []).map((b) => `${b.HostPort}/${key.split('/')[1] ?? 'tcp'}`));
+  if (!any('publish', (v) => portMatches(v, published))) return false;
   if (!any('expose', (v) => portMatches(v, Object.keys(c.Config.ExposedPorts ?? {})))) return false;
   if (!any('volume', (v) => (c.Mounts ?? []).some((m) => m.Name === v || m.Destination === v || (m.Type === 'bind' && m.Source === v)))) return false;
   const before = f.get('before');

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Router } from '../../../src/daemon/router.js';
 import { registryConfig } from '../../../src/daemon/routes/system.js';
+import { commandLine } from '../../../src/daemon/routes/containers.js';
 import { loadConfig, ConfigError } from '../../../src/daemon/config.js';
 import { validateCreateRequest, createRequestBody } from '../../../src/container/create-request.js';
 import { parseSignal } from '../../../src/container/signals.js';
@@ -149,4 +150,10 @@ test('info RegistryConfig: Docker Hub always, insecure registries by name, insec
   assert.deepEqual(c.InsecureRegistryCIDRs, ['127.0.0.0/8', '10.1.0.0/16']);
   assert.deepEqual(Object.keys(c.IndexConfigs as object), ['docker.io', 'reg.example:5000']);
   assert.deepEqual((c.IndexConfigs as Record<string, unknown>)['reg.example:5000'], { Name: 'reg.example:5000', Mirrors: [], Secure: false, Official: false });
+});
+
+test('ps COMMAND: arguments with a space in single quotes, as dockerd builds it', () => {
+  assert.equal(commandLine({ Path: 'sh', Args: ['-c', 'echo out; sleep 1'] }), "sh -c 'echo out; sleep 1'");
+  assert.equal(commandLine({ Path: 'sleep', Args: ['1000'] }), 'sleep 1000');
+  assert.equal(commandLine({ Path: '/bin/true', Args: [] }), '/bin/true');
 });
