@@ -50,3 +50,24 @@ test('image prune: dangling only by default, -a keeps what containers use, filte
   assert.equal(d.berth(['image', 'inspect', 'labelled:1']).code, 0);
   d.berth(['rm', 'p1']);
 });
+
+test('images REPOSITORY and --filter reference: only the names that match are listed, a registry port is no tag', () => {
+  for (const t of ['mytag:1', 'mytag:2', 'localhost:5000/team/app:1.0']) assert.equal(d.berth(['tag', 'busybox', t]).code, 0);
+  try {
+    const rows = (args: string[]): string => d.berth(['images', ...args, '--format', '{{.Repository}}:{{.Tag}}']).stdout.split('\n').filter(Boolean).sort().join(' ');
+    assert.equal(rows(['mytag']), 'mytag:1 mytag:2');
+    assert.equal(rows(['mytag:2']), 'mytag:2');
+    assert.equal(rows(['--filter', 'reference=mytag:*']), 'mytag:1 mytag:2');
+    assert.equal(rows(['--filter', 'reference=busy*']), 'busybox:latest');
+    assert.equal(rows(['--filter', 'reference=localhost:5000/team/app']), 'localhost:5000/team/app:1.0');
+    assert.equal(rows(['--filter', 'reference=*/team/*:1.0']), 'localhost:5000/team/app:1.0');
+    assert.equal(rows(['--filter', 'reference=team/*']), '', 'the registry is part of the name');
+    assert.equal(rows(['--filter', 'reference=nomatch']), '');
+    if (hasDockerCli()) {
+      const docker = d.docker(['images', 'mytag', '--format', '{{.Repository}}:{{.Tag}}']).stdout.split('\n').filter(Boolean).sort().join(' ');
+      assert.equal(docker, 'mytag:1 mytag:2');
+    }
+  } finally {
+    d.berth(['rmi', 'mytag:1', 'mytag:2', 'localhost:5000/team/app:1.0']);
+  }
+});

@@ -173,9 +173,9 @@ export function imageRoutes(r: Router, engine: Engine): void {
       list = list.filter((i) => (i.repoTags.length === 0 && !images.hasChildren(i.id)) === want);
     }
     const refs = filters.get('reference');
-    if (refs && refs.length) {
-      list = list.filter((i) => i.repoTags.some((t: string) => refs.some((p) => globMatch(p, t) || globMatch(p, t.split(':')[0]!))));
-    }
+    // dockerd's FamiliarMatch: the pattern against `name:tag` (or `name@digest`), else against the name alone.
+    const matchesRef = (r: string): boolean => refs!.some((p) => globMatch(p, r) || globMatch(p, r.replace(/(@sha256:[0-9a-f]+|:[^:/]+)$/, '')));
+    if (refs && refs.length) list = list.filter((i) => i.repoTags.some(matchesRef));
     const labels = filters.get('label');
     if (labels && labels.length) {
       list = list.filter((i) => labels.every((spec) => {
@@ -184,8 +184,15 @@ export function imageRoutes(r: Router, engine: Engine): void {
         return l !== undefined && (v === undefined || l === v);
       }));
     }
-    const summaries = list.map((i) => images.toSummary(i))
-      .sort((a, b) => (b.Created as number) - (a.Created as number));
+    const summaries = list.map((i) => {
+      const summary = images.toSummary(i);
+      // With a reference filter an image lists only the names that match, as with dockerd.
+      if (refs && refs.length) {
+        summary.RepoTags = (summary.RepoTags as string[]).filter(matchesRef);
+        summary.RepoDigests = (summary.RepoDigests as string[]).filter(matchesRef);
+      }
+      return summary;
+    }).sort((a, b) => (b.Created as number) - (a.Created as number));
     sendJson(res(ctx), 200, summaries);
   });
 
