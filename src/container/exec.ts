@@ -388,14 +388,14 @@ export class ExecManager {
     const base = spec.process;
     const userText = c.User || rec.Config.User || undefined;
     let user;
-    let groupAdd: number[];
     try {
       user = await resolveUser(join(bundle, 'rootfs'), userText);
-      // The container's --group-add counts for its execs too, as with dockerd.
-      groupAdd = await resolveGroups(join(bundle, 'rootfs'), (rec.HostConfig.GroupAdd as string[] | null | undefined) ?? []);
     } catch (err) {
       throw new EngineError(500, `unable to find user ${userText}: ${(err as Error).message.replace(/^unable to find user [^:]+: /, '')}`);
     }
+    // The container's --group-add counts for its execs too, as with dockerd.
+    const groupAdd = await resolveGroups(join(bundle, 'rootfs'), (rec.HostConfig.GroupAdd as string[] | null | undefined) ?? [])
+      .catch((err: Error) => { throw new EngineError(500, err.message); });
     let env = replaceOrAppendEnv(base.env as string[], c.Env ?? []);
     if (!env.some((e) => e.startsWith('PATH='))) env = [`PATH=${DEFAULT_PATH}`, ...env];
     if (c.Tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');

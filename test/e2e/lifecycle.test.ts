@@ -81,7 +81,7 @@ for (const cli of ['berth', 'docker'] as const) {
       assert.match(ps.stdout, /^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES\n/);
       const line = ps.stdout.split('\n').find((l) => l.startsWith(id.slice(0, 12)));
       assert.ok(line, ps.stdout);
-      assert.match(line!, /busybox\s+"sh -c echo started;…"\s+.*ago\s+Up (Less than a second|\d+ seconds?)\s+web-/);
+      assert.match(line!, /busybox\s+"sh -c 'echo started…"\s+.*ago\s+Up (Less than a second|\d+ seconds?)\s+web-/);
       const logs = await eventually(() => {
         const l = c(['logs', name]);
         return l.stdout === 'started\n' ? l : undefined;
