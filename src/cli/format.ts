@@ -9,6 +9,12 @@ import { CliError } from './context.js';
  * A row as the docker CLI's `--format json` (or `{{json .}}`) prints it: Go's
  * encoding/json of a map, so keys sorted and <, > and & escaped.
  */
+/** Cut to `max` characters (not UTF-16 units), the last one `…`, as the docker CLI's formatter.Ellipsis. */
+export function ellipsis(s: string, max: number): string {
+  const chars = [...s];
+  return chars.length > max ? chars.slice(0, max - 1).join('') + '…' : s;
+}
+
 export function goJsonRow(row: Record<string, unknown>): string {
   const sorted = Object.fromEntries(Object.keys(row).sort().map((k) => [k, row[k]]));
   return JSON.stringify(sorted).replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);

@@ -9,10 +9,9 @@ export function replaceOrAppendEnv(defaults: string[], overrides: string[]): str
   const index = new Map<string, number>();
   out.forEach((e, i) => index.set(nameOf(e!), i));
   for (const kv of overrides) {
-    const eq = kv.indexOf('=');
-    const name = eq < 0 ? kv : kv.slice(0, eq);
+    const name = nameOf(kv);
     const i = index.get(name);
-    if (eq < 0) {
+    if (name === kv) {
       if (i !== undefined) out[i] = undefined;
       continue;
     }

@@ -22,7 +22,8 @@ const ANCHORED_DOMAIN = new RegExp(`^${DOMAIN}$`);
 export const DEFAULT_DOMAIN = 'docker.io';
 export const DEFAULT_TAG = 'latest';
 
-function splitDomain(name: string): { domain: string; path: string } {
+/** Docker's splitDockerDomain: `busybox` → docker.io + library/busybox; a first part with a dot or a port, or `localhost`, is a registry. */
+export function splitDomain(name: string): { domain: string; path: string } {
   const i = name.indexOf('/');
   let domain: string;
   let path: string;

@@ -6,6 +6,7 @@
 import { InvalidParameterError } from '../lib/errors.js';
 import { basicHeader, type AuthConfig } from './auth.js';
 import { RegistryError, networkMessage } from './client.js';
+import { DEFAULT_DOMAIN, splitDomain } from '../image/reference.js';
 
 export interface SearchResult {
   name: string;
@@ -23,12 +24,9 @@ export const DEFAULT_SEARCH_LIMIT = 25;
  * port) names the registry, and the rest is the query.
  */
 export function splitSearchTerm(term: string): { index: string; query: string } {
-  const slash = term.indexOf('/');
-  if (slash < 0) return { index: 'docker.io', query: term };
-  const first = term.slice(0, slash);
-  if (!first.includes('.') && !first.includes(':') && first !== 'localhost') return { index: 'docker.io', query: term };
-  if (first === 'docker.io' || first === 'index.docker.io') return { index: 'docker.io', query: term.slice(slash + 1).replace(/^library\//, '') };
-  return { index: first, query: term.slice(slash + 1) };
+  const { domain, path } = splitDomain(term);
+  // Docker Hub's index knows official images by their short name.
+  return { index: domain, query: domain === DEFAULT_DOMAIN ? path.replace(/^library\//, '') : path };
 }
 
 /** The search URL of an index: Docker Hub's lives on index.docker.io. */

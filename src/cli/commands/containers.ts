@@ -11,7 +11,7 @@ import { demuxTo } from '../../client/stdcopy.js';
 import { tabwrite } from '../tabwriter.js';
 import { inspectEach, orMissing } from '../inspect.js';
 import { humanDuration, humanSize, ramInBytes, parseGoDuration } from '../../lib/units.js';
-import { formatRows } from '../format.js';
+import { ellipsis, formatRows } from '../format.js';
 import { parseExposed, parsePortSpecs, type PortBindings } from '../../network/port-spec.js';
 import { parseMountFlag } from '../../volume/mount-spec.js';
 
@@ -496,11 +496,6 @@ export async function wait(args: string[]): Promise<number> {
 export async function rename(args: string[]): Promise<number> {
   await client().renameContainer(args[0]!, args[1]!);
   return 0;
-}
-
-function ellipsis(s: string, max: number): string {
-  const chars = [...s];
-  return chars.length > max ? chars.slice(0, max - 1).join('') + '…' : s;
 }
 
 const PS_HEADERS: Record<string, string> = {

@@ -9,7 +9,7 @@ import { EngineApiError, jsonLines, type ImageSummary } from '../../client/clien
 import { tabwrite } from '../tabwriter.js';
 import { humanDuration, humanSize } from '../../lib/units.js';
 import { inspectEach, orMissing } from '../inspect.js';
-import { formatRows } from '../format.js';
+import { ellipsis, formatRows } from '../format.js';
 
 type Opts = Record<string, unknown>;
 const list = (v: unknown): string[] => (Array.isArray(v) ? (v as string[]) : []);
@@ -182,7 +182,7 @@ export async function history(args: string[], opts: Opts): Promise<number> {
       ID: id(i),
       CreatedSince: human ? `${humanDuration(Date.now() - i.Created * 1000)} ago` : new Date(i.Created * 1000).toISOString().replace(/\.\d+Z$/, 'Z'),
       CreatedAt: new Date(i.Created * 1000).toISOString().replace(/\.\d+Z$/, 'Z'),
-      CreatedBy: !noTrunc && [...by].length > 45 ? `${[...by].slice(0, 44).join('')}…` : by,
+      CreatedBy: noTrunc ? by : ellipsis(by, 45),
       Size: human ? humanSize(i.Size) : String(i.Size),
       Comment: i.Comment,
     };

@@ -8,7 +8,7 @@ import { encodeAuthHeader } from '../../registry/auth.js';
 import { splitSearchTerm, type SearchResult } from '../../registry/search.js';
 import { parseFilterFlags } from '../prompt.js';
 import { tabwrite } from '../tabwriter.js';
-import { formatRows } from '../format.js';
+import { ellipsis, formatRows } from '../format.js';
 import { familiarName, fullString, parseReference, type Reference } from '../../image/reference.js';
 
 type Opts = Record<string, unknown>;
@@ -164,7 +164,7 @@ export async function search(args: string[], opts: Opts): Promise<number> {
     const description = r.description.replace(/[\r\n]/g, ' ');
     return {
       Name: r.name,
-      Description: trunc && [...description].length > 45 ? `${[...description].slice(0, 44).join('')}…` : description,
+      Description: trunc ? ellipsis(description, 45) : description,
       StarCount: String(r.star_count),
       IsOfficial: r.is_official ? '[OK]' : '',
     };
